@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// Bundles each service entry point with esbuild: workspace packages (@turnpike/*) are compiled in from
+// their TypeScript sources, third-party packages stay external and load from node_modules.
+// Type checking is `npm run lint` (tsc --noEmit); this only emits JavaScript, in well under a second.
+import { build } from 'esbuild';
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})];
+
+/** [entry, output] pairs; an entry that does not exist yet is skipped. */
+export const ENTRIES = [
+  ['services/cli/src/main.ts', 'services/cli/dist/turnpike.mjs'],
+  ['services/worker/src/sandbox/functionHost.ts', 'services/worker/dist/functionHost.mjs'],
+];
+
+export async function buildAll(extra = []) {
+  const entries = [...ENTRIES, ...extra].filter(([e]) => existsSync(join(root, e)));
+  await Promise.all(
+    entries.map(([entry, out]) =>
+      build({
+        absWorkingDir: root,
+        entryPoints: [entry],
+        outfile: out,
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        conditions: ['source'],
+        external,
+        sourcemap: 'linked',
+        logLevel: 'warning',
+        // Bundled CommonJS dependencies of workspace code call require(); give ESM output one.
+        banner: { js: "import { createRequire as __tpCreateRequire } from 'node:module'; const require = __tpCreateRequire(import.meta.url);" },
+      }),
+    ),
+  );
+  return entries.map(([, out]) => out);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const extra = process.argv.slice(2).map((e) => e.split('='));
+  const outs = await buildAll(extra);
+  if (!process.env.TP_QUIET) console.log(`built ${outs.join(', ')}`);
+}

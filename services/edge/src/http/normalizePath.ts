@@ -1,0 +1,65 @@
+/**
+ * Request path normalization. Routing sees decoded segments, and the upstream gets a path rebuilt from
+ * exactly those segments, so a request can never reach a route it would not match after normalization.
+ *
+ * The rules (README "Path normalization"):
+ * - empty segments are dropped: `//a///b/` is `/a/b` (a trailing slash is not significant);
+ * - `.` segments are dropped and `..` removes the previous segment, after percent-decoding, so `%2e%2E`
+ *   is `..` too; a `..` that would climb above the root is refused (400);
+ * - `%2F` (and `%5C`) decode into the segment's value and are never separators: `/a%2Fb` is one segment
+ *   `a/b`, which a `{param}` can match, a literal route `/a/b` does not, and the upstream receives as
+ *   `/a%2Fb`;
+ * - invalid percent-encoding (`%`, `%4`, `%zz`, or bytes that are not UTF-8) and encoded control
+ *   characters (`%00`-`%1F`, `%7F`) are refused (400).
+ */
+
+export type NormalizedPath = { segments: string[]; path: string } | { error: string };
+
+const PCHAR_UNENCODED = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]*$/;
+
+export function normalizePath(raw: string): NormalizedPath {
+  if (raw.charCodeAt(0) !== 47 /* / */) return { error: 'request target must be an absolute path' };
+  // Fast path: nothing to decode and nothing to collapse, the common case by far.
+  if (raw.indexOf('%') < 0 && raw.indexOf('//') < 0 && raw.indexOf('/.') < 0 && PCHAR_SLASHES.test(raw)) {
+    const end = raw.length > 1 && raw.charCodeAt(raw.length - 1) === 47 ? raw.length - 1 : raw.length;
+    const path = raw.slice(0, end);
+    return { segments: path.length === 1 ? [] : path.slice(1).split('/'), path };
+  }
+  const segments: string[] = [];
+  const parts = raw.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (part === '') continue;
+    let seg = part;
+    if (part.indexOf('%') >= 0) {
+      if (!/^(?:[^%]|%[0-9A-Fa-f]{2})*$/.test(part)) return { error: 'invalid percent-encoding in path' };
+      try {
+        seg = decodeURIComponent(part);
+      } catch {
+        return { error: 'invalid percent-encoding in path (not UTF-8)' };
+      }
+      // eslint-disable-next-line no-control-regex
+      if (/[\u0000-\u001f\u007f]/.test(seg)) return { error: 'control characters are not allowed in the path' };
+    }
+    if (seg === '.') continue;
+    if (seg === '..') {
+      if (segments.length === 0) return { error: 'path climbs above the root' };
+      segments.pop();
+      continue;
+    }
+    segments.push(seg);
+  }
+  let path = '';
+  for (const s of segments) path += '/' + encodeSegment(s);
+  return { segments, path: path || '/' };
+}
+
+const PCHAR_SLASHES = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
+
+/** Percent-encodes one decoded segment canonically: pchar stays, everything else (including `/`) is encoded. */
+export function encodeSegment(s: string): string {
+  if (PCHAR_UNENCODED.test(s)) return s;
+  let out = '';
+  for (const ch of s) out += PCHAR_UNENCODED.test(ch) ? ch : encodeURIComponent(ch);
+  return out;
+}

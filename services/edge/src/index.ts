@@ -1,0 +1,4 @@
+export { Edge, type EdgeOptions } from './edge.js';
+export type { RequestContext, RequestObserver } from './pipeline/context.js';
+export { CONTINUE, STOP, type Stage, type StageResult } from './pipeline/stage.js';
+export { normalizePath } from './http/normalizePath.js';

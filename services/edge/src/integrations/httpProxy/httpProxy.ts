@@ -1,0 +1,132 @@
+import type { Agent, Dispatcher } from 'undici';
+import type { HttpProxyIntegrationConfig } from '@turnpike/config';
+import { HOP_BY_HOP, connectionTokens } from '../../http/hopByHop.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
+import { RouteBuildError, type CompiledRoute } from '../../router/routeTable.js';
+import { compileUri, expandPath, type CompiledUri } from './uriTemplate.js';
+import { ProxyExchange } from './proxyExchange.js';
+
+/**
+ * AWS's HTTP proxy integration: the client's request goes to the upstream with method, query, headers
+ * (minus hop-by-hop ones) and body streamed through, and the upstream's answer streams back.
+ */
+export class HttpProxyStage implements Stage {
+  readonly name = 'integration.http_proxy';
+  private readonly uris: ReadonlyMap<string, CompiledUri>;
+  private readonly headerTemplates: ReadonlyMap<string, readonly HeaderTemplate[]>;
+  private readonly greedyName: string | null;
+
+  constructor(
+    route: CompiledRoute,
+    private readonly config: HttpProxyIntegrationConfig,
+    private readonly agent: Agent,
+  ) {
+    const paramNames = new Set<string>();
+    let greedy: string | null = null;
+    for (const m of route.resourcePath.matchAll(/\{([A-Za-z0-9_]+)(\+?)\}/g)) {
+      paramNames.add(m[1]!);
+      if (m[2]) greedy = m[1]!;
+    }
+    this.greedyName = greedy;
+    const uris = new Map<string, CompiledUri>();
+    const headers = new Map<string, HeaderTemplate[]>();
+    for (const stage of route.api.stages.values()) {
+      uris.set(stage.name, compileUri(config.uri, stage.variables, paramNames));
+      headers.set(stage.name, Object.entries(config.requestHeaders).map(([n, v]) => compileHeader(n.toLowerCase(), v, stage.variables)));
+    }
+    this.uris = uris;
+    this.headerTemplates = headers;
+  }
+
+  run(ctx: RequestContext): StageResult {
+    const uri = this.uris.get(ctx.stage.name)!;
+    const greedySegments = this.greedyName !== null && ctx.greedyStart >= 0 ? ctx.segments.slice(ctx.routeOffset + ctx.greedyStart) : null;
+    let path = expandPath(uri, ctx.params, this.greedyName, greedySegments);
+    const query = uri.query && ctx.query ? `${uri.query}&${ctx.query}` : uri.query || ctx.query;
+    if (query) path += '?' + query;
+
+    const options: Dispatcher.DispatchOptions = {
+      origin: uri.origin,
+      path,
+      method: (this.config.method ?? ctx.method) as Dispatcher.HttpMethod,
+      headers: this.forwardHeaders(ctx),
+      body: ctx.body,
+      headersTimeout: this.config.timeoutMs,
+      bodyTimeout: this.config.timeoutMs,
+    };
+    const exchange = new ProxyExchange(ctx, this.config.timeoutMs);
+    this.agent.dispatch(options, exchange);
+    return STOP;
+  }
+
+  private forwardHeaders(ctx: RequestContext): string[] {
+    const raw = ctx.rawHeaders;
+    const drop = connectionTokens(ctx.headers.connection);
+    const out: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (HOP_BY_HOP.has(name) || name === 'host' || name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'x-forwarded-host' || drop?.has(name)) continue;
+      out.push(name, raw[i + 1]!);
+    }
+    const prior = ctx.headers['x-forwarded-for'];
+    out.push('x-forwarded-for', prior ? `${prior}, ${ctx.sourceIp}` : ctx.sourceIp, 'x-forwarded-proto', 'http', 'x-forwarded-host', ctx.headers.host ?? ctx.host);
+    for (const t of this.headerTemplates.get(ctx.stage.name)!) {
+      const v = expandHeader(t, ctx);
+      if (v) out.push(t.name, v);
+    }
+    return out;
+  }
+}
+
+export function buildHttpProxy(route: CompiledRoute, agent: Agent): Stage {
+  const integration = route.config.integration;
+  if (integration.type !== 'http_proxy') throw new RouteBuildError('not an http_proxy integration');
+  return new HttpProxyStage(route, integration, agent);
+}
+
+// ---- configured request headers: `${context.authorizer.tenant}` and friends -----------------------
+
+interface HeaderTemplate {
+  readonly name: string;
+  /** Alternating literal text and context references. */
+  readonly parts: readonly string[];
+}
+
+const CONTEXT_REFS = /\$\{context\.([A-Za-z0-9_.]+)\}/g;
+
+function compileHeader(name: string, value: string, variables: Readonly<Record<string, string>>): HeaderTemplate {
+  const withVars = value.replace(/\$\{stageVariables\.([A-Za-z0-9_]+)\}/g, (_, v: string) => {
+    if (!(v in variables)) throw new RouteBuildError(`request header ${name} uses undefined stage variable ${v}`);
+    return variables[v]!;
+  });
+  const parts: string[] = [];
+  let last = 0;
+  for (const m of withVars.matchAll(CONTEXT_REFS)) {
+    const ref = m[1]!;
+    if (!/^(requestId|stage|identity\.sourceIp|authorizer\.[A-Za-z0-9_]+)$/.test(ref)) {
+      throw new RouteBuildError(`request header ${name} uses \${context.${ref}}; supported: requestId, stage, identity.sourceIp, authorizer.<key>`);
+    }
+    parts.push(withVars.slice(last, m.index), ref);
+    last = m.index! + m[0].length;
+  }
+  parts.push(withVars.slice(last));
+  return { name, parts };
+}
+
+function expandHeader(t: HeaderTemplate, ctx: RequestContext): string {
+  if (t.parts.length === 1) return t.parts[0]!;
+  let out = t.parts[0]!;
+  for (let i = 1; i < t.parts.length; i += 2) {
+    const ref = t.parts[i]!;
+    let v: unknown;
+    if (ref === 'requestId') v = ctx.requestId;
+    else if (ref === 'stage') v = ctx.stage.name;
+    else if (ref === 'identity.sourceIp') v = ctx.sourceIp;
+    else if (ref === 'authorizer.principalId') v = ctx.principalId;
+    else v = ctx.authorizer?.[ref.slice(11)];
+    if (v === undefined || v === null) return '';
+    out += String(v) + t.parts[i + 1]!;
+  }
+  return out;
+}

@@ -1,0 +1,176 @@
+import type { Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { HOP_BY_HOP, connectionTokens } from '../../http/hopByHop.js';
+import { BodyTooLargeError } from '../../http/requestBody.js';
+import type { RequestContext } from '../../pipeline/context.js';
+
+class IntegrationTimeout extends Error {
+  readonly code = 'TP_INTEGRATION_TIMEOUT';
+}
+class ClientGone extends Error {
+  readonly code = 'TP_CLIENT_GONE';
+}
+
+/**
+ * One proxied request: an undici dispatch handler on the upstream side, a uWS response on the client
+ * side, and backpressure between them by return value and pause/resume, never by buffering: when uWS
+ * cannot take a chunk the upstream read is paused until the client socket drains.
+ */
+export class ProxyExchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private timer: NodeJS.Timeout | null;
+  private started = false;
+  /** Declared upstream length, or -1 for chunked. */
+  private length = -1;
+  private noBody = false;
+  /** A chunk uWS did not take whole (tryEnd), and the write offset where it starts. */
+  private pending: Buffer | null = null;
+  private pendingAt = 0;
+  private done = false;
+
+  constructor(
+    private readonly ctx: RequestContext,
+    timeoutMs: number,
+  ) {
+    this.timer = setTimeout(() => this.abortUpstream(new IntegrationTimeout(`upstream did not answer within ${timeoutMs} ms`)), timeoutMs);
+    ctx.onAbort(() => this.abortUpstream(new ClientGone('client disconnected')));
+  }
+
+  private abortUpstream(reason: Error): void {
+    if (this.controller && !this.controller.aborted) this.controller.abort(reason);
+    else if (!this.controller) this.pendingAbort = reason;
+  }
+
+  private pendingAbort: Error | null = null;
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.pendingAbort) controller.abort(this.pendingAbort);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    const ctx = this.ctx;
+    if (ctx.aborted) return controller.abort(new ClientGone('client disconnected'));
+    if (statusCode < 200) return; // 1xx informational: the final response follows.
+    this.clearTimer();
+    this.started = true;
+    ctx.integrationLatency = performance.now() - ctx.startHr;
+    const drop = connectionTokens(headers.connection as string | undefined);
+    const cl = headers['content-length'];
+    this.length = typeof cl === 'string' ? Number(cl) : -1;
+    this.noBody = ctx.method === 'HEAD' || statusCode === 204 || statusCode === 304;
+    const res = ctx.res;
+    res.cork(() => {
+      ctx.writeHead(statusCode);
+      for (const name in headers) {
+        if (HOP_BY_HOP.has(name) || name === 'content-length' || name === 'date' || drop?.has(name)) continue;
+        const v = headers[name];
+        if (Array.isArray(v)) for (const one of v) res.writeHeader(name, one);
+        else if (v !== undefined) res.writeHeader(name, v);
+      }
+    });
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const ctx = this.ctx;
+    if (ctx.aborted || this.noBody) return;
+    const res = ctx.res;
+    ctx.responseBytes += chunk.length;
+    let ok = true;
+    if (this.length >= 0) {
+      res.cork(() => {
+        const at = res.getWriteOffset();
+        const [written, finished] = res.tryEnd(chunk, this.length);
+        if (finished) this.done = true;
+        else if (!written) {
+          ok = false;
+          this.pending = chunk;
+          this.pendingAt = at;
+        }
+      });
+      if (!ok) {
+        controller.pause();
+        res.onWritable((offset) => this.retryPending(offset));
+      }
+    } else {
+      res.cork(() => {
+        ok = res.write(chunk);
+      });
+      if (!ok) {
+        controller.pause();
+        res.onWritable(() => {
+          controller.resume();
+          return true;
+        });
+      }
+    }
+  }
+
+  private retryPending(offset: number): boolean {
+    const ctx = this.ctx;
+    const chunk = this.pending;
+    if (!chunk || ctx.aborted) return true;
+    const [written, finished] = ctx.res.tryEnd(chunk.subarray(offset - this.pendingAt), this.length);
+    if (finished) this.done = true;
+    if (written || finished) {
+      this.pending = null;
+      this.controller?.resume();
+    }
+    return written;
+  }
+
+  onResponseEnd(): void {
+    const ctx = this.ctx;
+    this.clearTimer();
+    if (ctx.aborted) return;
+    const res = ctx.res;
+    if (this.noBody) {
+      res.cork(() => res.endWithoutBody(this.length >= 0 && ctx.method === 'HEAD' ? this.length : undefined));
+    } else if (this.length < 0) {
+      res.cork(() => res.end());
+    } else if (!this.done && this.pending === null) {
+      // The upstream sent fewer bytes than it declared: the client must not take a short body as whole.
+      ctx.errorMessage ??= 'upstream response shorter than its content-length';
+      res.close();
+      return;
+    }
+    if (this.pending === null) ctx.finish();
+    else this.finishWhenDrained();
+  }
+
+  private finishWhenDrained(): void {
+    const ctx = this.ctx;
+    ctx.res.onWritable((offset) => {
+      const ok = this.retryPending(offset);
+      if (this.done) ctx.finish();
+      return ok;
+    });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    const ctx = this.ctx;
+    this.clearTimer();
+    if (ctx.aborted) return;
+    if (err instanceof ClientGone) return;
+    if (this.started) {
+      // Headers are gone already: the only honest signal left is to cut the connection.
+      ctx.errorMessage ??= `upstream failed mid-response: ${err.message}`;
+      ctx.res.close();
+      return;
+    }
+    if (err instanceof BodyTooLargeError) return; // the body reader already answered 413
+    if (err instanceof IntegrationTimeout || (err as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT') {
+      ctx.integrationLatency = performance.now() - ctx.startHr;
+      ctx.sendError(504, 'Endpoint request timed out', null, err.message);
+      return;
+    }
+    ctx.sendError(502, 'Bad Gateway', null, `upstream error: ${(err as { code?: string }).code ?? ''} ${err.message}`.trim());
+  }
+
+  private clearTimer(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+}

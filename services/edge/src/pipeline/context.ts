@@ -1,0 +1,158 @@
+import type { HttpResponse } from 'uWebSockets.js';
+import type { RequestBody } from '../http/requestBody.js';
+import { statusLine } from '../http/statusLine.js';
+import type { ApiStage, CompiledApi, CompiledRoute } from '../router/routeTable.js';
+
+/** Called once per request when its response is finished or the client went away (logs, metrics). */
+export type RequestObserver = (ctx: RequestContext) => void;
+
+export interface ContextServices {
+  readonly observer: RequestObserver | null;
+  readonly logError: (ctx: RequestContext, message: string, cause: unknown) => void;
+  readonly requestDone: () => void;
+}
+
+/**
+ * Per-request state, and the only way stages answer a client. Everything here belongs to this one request;
+ * anything shared lives in the compiled route table.
+ */
+export class RequestContext {
+  readonly startTime = Date.now();
+  readonly startHr = performance.now();
+
+  // --- the request, copied out of uWS's stack-allocated HttpRequest ---
+  route: CompiledRoute | null = null;
+  params: Record<string, string> | null = null;
+  /** Segment index (into `segments`) where the greedy path parameter starts, or -1. */
+  greedyStart = -1;
+  body: RequestBody | null = null;
+
+  // --- the response ---
+  status = 0;
+  responseBytes = 0;
+  responded = false;
+  aborted = false;
+  /** Flat name/value pairs added to every response, gateway errors included (CORS, RateLimit-*). */
+  extraHeaders: string[] | null = null;
+  /** Time spent waiting for the integration, in ms, for logs and metrics. */
+  integrationLatency = -1;
+  /** Why the gateway answered with an error, for the access log (`$context.error.message`). */
+  errorMessage: string | null = null;
+  /** Values an authorizer put in its context; carried to integrations. */
+  authorizer: Record<string, unknown> | null = null;
+  principalId: string | null = null;
+  /** Stage-owned per-request slots, for data no other stage needs to know the shape of. */
+  locals: Record<string, unknown> | null = null;
+
+  private abortListener: (() => void) | null = null;
+  private finished = false;
+
+  constructor(
+    readonly res: HttpResponse,
+    readonly services: ContextServices,
+    readonly requestId: string,
+    readonly method: string,
+    /** Normalized path (percent-encoded canonically), and its decoded segments. */
+    readonly path: string,
+    readonly segments: readonly string[],
+    readonly query: string,
+    /** Lowercased names; repeated headers joined with `, ` (cookies with `; `). */
+    readonly headers: Record<string, string>,
+    /** The headers as received: lowercased name, value, name, value... */
+    readonly rawHeaders: string[],
+    readonly host: string,
+    readonly sourceIp: string,
+    readonly api: CompiledApi,
+    readonly stage: ApiStage,
+    /** Index into `segments` where the route's own path begins (after base path and stage). */
+    readonly routeOffset: number,
+  ) {}
+
+  /** Registers the one action to take if the client goes away before the response is done. */
+  onAbort(listener: (() => void) | null): void {
+    this.abortListener = listener;
+  }
+
+  /** uWS calls this when the client disconnects; the response object must not be touched afterwards. */
+  handleAbort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const l = this.abortListener;
+    this.abortListener = null;
+    this.body?.destroy();
+    if (l) l();
+    if (!this.responded) this.errorMessage ??= 'client disconnected';
+    this.finish();
+  }
+
+  /** Sends a complete response. `headers` is a flat name/value list. */
+  respond(status: number, headers: readonly string[] | null, body: string | Uint8Array): void {
+    if (this.responded || this.aborted) return;
+    this.responded = true;
+    this.status = status;
+    const res = this.res;
+    // A body that was not read to its end leaves the connection unusable for a next request.
+    const close = this.body !== null && !this.body.complete;
+    res.cork(() => {
+      res.writeStatus(statusLine(status));
+      this.writeCommonHeaders();
+      if (headers) for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, headers[i + 1]!);
+      if (this.method === 'HEAD' || status === 204 || status === 304) {
+        res.endWithoutBody(status === 204 || status === 304 ? undefined : byteLength(body), close);
+      } else {
+        this.responseBytes = byteLength(body);
+        res.end(body, close);
+      }
+    });
+    this.finish();
+  }
+
+  /** A gateway-generated error in API Gateway's shape: `{"message": "..."}`. */
+  sendError(status: number, message: string, headers: readonly string[] | null = null, logMessage?: string): void {
+    this.errorMessage ??= logMessage ?? message;
+    const h = headers ? ['content-type', 'application/json', ...headers] : JSON_HEADERS;
+    this.respond(status, h, `{"message":${JSON.stringify(message)}}`);
+  }
+
+  /** A gateway fault: the client gets a generic error, the log gets the cause against the request id. */
+  fail(cause: unknown, status = 500, message = 'Internal server error'): void {
+    this.services.logError(this, message, cause);
+    this.errorMessage ??= cause instanceof Error ? cause.message : String(cause);
+    if (!this.responded) this.sendError(status, message);
+  }
+
+  /** Writes the status line and the headers every response carries; used by streaming writers too. */
+  writeHead(status: number): void {
+    this.status = status;
+    this.res.writeStatus(statusLine(status));
+    this.writeCommonHeaders();
+  }
+
+  private writeCommonHeaders(): void {
+    const res = this.res;
+    res.writeHeader('x-amzn-requestid', this.requestId);
+    const extra = this.extraHeaders;
+    if (extra) for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
+  }
+
+  /** Marks the response done (streaming writers call this once the last byte is handed to uWS). */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.responded = true;
+    const observer = this.services.observer;
+    if (observer !== null) observer(this);
+    this.services.requestDone();
+  }
+
+  /** The route key for logs (`GET /pets/{id}`), or `-` before routing. */
+  get routeKey(): string {
+    return this.route ? this.route.routeKey : '-';
+  }
+}
+
+const JSON_HEADERS = ['content-type', 'application/json'] as const;
+
+function byteLength(body: string | Uint8Array): number {
+  return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+}

@@ -1,0 +1,89 @@
+import type { IntegrationConfig, TurnpikeConfig } from '@turnpike/config';
+import type { RedisKeys } from '@turnpike/redis';
+import type { Redis } from 'ioredis';
+import type { Agent } from 'undici';
+import type { Logger } from 'pino';
+import { buildHttpProxy } from '../integrations/httpProxy/httpProxy.js';
+import { MockStage } from '../integrations/mock/mock.js';
+import { RouteBuildError, type CompiledApi, type CompiledRoute, type PipelineBuilder } from '../router/routeTable.js';
+import type { RequestContext } from './context.js';
+import { CONTINUE, STOP, type Stage, type StageResult } from './stage.js';
+
+/**
+ * The request pipeline, in order:
+ *
+ *   CORS → route → API key → throttle → authorize → integrate → respond → log/measure
+ *
+ * CORS runs per API before routing (a preflight needs no route). Routing is the route table's match.
+ * The per-route stages are built here, once per route, from the factories below in this order; a
+ * factory returns null when its stage has nothing to do for a route. The integration is always last.
+ * Respond is RequestContext.respond / the integration's streaming writer; log/measure is the
+ * RequestObserver called when the response is finished.
+ */
+
+/** What stage factories may use; built once per edge node. */
+export interface EdgeServices {
+  readonly config: TurnpikeConfig;
+  /** Keep-alive connection pools to upstreams. */
+  readonly agent: Agent;
+  readonly logger: Logger;
+  /** Fail-fast connection (no offline queue): a stage decides what a Redis outage means for it. */
+  readonly redis: Redis;
+  readonly keys: RedisKeys;
+}
+
+export type ApiStageFactory = (api: CompiledApi, services: EdgeServices) => Stage | null;
+export type RouteStageFactory = (route: CompiledRoute, services: EdgeServices) => Stage | null;
+export type IntegrationFactory = (route: CompiledRoute, services: EdgeServices) => Stage;
+
+/** Before routing, once the API is known. */
+const API_STAGES: readonly ApiStageFactory[] = [];
+
+/** After routing and before the integration: API key, throttle, authorize. */
+const ROUTE_STAGES: readonly RouteStageFactory[] = [];
+
+const INTEGRATIONS: { readonly [T in IntegrationConfig['type']]: IntegrationFactory } = {
+  http_proxy: (route, s) => buildHttpProxy(route, s.agent),
+  mock: (route) => {
+    if (route.config.integration.type !== 'mock') throw new RouteBuildError('not a mock integration');
+    return new MockStage(route.config.integration);
+  },
+};
+
+export function pipelineBuilder(services: EdgeServices): PipelineBuilder {
+  return {
+    apiStages: (api) => API_STAGES.map((f) => f(api, services)).filter((s): s is Stage => s !== null),
+    routeStages: (route) => {
+      const stages = ROUTE_STAGES.map((f) => f(route, services)).filter((s): s is Stage => s !== null);
+      stages.push(INTEGRATIONS[route.config.integration.type](route, services));
+      return stages;
+    },
+  };
+}
+
+/**
+ * Runs `stages` from index `i`, synchronously for as long as stages answer synchronously, and calls
+ * `then` if every stage continued. A stage's Promise is awaited only when one is returned.
+ */
+export function runStages(ctx: RequestContext, stages: readonly Stage[], i: number, then: ((ctx: RequestContext) => void) | null): void {
+  for (; i < stages.length; i++) {
+    let result: StageResult | Promise<StageResult>;
+    try {
+      result = stages[i]!.run(ctx);
+    } catch (err) {
+      ctx.fail(err);
+      return;
+    }
+    if (result === CONTINUE) continue;
+    if (result === STOP) return;
+    const next = i + 1;
+    result.then(
+      (r) => {
+        if (r === CONTINUE && !ctx.aborted && !ctx.responded) runStages(ctx, stages, next, then);
+      },
+      (err: unknown) => ctx.fail(err),
+    );
+    return;
+  }
+  if (then !== null) then(ctx);
+}

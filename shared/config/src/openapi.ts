@@ -1,0 +1,161 @@
+import type { ConfigIssue } from './errors.js';
+import { formatPath } from './errors.js';
+import { lineOf, zodIssues, type SourceDoc } from './source.js';
+import { HTTP_METHODS, ROUTE_KEY, Route, type RouteConfig } from './schema.js';
+
+/**
+ * Imports an OpenAPI 3 document with API Gateway's `x-amazon-apigateway-*` extensions, as
+ * `aws apigateway get-export --export-type oas30 --extensions apigateway` writes it.
+ * Every extension is either mapped or named in a warning: nothing is skipped silently.
+ */
+export interface ImportedApi {
+  name: string;
+  routes: Record<string, RouteConfig>;
+  binaryMediaTypes: string[];
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Extensions this importer understands, by where they may appear. */
+const DOCUMENT_EXTENSIONS = new Set(['x-amazon-apigateway-binary-media-types', 'x-amazon-apigateway-importexport-version']);
+const OPERATION_EXTENSIONS = new Set(['x-amazon-apigateway-integration']);
+const PATH_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'x-amazon-apigateway-any-method']);
+
+export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: ConfigIssue[]): ImportedApi {
+  const doc = src.data as Obj;
+  const at = (path: PropertyKey[]) => ({ file: src.file, path: formatPath(path), line: lineOf(src, path) });
+  const warn = (path: PropertyKey[], message: string) => warnings.push({ ...at(path), message });
+  const fail = (path: PropertyKey[], message: string) => issues.push({ ...at(path), message });
+
+  if (typeof doc.openapi !== 'string' || !doc.openapi.startsWith('3.')) fail(['openapi'], `only OpenAPI 3.x is supported (found ${JSON.stringify(doc.openapi)})`);
+  const info = isObj(doc.info) ? doc.info : {};
+  const name = String(info.title ?? 'api').replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 128) || 'api';
+
+  for (const key of Object.keys(doc)) {
+    if (key.startsWith('x-amazon-apigateway-') && !DOCUMENT_EXTENSIONS.has(key)) warn([key], `extension ${key} is not supported yet and is ignored`);
+  }
+  const binaryMediaTypes = Array.isArray(doc['x-amazon-apigateway-binary-media-types'])
+    ? (doc['x-amazon-apigateway-binary-media-types'] as unknown[]).map(String)
+    : [];
+
+  const apiKeySchemes = new Set<string>();
+  const schemes = isObj(doc.components) && isObj(doc.components.securitySchemes) ? doc.components.securitySchemes : {};
+  for (const [schemeName, scheme] of Object.entries(schemes)) {
+    if (!isObj(scheme)) continue;
+    if (scheme.type === 'apiKey' && scheme.in === 'header' && String(scheme.name).toLowerCase() === 'x-api-key') {
+      apiKeySchemes.add(schemeName);
+    }
+    for (const key of Object.keys(scheme)) {
+      if (key.startsWith('x-amazon-apigateway-')) warn(['components', 'securitySchemes', schemeName, key], `extension ${key} is not supported yet and is ignored`);
+    }
+  }
+  const globalSecurity = Array.isArray(doc.security) ? doc.security : [];
+
+  const routes: Record<string, RouteConfig> = {};
+  const paths = isObj(doc.paths) ? doc.paths : {};
+  if (!isObj(doc.paths)) fail(['paths'], 'an OpenAPI document needs a paths object');
+
+  for (const [path, item] of Object.entries(paths)) {
+    if (!isObj(item)) continue;
+    for (const [op, operation] of Object.entries(item)) {
+      const where: PropertyKey[] = ['paths', path, op];
+      if (!PATH_METHODS.has(op)) {
+        if (op.startsWith('x-amazon-apigateway-')) warn(where, `extension ${op} is not supported yet and is ignored`);
+        continue;
+      }
+      if (!isObj(operation)) continue;
+      for (const key of Object.keys(operation)) {
+        if (key.startsWith('x-amazon-apigateway-') && !OPERATION_EXTENSIONS.has(key)) warn([...where, key], `extension ${key} is not supported yet and is ignored`);
+      }
+      const method = op === 'x-amazon-apigateway-any-method' ? 'ANY' : op.toUpperCase();
+      const routeKey = `${method} ${path}`;
+      if (!ROUTE_KEY.test(routeKey)) {
+        fail(['paths', path], `path "${path}" is not a valid route path (literal segments, {param}, and a final {name+})`);
+        continue;
+      }
+      const integration = operation['x-amazon-apigateway-integration'];
+      if (!isObj(integration)) {
+        fail([...where], 'operation has no x-amazon-apigateway-integration');
+        continue;
+      }
+      const mapped = mapIntegration(integration, [...where, 'x-amazon-apigateway-integration'], warn, fail);
+      if (!mapped) continue;
+      const security = Array.isArray(operation.security) ? operation.security : globalSecurity;
+      const apiKeyRequired = security.some((req) => isObj(req) && Object.keys(req).some((s) => apiKeySchemes.has(s)));
+      const parsed = Route.safeParse({ integration: mapped, apiKeyRequired });
+      if (!parsed.success) {
+        issues.push(...zodIssues(src, parsed.error, [...where, 'x-amazon-apigateway-integration']).map((i) => ({ ...i, path: i.path.replace(/\.integration(?=\.|$)/, '') })));
+        continue;
+      }
+      routes[routeKey] = parsed.data;
+    }
+  }
+  return { name, routes, binaryMediaTypes };
+}
+
+type Report = (path: PropertyKey[], message: string) => void;
+
+function mapIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report): unknown {
+  const type = String(x.type ?? '').toLowerCase();
+  const ignored = (keys: string[]) => {
+    for (const k of keys) if (k in x) warn([...where, k], `integration field ${k} is not supported for type ${type} and is ignored`);
+  };
+  switch (type) {
+    case 'http_proxy':
+    case 'http': {
+      if (type === 'http') warn([...where, 'type'], 'non-proxy http integrations are served as http_proxy: mapping templates are ignored');
+      ignored(['requestTemplates', 'responses', 'passthroughBehavior', 'contentHandling', 'connectionType', 'connectionId', 'tlsConfig', 'cacheKeyParameters', 'cacheNamespace']);
+      const { uri, requestHeaders } = mapRequestParameters(String(x.uri ?? ''), x.requestParameters, [...where, 'requestParameters'], warn);
+      const httpMethod = String(x.httpMethod ?? 'ANY').toUpperCase();
+      return {
+        type: 'http_proxy',
+        uri,
+        ...(httpMethod !== 'ANY' && (HTTP_METHODS as readonly string[]).includes(httpMethod) ? { method: httpMethod } : {}),
+        ...(x.timeoutInMillis !== undefined ? { timeoutMs: Number(x.timeoutInMillis) } : {}),
+        requestHeaders,
+      };
+    }
+    case 'mock': {
+      const responses = isObj(x.responses) ? x.responses : {};
+      const dflt = isObj(responses.default) ? responses.default : {};
+      const templates = isObj(dflt.responseTemplates) ? dflt.responseTemplates : {};
+      const body = templates['application/json'];
+      ignored(['requestTemplates']);
+      return { type: 'mock', statusCode: Number(dflt.statusCode ?? 200), body: typeof body === 'string' ? body : '' };
+    }
+    default:
+      fail([...where, 'type'], `integration type "${String(x.type)}" is not supported (supported: http_proxy, http, mock)`);
+      return undefined;
+  }
+}
+
+/**
+ * `requestParameters` maps method request values onto the integration request. Path mappings rename
+ * `{name}` in the URI; header mappings become request headers. Values from other sources are named in a warning.
+ */
+function mapRequestParameters(uri: string, params: unknown, where: PropertyKey[], warn: Report) {
+  const requestHeaders: Record<string, string> = {};
+  if (!isObj(params)) return { uri, requestHeaders };
+  for (const [target, source] of Object.entries(params)) {
+    const src = String(source);
+    const value = src.startsWith("'") && src.endsWith("'")
+      ? src.slice(1, -1)
+      : src.startsWith('stageVariables.') || src.startsWith('context.')
+        ? `\${${src}}`
+        : undefined;
+    const pathSrc = /^method\.request\.path\.(.+)$/.exec(src);
+    const pathTarget = /^integration\.request\.path\.(.+)$/.exec(target);
+    const headerTarget = /^integration\.request\.header\.(.+)$/.exec(target);
+    if (pathTarget && pathSrc) {
+      if (pathTarget[1] !== pathSrc[1]) uri = uri.split(`{${pathTarget[1]}}`).join(`{${pathSrc[1]}}`);
+    } else if (headerTarget && value !== undefined) {
+      requestHeaders[headerTarget[1]!] = value;
+    } else if (headerTarget && /^method\.request\.header\./.test(src) && src.slice(22).toLowerCase() === headerTarget[1]!.toLowerCase()) {
+      // The client's header is forwarded anyway by a proxy integration.
+    } else {
+      warn([...where, target], `request parameter mapping ${target} = ${src} is not supported and is ignored`);
+    }
+  }
+  return { uri, requestHeaders };
+}

@@ -1,0 +1,31 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+export interface RedisConnectOptions {
+  url: string;
+  /** Name shown by CLIENT LIST, so an operator can tell gateway connections apart. */
+  name?: string;
+  /**
+   * Fail commands at once while disconnected instead of queueing them: the hot path must never wait on a
+   * Redis that is down (the caller applies its fail-open/fail-closed policy). Off for tools and workers.
+   */
+  failFast?: boolean;
+  /** BullMQ requires null here for blocking connections. */
+  maxRetriesPerRequest?: number | null;
+}
+
+/** One ioredis connection that keeps reconnecting with capped backoff, and never crashes the process. */
+export function connectRedis(opts: RedisConnectOptions): Redis {
+  const options: RedisOptions = {
+    connectionName: opts.name,
+    lazyConnect: false,
+    enableOfflineQueue: !opts.failFast,
+    maxRetriesPerRequest: opts.maxRetriesPerRequest === undefined ? (opts.failFast ? 0 : 20) : opts.maxRetriesPerRequest,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    enableAutoPipelining: true,
+  };
+  const client = new Redis(opts.url, options);
+  // Errors are reported through readiness checks and the callers' own results; an unhandled 'error'
+  // event would otherwise crash the process while Redis is restarting.
+  client.on('error', () => {});
+  return client;
+}

@@ -1,0 +1,2 @@
+export { connectRedis, type RedisConnectOptions } from './connection.js';
+export { RedisKeys } from './keys.js';

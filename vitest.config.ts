@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source'] } },
+  test: {
+    include: ['services/*/test/**/*.test.ts', 'shared/*/test/**/*.test.ts', 'loadtests/test/**/*.test.ts'],
+    globalSetup: ['./test/globalSetup.ts'],
+    // uWebSockets.js is a native addon: one process per test file, never worker threads.
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    teardownTimeout: 20_000,
+  },
+});
