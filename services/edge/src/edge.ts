@@ -50,7 +50,7 @@ export class Edge {
     this.logger = options.logger ?? pino({ name: 'turnpike-edge' });
     this.agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1 });
     this.redis = connectRedis({ url: options.redisUrl ?? config.gateway.redis.url, name: 'turnpike-edge', failFast: true });
-    this.services = { config, agent: this.agent, logger: this.logger, redis: this.redis, keys: new RedisKeys(options.keyPrefix ?? config.gateway.redis.keyPrefix) };
+    this.services = { config, agent: this.agent, logger: this.logger, redis: this.redis, keys: new RedisKeys(options.keyPrefix ?? config.gateway.redis.keyPrefix), invoker: null };
     this.table = RouteTable.compile(config, pipelineBuilder(this.services));
     this.ctxServices = {
       observer: options.observer ?? null,

@@ -3,6 +3,7 @@ import type { RedisKeys } from '@turnpike/redis';
 import type { Redis } from 'ioredis';
 import type { Agent } from 'undici';
 import type { Logger } from 'pino';
+import type { FunctionInvoker } from '../integrations/function/invoker.js';
 import { buildHttpProxy } from '../integrations/httpProxy/httpProxy.js';
 import { MockStage } from '../integrations/mock/mock.js';
 import { RouteBuildError, type CompiledApi, type CompiledRoute, type PipelineBuilder } from '../router/routeTable.js';
@@ -30,6 +31,8 @@ export interface EdgeServices {
   /** Fail-fast connection (no offline queue): a stage decides what a Redis outage means for it. */
   readonly redis: Redis;
   readonly keys: RedisKeys;
+  /** Runs functions on the workers; null when the edge was built without one. */
+  readonly invoker: FunctionInvoker | null;
 }
 
 export type ApiStageFactory = (api: CompiledApi, services: EdgeServices) => Stage | null;
