@@ -122,6 +122,7 @@ export class Edge {
       uWS.closeSocket(this.listenSocket);
       this.listenSocket = null;
     }
+    this.logger.info({ inflight: this.inflight, graceMs }, 'edge draining: listener closed');
     let clean = true;
     if (this.inflight > 0) {
       clean = await new Promise<boolean>((resolve) => {
@@ -217,7 +218,7 @@ export class Edge {
 const NO_API: CompiledApi = {
   id: '-',
   name: '-',
-  config: { name: '-', type: 'rest', basePath: '/', hosts: [], stages: {}, routes: {}, binaryMediaTypes: [] } as ApiConfig,
+  config: { name: '-', type: 'rest', basePath: '/', hosts: [], stages: {}, routes: {}, binaryMediaTypes: [], authorizers: {} } as ApiConfig,
   basePathSegments: [],
   stages: new Map(),
   defaultStage: null,

@@ -1,7 +1,8 @@
 import { dirname, resolve } from 'node:path';
 import { ConfigError, type ConfigIssue } from './errors.js';
+import { substituteEnv } from './env.js';
 import { lineOf, parseSource, readSource, zodIssues, type SourceDoc } from './source.js';
-import { TurnpikeFile, Api, Gateway, type ApiConfig, type GatewayConfig, type RouteConfig } from './schema.js';
+import { TurnpikeFile, Api, Gateway, routeKeyProblem, type ApiConfig, type GatewayConfig, type RouteConfig, type FunctionDefinitionConfig } from './schema.js';
 import { importOpenApi } from './openapi.js';
 
 /** A loaded, validated configuration: what services are built from. Immutable by convention. */
@@ -9,6 +10,8 @@ export interface TurnpikeConfig {
   readonly file: string;
   readonly gateway: GatewayConfig;
   readonly apis: readonly ApiConfig[];
+  /** Functions declared in the file (workers may register more from a directory). */
+  readonly functions: Readonly<Record<string, FunctionDefinitionConfig>>;
   /** Things that load but that the user should know about (unsupported OpenAPI extensions, ...). */
   readonly warnings: readonly ConfigIssue[];
 }
@@ -31,16 +34,22 @@ export function parseConfig(text: string, file = 'inline.yaml'): TurnpikeConfig 
   return configFromSource(parseSource(resolve(file), text));
 }
 
-function configFromSource(src: SourceDoc): TurnpikeConfig {
+function configFromSource(raw: SourceDoc): TurnpikeConfig {
+  const envIssues: ConfigIssue[] = [];
+  const src = { ...raw, data: substituteEnv(raw, process.env, envIssues) };
+  if (envIssues.length) throw new ConfigError(envIssues);
   const abs = src.file;
   if (isOpenApi(src.data)) return fromOpenApiFile(src);
 
+  const keyIssues = routeKeyIssues(src);
   const parsed = TurnpikeFile.safeParse(src.data ?? {});
-  if (!parsed.success) throw new ConfigError(zodIssues(src, parsed.error));
+  if (!parsed.success || keyIssues.length) throw new ConfigError([...keyIssues, ...(parsed.success ? [] : zodIssues(src, parsed.error))]);
 
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
-  const apis = parsed.data.apis.map((api) => {
+  const apis = parsed.data.apis.map((written) => {
+    // The file's top-level authorizers serve every API; an API's own of the same name wins.
+    const api = { ...written, authorizers: { ...parsed.data.authorizers, ...written.authorizers } };
     if (!api.openapi) return api;
     const imported = importOpenApiFile(resolve(dirname(abs), api.openapi), issues, warnings);
     if (!imported) return api;
@@ -49,11 +58,30 @@ function configFromSource(src: SourceDoc): TurnpikeConfig {
       ...api,
       routes: { ...imported.routes, ...api.routes },
       binaryMediaTypes: [...new Set([...imported.binaryMediaTypes, ...api.binaryMediaTypes])],
+      authorizers: { ...parsed.data.authorizers, ...imported.authorizers, ...written.authorizers },
+      cors: api.cors ?? imported.cors,
+      apiKeySource: api.apiKeySource ?? imported.apiKeySource,
     } satisfies ApiConfig;
   });
   checkUnique(src, apis, issues);
   if (issues.length) throw new ConfigError(issues);
-  return freeze({ file: abs, gateway: parsed.data.gateway, apis, warnings });
+  return freeze({ file: abs, gateway: parsed.data.gateway, apis, functions: parsed.data.functions, warnings });
+}
+
+function routeKeyIssues(src: SourceDoc): ConfigIssue[] {
+  const apis = (src.data as { apis?: unknown } | null)?.apis;
+  if (!Array.isArray(apis)) return [];
+  const out: ConfigIssue[] = [];
+  apis.forEach((api: unknown, i) => {
+    const { routes, type } = (api ?? {}) as { routes?: unknown; type?: unknown };
+    // WebSocket APIs have route keys of their own ($connect, actions), checked by their schema.
+    if (!routes || typeof routes !== 'object' || type === 'websocket') return;
+    for (const key of Object.keys(routes)) {
+      const problem = routeKeyProblem(key);
+      if (problem) out.push({ file: src.file, path: `apis[${i}].routes.${key}`, line: lineOf(src, ['apis', i, 'routes', key]), message: problem });
+    }
+  });
+  return out;
 }
 
 function fromOpenApiFile(src: SourceDoc): TurnpikeConfig {
@@ -65,7 +93,8 @@ function fromOpenApiFile(src: SourceDoc): TurnpikeConfig {
   return freeze({
     file: src.file,
     gateway: Gateway.parse({}),
-    apis: [{ ...api, routes: imported.routes, binaryMediaTypes: imported.binaryMediaTypes }],
+    functions: {},
+    apis: [{ ...api, routes: imported.routes, binaryMediaTypes: imported.binaryMediaTypes, authorizers: imported.authorizers, cors: imported.cors, apiKeySource: imported.apiKeySource }],
     warnings,
   });
 }
@@ -73,7 +102,8 @@ function fromOpenApiFile(src: SourceDoc): TurnpikeConfig {
 function importOpenApiFile(file: string, issues: ConfigIssue[], warnings: ConfigIssue[]) {
   let src: SourceDoc;
   try {
-    src = readSource(file);
+    const raw = readSource(file);
+    src = { ...raw, data: substituteEnv(raw, process.env, issues) };
   } catch (err) {
     if (err instanceof ConfigError) {
       issues.push(...err.issues);

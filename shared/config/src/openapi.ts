@@ -2,6 +2,9 @@ import type { ConfigIssue } from './errors.js';
 import { formatPath } from './errors.js';
 import { lineOf, zodIssues, type SourceDoc } from './source.js';
 import { HTTP_METHODS, ROUTE_KEY, Route, type RouteConfig } from './schema.js';
+import { Cors, type CorsConfig } from './schema.js';
+import type { AuthorizerConfig } from './schema.js';
+import { importAuthorizer, routeAuthorization } from './openapiAuthorizers.js';
 
 /**
  * Imports an OpenAPI 3 document with API Gateway's `x-amazon-apigateway-*` extensions, as
@@ -12,13 +15,19 @@ export interface ImportedApi {
   name: string;
   routes: Record<string, RouteConfig>;
   binaryMediaTypes: string[];
+  /** From securitySchemes with `x-amazon-apigateway-authorizer`, by scheme name. */
+  authorizers: Record<string, AuthorizerConfig>;
+  /** From `x-amazon-apigateway-cors`; the Turnpike file's own `cors` wins. */
+  cors?: CorsConfig;
+  /** From `x-amazon-apigateway-api-key-source`. */
+  apiKeySource?: 'HEADER' | 'AUTHORIZER';
 }
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Extensions this importer understands, by where they may appear. */
-const DOCUMENT_EXTENSIONS = new Set(['x-amazon-apigateway-binary-media-types', 'x-amazon-apigateway-importexport-version']);
+const DOCUMENT_EXTENSIONS = new Set(['x-amazon-apigateway-binary-media-types', 'x-amazon-apigateway-api-key-source', 'x-amazon-apigateway-importexport-version', 'x-amazon-apigateway-cors']);
 const OPERATION_EXTENSIONS = new Set(['x-amazon-apigateway-integration']);
 const PATH_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'x-amazon-apigateway-any-method']);
 
@@ -40,15 +49,15 @@ export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: C
     : [];
 
   const apiKeySchemes = new Set<string>();
+  const authorizers: Record<string, AuthorizerConfig> = {};
   const schemes = isObj(doc.components) && isObj(doc.components.securitySchemes) ? doc.components.securitySchemes : {};
   for (const [schemeName, scheme] of Object.entries(schemes)) {
     if (!isObj(scheme)) continue;
     if (scheme.type === 'apiKey' && scheme.in === 'header' && String(scheme.name).toLowerCase() === 'x-api-key') {
       apiKeySchemes.add(schemeName);
     }
-    for (const key of Object.keys(scheme)) {
-      if (key.startsWith('x-amazon-apigateway-')) warn(['components', 'securitySchemes', schemeName, key], `extension ${key} is not supported yet and is ignored`);
-    }
+    const authorizer = importAuthorizer(src, scheme, ['components', 'securitySchemes', schemeName], warn, issues);
+    if (authorizer) authorizers[schemeName] = authorizer;
   }
   const globalSecurity = Array.isArray(doc.security) ? doc.security : [];
 
@@ -83,7 +92,7 @@ export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: C
       if (!mapped) continue;
       const security = Array.isArray(operation.security) ? operation.security : globalSecurity;
       const apiKeyRequired = security.some((req) => isObj(req) && Object.keys(req).some((s) => apiKeySchemes.has(s)));
-      const parsed = Route.safeParse({ integration: mapped, apiKeyRequired });
+      const parsed = Route.safeParse({ integration: mapped, apiKeyRequired, ...routeAuthorization(security, authorizers, where, warn) });
       if (!parsed.success) {
         issues.push(...zodIssues(src, parsed.error, [...where, 'x-amazon-apigateway-integration']).map((i) => ({ ...i, path: i.path.replace(/\.integration(?=\.|$)/, '') })));
         continue;
@@ -91,7 +100,16 @@ export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: C
       routes[routeKey] = parsed.data;
     }
   }
-  return { name, routes, binaryMediaTypes };
+  const keySource = doc['x-amazon-apigateway-api-key-source'];
+  const apiKeySource = keySource === 'HEADER' || keySource === 'AUTHORIZER' ? keySource : undefined;
+  if (keySource !== undefined && !apiKeySource) fail(['x-amazon-apigateway-api-key-source'], `must be HEADER or AUTHORIZER (found ${JSON.stringify(keySource)})`);
+  return { name, routes, binaryMediaTypes, authorizers, cors: importCors(src, issues), apiKeySource };
+}
+
+function isPassthrough(target: string, src: string): boolean {
+  const t = /^integration\.request\.(header|querystring)\.(.+)$/.exec(target);
+  const s = /^method\.request\.(header|querystring)\.(.+)$/.exec(src);
+  return !!t && !!s && t[1] === s[1] && t[2]!.toLowerCase() === s[2]!.toLowerCase();
 }
 
 type Report = (path: PropertyKey[], message: string) => void;
@@ -105,7 +123,9 @@ function mapIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report
     case 'http_proxy':
     case 'http': {
       if (type === 'http') warn([...where, 'type'], 'non-proxy http integrations are served as http_proxy: mapping templates are ignored');
-      ignored(['requestTemplates', 'responses', 'passthroughBehavior', 'contentHandling', 'connectionType', 'connectionId', 'tlsConfig', 'cacheKeyParameters', 'cacheNamespace']);
+      // AWS itself ignores `responses`, `passthroughBehavior` and `requestTemplates` on proxy integrations
+      // (exports carry them anyway), so they load without a warning; the rest change behaviour we lack.
+      ignored(['contentHandling', 'connectionType', 'connectionId', 'tlsConfig', 'cacheKeyParameters', 'cacheNamespace', 'integrationSubtype']);
       const { uri, requestHeaders } = mapRequestParameters(String(x.uri ?? ''), x.requestParameters, [...where, 'requestParameters'], warn);
       const httpMethod = String(x.httpMethod ?? 'ANY').toUpperCase();
       return {
@@ -117,12 +137,24 @@ function mapIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report
       };
     }
     case 'mock': {
+      // AWS picks a mock's status with the request template `{"statusCode": N}` and the matching
+      // integration response; the static forms of both map onto a fixed response.
       const responses = isObj(x.responses) ? x.responses : {};
       const dflt = isObj(responses.default) ? responses.default : {};
       const templates = isObj(dflt.responseTemplates) ? dflt.responseTemplates : {};
       const body = templates['application/json'];
-      ignored(['requestTemplates']);
-      return { type: 'mock', statusCode: Number(dflt.statusCode ?? 200), body: typeof body === 'string' ? body : '' };
+      const requestTemplate = isObj(x.requestTemplates) ? x.requestTemplates['application/json'] : undefined;
+      const selected = typeof requestTemplate === 'string' ? /"statusCode"\s*:\s*(\d{3})/.exec(requestTemplate)?.[1] : undefined;
+      if (requestTemplate !== undefined && !selected) warn([...where, 'requestTemplates'], 'only the static mock request template {"statusCode": N} is supported; the template is ignored');
+      const headers: Record<string, string> = {};
+      const params = isObj(dflt.responseParameters) ? dflt.responseParameters : {};
+      for (const [k, v] of Object.entries(params)) {
+        const h = /^method\.response\.header\.(.+)$/.exec(k);
+        const value = String(v);
+        if (h && value.startsWith("'") && value.endsWith("'")) headers[h[1]!] = value.slice(1, -1);
+        else warn([...where, 'responses', 'default', 'responseParameters', k], `response parameter ${k} = ${value} is not supported and is ignored`);
+      }
+      return { type: 'mock', statusCode: Number(dflt.statusCode ?? selected ?? 200), headers, body: typeof body === 'string' ? body : '' };
     }
     default:
       fail([...where, 'type'], `integration type "${String(x.type)}" is not supported (supported: http_proxy, http, mock)`);
@@ -151,11 +183,22 @@ function mapRequestParameters(uri: string, params: unknown, where: PropertyKey[]
       if (pathTarget[1] !== pathSrc[1]) uri = uri.split(`{${pathTarget[1]}}`).join(`{${pathSrc[1]}}`);
     } else if (headerTarget && value !== undefined) {
       requestHeaders[headerTarget[1]!] = value;
-    } else if (headerTarget && /^method\.request\.header\./.test(src) && src.slice(22).toLowerCase() === headerTarget[1]!.toLowerCase()) {
-      // The client's header is forwarded anyway by a proxy integration.
+    } else if (isPassthrough(target, src)) {
+      // The client's header or query parameter of the same name is forwarded anyway by a proxy integration.
     } else {
       warn([...where, target], `request parameter mapping ${target} = ${src} is not supported and is ignored`);
     }
   }
   return { uri, requestHeaders };
+}
+
+/** `x-amazon-apigateway-cors` uses the same field names as Turnpike's `cors`; methods may be lowercase there. */
+function importCors(src: SourceDoc, issues: ConfigIssue[]): CorsConfig | undefined {
+  const raw = (src.data as Obj)['x-amazon-apigateway-cors'];
+  if (raw === undefined) return undefined;
+  const x = isObj(raw) && Array.isArray(raw.allowMethods) ? { ...raw, allowMethods: raw.allowMethods.map((m) => (typeof m === 'string' ? m.toUpperCase() : m)) } : raw;
+  const parsed = Cors.safeParse(x);
+  if (parsed.success) return parsed.data;
+  issues.push(...zodIssues(src, parsed.error, ['x-amazon-apigateway-cors']));
+  return undefined;
 }

@@ -10,7 +10,9 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
 export type RouteMethod = HttpMethod | 'ANY';
 
 /** `METHOD /path` with literal, `{param}` and a trailing greedy `{name+}` segment. */
-export const ROUTE_KEY = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY) (\/(?:[^\s/{}]+|\{[A-Za-z_][A-Za-z0-9_]*\})?(?:\/(?:[^\s/{}]+|\{[A-Za-z_][A-Za-z0-9_]*\}))*(?:\/\{[A-Za-z_][A-Za-z0-9_]*\+\})?)$/;
+const SEG = String.raw`(?:[^\s/{}]+|\{[A-Za-z_][A-Za-z0-9_]*\})`;
+const GREEDY = String.raw`\{[A-Za-z_][A-Za-z0-9_]*\+\}`;
+export const ROUTE_KEY = new RegExp(String.raw`^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY) (\/|(?=\/)(?:\/${SEG})*(?:\/${GREEDY})?)$`);
 
 const Millis = (min: number, max: number, dflt: number) => z.number().int().min(min).max(max).default(dflt);
 const HeaderMap = z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name'), z.string());
@@ -35,27 +37,193 @@ export const MockIntegration = z.strictObject({
   body: z.string().default(''),
 });
 
-export const Integration = z.discriminatedUnion('type', [HttpProxyIntegration, MockIntegration]);
+/** Lambda's function name rule; the name is also the function's queue name (docs/functions.md). */
+export const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const LambdaFunctionName = z.string().regex(FUNCTION_NAME, 'a function name is 1 to 64 letters, digits, - and _');
+
+/** API Gateway's Lambda proxy integration (`aws_proxy`): the request becomes a proxy event for a function. */
+export const FunctionIntegration = z.strictObject({
+  type: z.literal('function'),
+  function: LambdaFunctionName,
+  /** 1.0 is the REST API event (`httpMethod`, `multiValueHeaders`...), 2.0 the HTTP API one (`routeKey`, `rawPath`, `cookies`...). */
+  payloadFormatVersion: z.enum(['1.0', '2.0']).default('1.0'),
+  /** `Event` answers 202 at once and runs the function asynchronously (as `X-Amz-Invocation-Type: Event` does per request). */
+  invocationType: z.enum(['RequestResponse', 'Event']).default('RequestResponse'),
+  timeoutMs: Millis(50, 29_000, 29_000),
+});
+
+export const Integration = z.discriminatedUnion('type', [HttpProxyIntegration, MockIntegration, FunctionIntegration]);
 export type IntegrationConfig = z.output<typeof Integration>;
 export type HttpProxyIntegrationConfig = z.output<typeof HttpProxyIntegration>;
 export type MockIntegrationConfig = z.output<typeof MockIntegration>;
+export type FunctionIntegrationConfig = z.output<typeof FunctionIntegration>;
+
+// ---- functions (docs/functions.md) ----------------------------------------------------------------
+
+export const FunctionDefinition = z.strictObject({
+  /** Lambda's handler string: `path/to/module.exportName`, the path relative to the config file, without extension. */
+  handler: z.string().regex(/^\S+\.[A-Za-z_$][A-Za-z0-9_$]*$/, 'a handler is "path/to/module.exportName" (e.g. ./functions/orders.handler)'),
+  /** The function's own timeout, enforced on the worker by killing the handler's process. */
+  timeoutMs: Millis(1, 900_000, 3_000),
+  memoryMB: z.number().int().min(128).max(10_240).default(128),
+  environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _'), z.string()).default({}),
+  /** Invocations running at once across the whole cluster (Lambda's reserved concurrency); unlimited when absent. */
+  concurrency: z.number().int().min(1).max(100_000).optional(),
+  /** Retries of a failed asynchronous invocation before it goes to the dead-letter queue (Lambda: 0 to 2). */
+  maxRetries: z.number().int().min(0).max(2).default(2),
+  /** First retry delay; each further retry doubles it. */
+  retryBackoffMs: Millis(0, 3_600_000, 1_000),
+});
+export type FunctionDefinitionConfig = z.output<typeof FunctionDefinition>;
+export const Functions = z.record(LambdaFunctionName, FunctionDefinition).default({});
+
+// ---- authorizers (docs/authorization.md) --------------------------------------------------------
+
+/**
+ * Where an authorizer reads the caller's identity, in REST (`method.request.header.X`,
+ * `method.request.querystring.X`, `stageVariables.X`, `context.X`) or HTTP API (`$request.header.X`, ...) syntax.
+ */
+export const IDENTITY_SOURCE = /^(?:method\.request\.(?:header|querystring)\.[^\s,]+|\$request\.(?:header|querystring)\.[^\s,]+|\$?stageVariables\.[A-Za-z0-9_]+|\$?context\.[A-Za-z0-9_.]+)$/;
+const IdentitySource = z.string().trim().regex(IDENTITY_SOURCE, 'an identity source is method.request.header.NAME, method.request.querystring.NAME, stageVariables.NAME or context.NAME (or the $request.* forms)');
+/** AWS writes several identity sources as one comma-separated string; both forms are accepted. */
+const IdentitySources = z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(IdentitySource));
+const HeaderIdentitySource = IdentitySource.regex(/^(?:method\.request|\$request)\.header\./, 'this authorizer reads its token from a header: method.request.header.NAME');
+const ResultTtl = z.number().int().min(0, '0 disables caching').max(3600, 'at most 3600 seconds').default(300);
+const RegexSource = z.string().refine((s) => {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not a valid regular expression');
+
+export const TokenAuthorizer = z.strictObject({
+  type: z.literal('token'),
+  function: LambdaFunctionName,
+  identitySource: HeaderIdentitySource.default('method.request.header.Authorization'),
+  /** Checked before the function is called; a token that does not match answers 401. */
+  identityValidationExpression: RegexSource.optional(),
+  resultTtlSeconds: ResultTtl,
+  timeoutMs: Millis(50, 29_000, 10_000),
+});
+
+export const RequestAuthorizer = z
+  .strictObject({
+    type: z.literal('request'),
+    function: LambdaFunctionName,
+    identitySource: IdentitySources.default([]),
+    resultTtlSeconds: ResultTtl,
+    timeoutMs: Millis(50, 29_000, 10_000),
+    /** 1.0: the REST API event; 2.0: the HTTP API event (and, with enableSimpleResponses, `{isAuthorized, context}`). */
+    payloadFormatVersion: z.enum(['1.0', '2.0']).default('1.0'),
+    enableSimpleResponses: z.boolean().default(false),
+  })
+  .superRefine((a, ctx) => {
+    if (a.resultTtlSeconds > 0 && a.identitySource.length === 0) ctx.addIssue({ code: 'custom', path: ['identitySource'], message: 'a cached request authorizer needs at least one identity source (its cache key); or set resultTtlSeconds: 0' });
+    if (a.enableSimpleResponses && a.payloadFormatVersion !== '2.0') ctx.addIssue({ code: 'custom', path: ['enableSimpleResponses'], message: 'simple responses need payloadFormatVersion "2.0"' });
+  });
+
+/** Asymmetric algorithms only: `none` and HMAC (the HS/RS confusion) can never be configured. */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+export const JwtAuthorizer = z.strictObject({
+  type: z.literal('jwt'),
+  issuer: z.url(),
+  audiences: z.array(z.string().min(1)).min(1, 'at least one audience'),
+  /** The issuer's JSON Web Key Set; default `<issuer>/.well-known/jwks.json`. */
+  jwksUri: z.url().optional(),
+  algorithms: z.array(z.enum(JWT_ALGORITHMS, { message: `allowed: ${JWT_ALGORITHMS.join(', ')} (never none or HS*)` })).min(1).default(['RS256']),
+  clockSkewSeconds: z.number().int().min(0).max(300).default(30),
+  /** How long a fetched key set is trusted before it is fetched again; an unknown `kid` refetches sooner. */
+  jwksCacheSeconds: z.number().int().min(30).max(86_400).default(600),
+  identitySource: HeaderIdentitySource.default('$request.header.Authorization'),
+});
+
+export const Authorizer = z.discriminatedUnion('type', [TokenAuthorizer, RequestAuthorizer, JwtAuthorizer]);
+export type AuthorizerConfig = z.output<typeof Authorizer>;
+export type TokenAuthorizerConfig = z.output<typeof TokenAuthorizer>;
+export type RequestAuthorizerConfig = z.output<typeof RequestAuthorizer>;
+export type JwtAuthorizerConfig = z.output<typeof JwtAuthorizer>;
+export const AUTHORIZER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+const Authorizers = z.record(z.string().regex(AUTHORIZER_NAME, 'authorizer names are letters, digits, ., - and _'), Authorizer).default({});
+
+// ---- traffic management (docs/traffic.md) ------------------------------------------------------
+
+/** A token bucket as AWS writes throttle settings: refills `rateLimit` per second, holds `burstLimit` at most. */
+export const ThrottleSettings = z.strictObject({
+  rateLimit: z.number().positive('a rate limit is more than 0 requests per second').max(10_000_000),
+  burstLimit: z.number().int().min(0).max(10_000_000),
+});
+export type ThrottleSettingsConfig = z.output<typeof ThrottleSettings>;
+
+export const GatewayThrottle = z
+  .strictObject({
+    /** The gateway-wide bucket (AWS's account-level limit); both or neither. */
+    rateLimit: z.number().positive('a rate limit is more than 0 requests per second').max(10_000_000).optional(),
+    burstLimit: z.number().int().min(0).max(10_000_000).optional(),
+    /** One bucket per client IP, applied on every route. */
+    perClientIp: ThrottleSettings.optional(),
+    /** What a throttle or quota decision does when Redis does not answer within redisTimeoutMs. */
+    redisFailurePolicy: z.enum(['fail-open', 'fail-closed']).default('fail-open'),
+    redisTimeoutMs: Millis(1, 5_000, 50),
+  })
+  .superRefine((t, ctx) => {
+    if ((t.rateLimit === undefined) !== (t.burstLimit === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [t.rateLimit === undefined ? 'rateLimit' : 'burstLimit'], message: 'the gateway-wide limit needs both rateLimit and burstLimit' });
+    }
+  });
+export type GatewayThrottleConfig = z.output<typeof GatewayThrottle>;
 
 // ---- APIs ---------------------------------------------------------------------------------------
 
 export const Route = z.strictObject({
   integration: Integration,
   apiKeyRequired: z.boolean().default(false),
+  /** Name of an authorizer in the API's (or the file's top-level) `authorizers`. */
+  authorizer: z.string().regex(AUTHORIZER_NAME).optional(),
+  /** JWT authorizers: the token must carry at least one of these scopes. */
+  authorizationScopes: z.array(z.string().min(1)).optional(),
+  /** This route's own bucket in every stage (AWS method throttling); each stage counts separately. */
+  throttle: ThrottleSettings.optional(),
 });
 export type RouteConfig = z.output<typeof Route>;
 
 const StageName = z.string().regex(/^(\$default|[A-Za-z0-9_-]{1,128})$/, 'stage names are $default or letters, digits, - and _');
 export const Stage = z.strictObject({
   variables: z.record(z.string().regex(/^[A-Za-z0-9_]+$/, 'stage variable names are letters, digits and _'), z.string()).default({}),
+  /** One bucket for every request to this stage. */
+  throttle: ThrottleSettings.optional(),
 });
 
 const BasePath = z
   .string()
   .regex(/^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/, 'a base path is / or /segment[/segment...] without a trailing slash');
+
+// ---- CORS (API Gateway HTTP API's fields) --------------------------------------------------------
+
+/** `https://app.example.com`, `http://localhost:3000`, `*`, or a wildcard subdomain `https://*.example.com`. */
+const CorsOrigin = z
+  .string()
+  .regex(/^(\*|https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?)$/, 'an allowed origin is *, scheme://host[:port], or scheme://*.domain[:port] (no path, no trailing slash)');
+const CorsHeaderName = z.string().regex(/^(\*|[!#$%&'*+.^_`|~0-9A-Za-z-]+)$/, 'not a valid HTTP header name');
+export const Cors = z
+  .strictObject({
+    allowOrigins: z.array(CorsOrigin).min(1, 'list at least one origin (or *)'),
+    allowMethods: z.array(z.union([z.enum(HTTP_METHODS), z.literal('*')])).default(['*']),
+    allowHeaders: z.array(CorsHeaderName).default([]),
+    exposeHeaders: z.array(CorsHeaderName).default([]),
+    /** Seconds a browser may cache a preflight answer; 0 sends no Access-Control-Max-Age. */
+    maxAge: z.number().int().min(0).max(86_400).default(0),
+    allowCredentials: z.boolean().default(false),
+  })
+  .superRefine((c, ctx) => {
+    // Browsers ignore `*` on credentialed requests; echoing any origin with credentials would expose every user's session.
+    if (c.allowCredentials && c.allowOrigins.includes('*')) {
+      ctx.addIssue({ code: 'custom', path: ['allowCredentials'], message: 'allowCredentials cannot be combined with allowOrigins "*": list the origins (wildcard subdomains allowed)' });
+    }
+  });
+export type CorsConfig = z.output<typeof Cors>;
 
 export const Api = z
   .strictObject({
@@ -69,8 +237,14 @@ export const Api = z
     stages: z.record(StageName, Stage).default({ $default: { variables: {} } }),
     /** Routes may also come from an OpenAPI document; routes written here win over imported ones. */
     openapi: z.string().optional(),
-    routes: z.record(z.string().regex(ROUTE_KEY, 'a route key is "METHOD /path" (METHOD one of GET POST PUT PATCH DELETE HEAD OPTIONS ANY; a greedy {name+} only last)'), Route).default({}),
+    routes: z.record(z.string(), Route).default({}),
     binaryMediaTypes: z.array(z.string()).default([]),
+    /** Where `apiKeyRequired` routes read the key: the x-api-key header, or an authorizer's usageIdentifierKey. Default HEADER. */
+    apiKeySource: z.enum(['HEADER', 'AUTHORIZER']).optional(),
+    /** Answered by the gateway before routing; see docs/monitoring-and-cors.md. */
+    cors: Cors.optional(),
+    /** Authorizers routes name with `authorizer:`; these win over the file's top-level ones of the same name. */
+    authorizers: Authorizers,
   })
   .superRefine((api, ctx) => {
     if (Object.keys(api.stages).length === 0) ctx.addIssue({ code: 'custom', path: ['stages'], message: 'an API needs at least one stage' });
@@ -79,6 +253,56 @@ export const Api = z
 export type ApiConfig = z.output<typeof Api>;
 
 // ---- the gateway --------------------------------------------------------------------------------
+
+// ---- monitoring: access logs, metrics, tracing --------------------------------------------------
+
+/** The `$context.*` variables an access-log format may use (API Gateway's names); `authorizer.<key>` too. */
+export const ACCESS_LOG_VARIABLES = [
+  'requestId', 'extendedRequestId', 'requestTime', 'requestTimeEpoch', 'httpMethod', 'path', 'resourcePath', 'routeKey',
+  'status', 'responseLength', 'responseLatency', 'integrationLatency', 'integration.latency', 'protocol', 'domainName',
+  'stage', 'apiId', 'accountId', 'identity.sourceIp', 'identity.userAgent', 'authorizer.principalId', 'error.message',
+  'error.messageString', 'connectionId', 'eventType', 'messageId',
+] as const;
+export type AccessLogVariable = (typeof ACCESS_LOG_VARIABLES)[number];
+const KNOWN_VARIABLES: ReadonlySet<string> = new Set(ACCESS_LOG_VARIABLES);
+/** `$context.a.b`; a trailing dot is text, not part of the name. */
+export const CONTEXT_VARIABLE = /\$context\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)/g;
+
+export const DEFAULT_ACCESS_LOG_FORMAT =
+  '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","httpMethod":"$context.httpMethod",' +
+  '"routeKey":"$context.routeKey","path":"$context.path","stage":"$context.stage","status":"$context.status","protocol":"$context.protocol",' +
+  '"responseLength":"$context.responseLength","responseLatency":"$context.responseLatency","integrationLatency":"$context.integrationLatency",' +
+  '"principalId":"$context.authorizer.principalId","connectionId":"$context.connectionId","eventType":"$context.eventType","error":"$context.error.message"}';
+
+export const AccessLog = z.strictObject({
+  /** `stdout`, or a file path (relative to the config file) appended to. */
+  destination: z.string().min(1).default('stdout'),
+  format: z
+    .string()
+    .min(1)
+    .default(DEFAULT_ACCESS_LOG_FORMAT)
+    .superRefine((format, ctx) => {
+      for (const m of format.matchAll(CONTEXT_VARIABLE)) {
+        const name = m[1]!;
+        if (name === 'identity.apiKey') ctx.addIssue({ code: 'custom', message: '$context.identity.apiKey would write API key values to the log; it is not supported' });
+        else if (!KNOWN_VARIABLES.has(name) && !/^authorizer\.[A-Za-z0-9_]+$/.test(name)) {
+          ctx.addIssue({ code: 'custom', message: `unknown access-log variable $context.${name} (supported: ${ACCESS_LOG_VARIABLES.map((v) => '$context.' + v).join(', ')}, $context.authorizer.<key>)` });
+        }
+      }
+    }),
+});
+export type AccessLogConfig = z.output<typeof AccessLog>;
+
+export const Metrics = z.strictObject({
+  /** Prometheus text on the management listener's /metrics; OTLP too when OTEL_EXPORTER_OTLP_*ENDPOINT is set. */
+  enabled: z.boolean().default(true),
+});
+export const Tracing = z.strictObject({
+  /** Spans are made only when an exporter exists: OTEL_EXPORTER_OTLP_*ENDPOINT set, or one given in code (tests). */
+  enabled: z.boolean().default(true),
+  /** Share of requests without a sampled parent that are traced; a client's sampled `traceparent` is always followed. */
+  sampleRatio: z.number().min(0).max(1).default(0.01),
+});
 
 export const Gateway = z.strictObject({
   region: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
@@ -89,12 +313,41 @@ export const Gateway = z.strictObject({
   maxBodyBytes: z.number().int().min(0).default(10 * 1024 * 1024),
   shutdownGraceMs: Millis(0, 600_000, 10_000),
   redis: z.strictObject({ url: z.string().default('redis://127.0.0.1:6379'), keyPrefix: z.string().default('tp') }).default({ url: 'redis://127.0.0.1:6379', keyPrefix: 'tp' }),
+  throttle: GatewayThrottle.default(GatewayThrottle.parse({})),
+  /** Validated API keys (and their usage plans) are cached this long per edge node; changes reach nodes at once via Redis pub/sub. */
+  apiKeys: z.strictObject({ cacheTtlMs: Millis(0, 3_600_000, 60_000) }).default({ cacheTtlMs: 60_000 }),
+  /** One JSON line per request (and WebSocket event); off when absent. */
+  accessLog: AccessLog.optional(),
+  metrics: Metrics.default({ enabled: true }),
+  tracing: Tracing.default({ enabled: true, sampleRatio: 0.01 }),
 });
 export type GatewayConfig = z.output<typeof Gateway>;
 
-export const TurnpikeFile = z.strictObject({
-  turnpike: z.literal(1).default(1),
-  gateway: Gateway.default(Gateway.parse({})),
-  apis: z.array(Api).min(1, 'at least one API is needed'),
-});
+/** Route keys are checked outside the schema so they are reported even when other fields are wrong too. */
+export function routeKeyProblem(key: string): string | null {
+  return ROUTE_KEY.test(key)
+    ? null
+    : `route key "${key}" is not "METHOD /path" (METHOD one of GET POST PUT PATCH DELETE HEAD OPTIONS ANY; segments literal or {param}; a greedy {name+} only last)`;
+}
+
+export const TurnpikeFile = z
+  .strictObject({
+    turnpike: z.literal(1).default(1),
+    gateway: Gateway.default(Gateway.parse({})),
+    /** Authorizers every API may name; the loader merges them into each API's own `authorizers`. */
+    authorizers: Authorizers,
+    /** Functions the workers run; `turnpike worker --functions DIR` adds every module in DIR as well. */
+    functions: Functions,
+    apis: z.array(Api).min(1, 'at least one API is needed'),
+  })
+  .superRefine((file, ctx) => {
+    file.apis.forEach((api, i) => {
+      for (const [key, route] of Object.entries(api.routes)) {
+        if (route.authorizer === undefined) continue;
+        const authorizer = api.authorizers[route.authorizer] ?? file.authorizers[route.authorizer];
+        if (!authorizer) ctx.addIssue({ code: 'custom', path: ['apis', i, 'routes', key, 'authorizer'], message: `no authorizer named "${route.authorizer}" in this API's or the top-level authorizers` });
+        else if (route.authorizationScopes?.length && authorizer.type !== 'jwt') ctx.addIssue({ code: 'custom', path: ['apis', i, 'routes', key, 'authorizationScopes'], message: 'authorization scopes apply to jwt authorizers only' });
+      }
+    });
+  });
 export type TurnpikeFileConfig = z.output<typeof TurnpikeFile>;

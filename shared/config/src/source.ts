@@ -23,7 +23,7 @@ export function readSource(file: string): SourceDoc {
 
 export function parseSource(file: string, text: string): SourceDoc {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => ({ file, path: '', line: e.linePos?.[0]?.line, message: `YAML: ${e.message.split('\n')[0]}` })),

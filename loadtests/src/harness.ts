@@ -1,0 +1,114 @@
+import autocannon from 'autocannon';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Every benchmark measures its targets side by side in one run and reports ratios, because this machine
+ * is shared and noisy: absolute numbers from two runs are not comparable, ratios from one run are.
+ */
+
+export interface Target {
+  name: string;
+  url: string;
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  headers?: Record<string, string>;
+  body?: string;
+  connections?: number;
+  /** Requests in flight per connection. */
+  pipelining?: number;
+}
+
+export interface Result {
+  name: string;
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+  total: number;
+}
+
+export interface MeasureOptions {
+  durationSec: number;
+  warmupSec: number;
+}
+
+export const DEFAULTS: MeasureOptions = {
+  durationSec: Number(process.env.BENCH_SECONDS ?? 8),
+  warmupSec: Number(process.env.BENCH_WARMUP_SECONDS ?? 2),
+};
+
+async function run(t: Target, seconds: number): Promise<autocannon.Result> {
+  return autocannon({
+    url: t.url,
+    method: t.method ?? 'GET',
+    headers: t.headers,
+    body: t.body,
+    connections: t.connections ?? 64,
+    pipelining: t.pipelining ?? 1,
+    duration: seconds,
+  });
+}
+
+/** Warms up, then measures one target for a fixed time (autocannon stops by itself). */
+export async function measure(t: Target, opts: MeasureOptions = DEFAULTS): Promise<Result> {
+  if (opts.warmupSec > 0) await run(t, opts.warmupSec);
+  const r = await run(t, opts.durationSec);
+  return {
+    name: t.name,
+    requestsPerSec: Math.round(r.requests.average),
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+    total: r.requests.total,
+  };
+}
+
+/** Measures targets one after the other, alternating rounds so drift on the machine hits all alike. */
+export async function measureAll(targets: Target[], rounds = Number(process.env.BENCH_ROUNDS ?? 1), opts = DEFAULTS): Promise<Result[]> {
+  const acc = new Map<string, Result[]>();
+  for (let r = 0; r < rounds; r++) {
+    for (const t of targets) {
+      const res = await measure(t, opts);
+      acc.set(t.name, [...(acc.get(t.name) ?? []), res]);
+    }
+  }
+  return targets.map((t) => median(acc.get(t.name)!));
+}
+
+function median(rs: Result[]): Result {
+  const sorted = [...rs].sort((a, b) => a.requestsPerSec - b.requestsPerSec);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+export interface Ratio {
+  label: string;
+  numerator: string;
+  denominator: string;
+  /** The issue's target for this ratio, printed beside it. */
+  target?: number;
+}
+
+/** Prints a table with requests/s, p50 and p99, the ratios, and writes JSON to loadtests/results/. */
+export function report(suite: string, results: Result[], ratios: Ratio[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const byName = new Map(results.map((r) => [r.name, r]));
+  console.log(`\n== ${suite} ==`);
+  console.log(`${'target'.padEnd(36)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'errors'.padStart(7)} ${'non2xx'.padStart(7)}`);
+  for (const r of results) {
+    console.log(`${r.name.padEnd(36)} ${String(r.requestsPerSec).padStart(9)} ${String(r.p50Ms).padStart(7)} ${String(r.p99Ms).padStart(7)} ${String(r.errors).padStart(7)} ${String(r.non2xx).padStart(7)}`);
+  }
+  const computed = ratios.map((q) => {
+    const n = byName.get(q.numerator);
+    const d = byName.get(q.denominator);
+    const value = n && d && d.requestsPerSec > 0 ? n.requestsPerSec / d.requestsPerSec : null;
+    console.log(`ratio ${q.label}: ${value === null ? 'n/a' : value.toFixed(2)}${q.target !== undefined ? ` (target >= ${q.target})` : ''}`);
+    return { ...q, value };
+  });
+  for (const [k, v] of Object.entries(extra)) console.log(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  const out = { suite, at: new Date().toISOString(), results, ratios: computed, ...extra };
+  const dir = fileURLToPath(new URL('../results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}${suite}-${out.at.replace(/[:.]/g, '-')}.json`, JSON.stringify(out, null, 2));
+  return out;
+}

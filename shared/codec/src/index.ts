@@ -1,0 +1,2 @@
+export { encode, decode } from './msgpack.js';
+export * from './invocation.js';

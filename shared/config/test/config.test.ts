@@ -1,0 +1,147 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig, type ConfigIssue } from '@turnpike/config';
+
+const examples = fileURLToPath(new URL('../../../examples/', import.meta.url));
+
+function issuesOf(fn: () => unknown): ConfigIssue[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('Turnpike config', () => {
+  it('loads a valid file with defaults filled in', () => {
+    const c = parseConfig(`
+apis:
+  - name: a
+    routes:
+      GET /x: { integration: { type: mock } }
+`);
+    expect(c.gateway.listen.port).toBe(8080);
+    expect(c.gateway.maxBodyBytes).toBe(10 * 1024 * 1024);
+    expect(c.apis[0]!.stages).toEqual({ $default: { variables: {} } });
+    expect(c.apis[0]!.routes['GET /x']!.integration).toMatchObject({ type: 'mock', statusCode: 200 });
+    expect(Object.isFrozen(c.apis[0])).toBe(true);
+  });
+
+  it('reports every problem at once, each with file, field path and line', () => {
+    const issues = issuesOf(() =>
+      parseConfig(
+        `gateway:
+  accountId: "12"
+apis:
+  - name: a
+    routes:
+      FETCH /x: { integration: { type: mock } }
+      GET /y: { integration: { type: http_proxy } }
+      GET /z: { integration: { type: lambda } }
+      GET /w: { integration: { type: http_proxy, uri: "http://u", timeoutMs: 60000 } }
+`,
+        'bad.yaml',
+      ),
+    );
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i]));
+    expect(issues.every((i) => i.file.endsWith('bad.yaml'))).toBe(true);
+    expect(byPath['gateway.accountId']).toMatchObject({ line: 2, message: expect.stringMatching(/12 digits/) });
+    expect(byPath['apis[0].routes.FETCH /x']).toMatchObject({ line: 6, message: expect.stringMatching(/METHOD \/path/) });
+    expect(byPath['apis[0].routes.GET /y.integration.uri']).toMatchObject({ line: 7 });
+    expect(byPath['apis[0].routes.GET /z.integration.type']).toMatchObject({ line: 8 });
+    expect(byPath['apis[0].routes.GET /w.integration.timeoutMs']).toMatchObject({ line: 9, message: expect.stringMatching(/29000/) });
+  });
+
+  it('points YAML syntax errors at their line', () => {
+    const [issue] = issuesOf(() => parseConfig('apis:\n  - name: a\n    routes: {\n', 'syntax.yaml'));
+    expect(issue!.message).toMatch(/^YAML:/);
+    expect(issue!.line).toBeGreaterThan(0);
+  });
+
+  it('substitutes ${env:NAME} and reports an unset variable by field', () => {
+    process.env.TP_TEST_UPSTREAM = 'http://127.0.0.1:1234';
+    const yaml = (ref: string) => `
+apis:
+  - name: a
+    routes:
+      GET /x: { integration: { type: http_proxy, uri: "${ref}/x" } }
+`;
+    const c = parseConfig(yaml('${env:TP_TEST_UPSTREAM}'));
+    expect(c.apis[0]!.routes['GET /x']!.integration).toMatchObject({ uri: 'http://127.0.0.1:1234/x' });
+    expect(parseConfig(yaml('${env:TP_TEST_UNSET_VAR:-http://d}')).apis[0]!.routes['GET /x']!.integration).toMatchObject({ uri: 'http://d/x' });
+    const [issue] = issuesOf(() => parseConfig(yaml('${env:TP_TEST_UNSET_VAR}')));
+    expect(issue).toMatchObject({ path: 'apis[0].routes.GET /x.integration.uri', line: 5, message: expect.stringMatching(/TP_TEST_UNSET_VAR is not set/) });
+  });
+
+  it('refuses two APIs mounted at the same host and base path', () => {
+    const issues = issuesOf(() =>
+      parseConfig(`
+apis:
+  - { name: a, routes: { GET /x: { integration: { type: mock } } } }
+  - { name: b, routes: { GET /y: { integration: { type: mock } } } }
+`),
+    );
+    expect(issues[0]!.message).toMatch(/already mounted/);
+  });
+});
+
+describe('OpenAPI import', () => {
+  it('imports an AWS export with x-amazon-apigateway-* extensions', () => {
+    const c = loadConfig(`${examples}petstore-openapi.yaml`);
+    expect(c.apis).toHaveLength(1);
+    const api = c.apis[0]!;
+    expect(api.basePath).toBe('/');
+    expect(Object.keys(api.stages)).toEqual(['$default']);
+    expect(Object.keys(api.routes).sort()).toEqual(['ANY /{proxy+}', 'GET /pets', 'GET /pets/{petId}', 'OPTIONS /pets', 'POST /pets']);
+    expect(api.routes['GET /pets']!.integration).toMatchObject({ type: 'http_proxy', method: 'GET', timeoutMs: 29000, uri: '${stageVariables.petstoreUrl}/petstore/pets' });
+    // requestParameters renames the integration's {id} to the method's {petId}.
+    expect(api.routes['GET /pets/{petId}']!.integration).toMatchObject({ uri: '${stageVariables.petstoreUrl}/petstore/pets/{petId}' });
+    expect(api.routes['POST /pets']!.apiKeyRequired).toBe(true);
+    expect(api.routes['GET /pets']!.apiKeyRequired).toBe(false);
+    expect(api.routes['OPTIONS /pets']!.integration).toMatchObject({ type: 'mock', statusCode: 200, headers: { 'Access-Control-Allow-Methods': 'POST,GET,OPTIONS' } });
+    expect(api.routes['ANY /{proxy+}']!.integration).toMatchObject({ type: 'http_proxy', uri: '${stageVariables.petstoreUrl}/{proxy}' });
+    expect(api.routes['ANY /{proxy+}']!.integration).not.toHaveProperty('method');
+    expect(api.binaryMediaTypes).toEqual(['image/png']);
+    const warned = c.warnings.map((w) => w.path);
+    expect(warned).toContain('x-amazon-apigateway-gateway-responses');
+    expect(warned).toContain('paths./{proxy+}.x-amazon-apigateway-any-method.x-amazon-apigateway-integration.cacheKeyParameters');
+    expect(c.warnings.every((w) => w.line! > 0)).toBe(true);
+  });
+
+  it('merges an imported document into a Turnpike API, written routes winning', () => {
+    const c = loadConfig(`${examples}turnpike.yaml`);
+    const petstore = c.apis.find((a) => a.name === 'petstore')!;
+    expect(petstore.basePath).toBe('/petstore');
+    expect(Object.keys(petstore.routes)).toContain('GET /pets/{petId}');
+    expect(Object.keys(petstore.stages)).toEqual(['prod']);
+  });
+
+  it('names unsupported integration types as errors and missing integrations by path', () => {
+    const issues = issuesOf(() =>
+      parseConfig(
+        `openapi: "3.0.1"
+info: { title: t, version: "1" }
+paths:
+  /a:
+    get:
+      x-amazon-apigateway-integration: { type: aws, uri: "arn:aws:apigateway:us-east-1:s3:path/b" }
+  /b:
+    get:
+      responses: {}
+`,
+        'oas.yaml',
+      ),
+    );
+    expect(issues).toEqual([
+      expect.objectContaining({ path: 'paths./a.get.x-amazon-apigateway-integration.type', line: 6, message: expect.stringMatching(/"aws" is not supported/) }),
+      expect.objectContaining({ path: 'paths./b.get', message: expect.stringMatching(/no x-amazon-apigateway-integration/) }),
+    ]);
+  });
+
+  it('refuses OpenAPI 2 (Swagger)', () => {
+    const issues = issuesOf(() => parseConfig('openapi: "2.0"\ninfo: { title: t }\npaths: {}\n'));
+    expect(issues[0]!.message).toMatch(/OpenAPI 3/);
+  });
+});
