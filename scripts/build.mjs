@@ -15,6 +15,7 @@ const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.dev
 export const ENTRIES = [
   ['services/cli/src/main.ts', 'services/cli/dist/turnpike.mjs'],
   ['services/worker/src/sandbox/functionHost.ts', 'services/worker/dist/functionHost.mjs'],
+  ['loadtests/src/websocket/idleClients.ts', 'loadtests/dist/wsIdleClients.mjs'],
 ];
 
 export async function buildAll(extra = []) {

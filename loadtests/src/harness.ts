@@ -1,6 +1,7 @@
 import autocannon from 'autocannon';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './processes.js';
 
 /**
  * Every benchmark measures its targets side by side in one run and reports ratios, because this machine
@@ -14,8 +15,10 @@ export interface Target {
   headers?: Record<string, string>;
   body?: string;
   connections?: number;
-  /** Requests in flight per connection. */
+  /** Requests in flight per connection. uWS closes a connection that pipelines behind an async response, so keep 1. */
   pipelining?: number;
+  /** The process serving this target; when given, its CPU time per request is measured too. */
+  pid?: number;
 }
 
 export interface Result {
@@ -26,6 +29,11 @@ export interface Result {
   errors: number;
   non2xx: number;
   total: number;
+  /**
+   * CPU time (user + system) the serving process spent per request, in µs, when its pid is known. On a
+   * shared machine throughput swings with whatever else runs; the CPU a request costs hardly does.
+   */
+  cpuUsPerRequest?: number | null;
 }
 
 export interface MeasureOptions {
@@ -53,8 +61,11 @@ async function run(t: Target, seconds: number): Promise<autocannon.Result> {
 /** Warms up, then measures one target for a fixed time (autocannon stops by itself). */
 export async function measure(t: Target, opts: MeasureOptions = DEFAULTS): Promise<Result> {
   if (opts.warmupSec > 0) await run(t, opts.warmupSec);
+  const before = t.pid === undefined ? null : cpuMs(t.pid);
   const r = await run(t, opts.durationSec);
+  const after = t.pid === undefined ? null : cpuMs(t.pid);
   return {
+    cpuUsPerRequest: before === null || after === null || r.requests.total === 0 ? null : Math.round((10_000 * (after - before)) / r.requests.total) / 10,
     name: t.name,
     requestsPerSec: Math.round(r.requests.average),
     p50Ms: r.latency.p50,
@@ -77,6 +88,17 @@ export async function measureAll(targets: Target[], rounds = Number(process.env.
   return targets.map((t) => median(acc.get(t.name)!));
 }
 
+/** User + system CPU time of a process in ms (Linux /proc; null elsewhere). */
+export function cpuMs(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
 function median(rs: Result[]): Result {
   const sorted = [...rs].sort((a, b) => a.requestsPerSec - b.requestsPerSec);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -94,9 +116,9 @@ export interface Ratio {
 export function report(suite: string, results: Result[], ratios: Ratio[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   const byName = new Map(results.map((r) => [r.name, r]));
   console.log(`\n== ${suite} ==`);
-  console.log(`${'target'.padEnd(36)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'errors'.padStart(7)} ${'non2xx'.padStart(7)}`);
+  console.log(`${'target'.padEnd(36)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'errors'.padStart(7)} ${'non2xx'.padStart(7)} ${'cpu µs/req'.padStart(10)}`);
   for (const r of results) {
-    console.log(`${r.name.padEnd(36)} ${String(r.requestsPerSec).padStart(9)} ${String(r.p50Ms).padStart(7)} ${String(r.p99Ms).padStart(7)} ${String(r.errors).padStart(7)} ${String(r.non2xx).padStart(7)}`);
+    console.log(`${r.name.padEnd(36)} ${String(r.requestsPerSec).padStart(9)} ${String(r.p50Ms).padStart(7)} ${String(r.p99Ms).padStart(7)} ${String(r.errors).padStart(7)} ${String(r.non2xx).padStart(7)} ${String(r.cpuUsPerRequest ?? '-').padStart(10)}`);
   }
   const computed = ratios.map((q) => {
     const n = byName.get(q.numerator);
@@ -107,7 +129,7 @@ export function report(suite: string, results: Result[], ratios: Ratio[], extra:
   });
   for (const [k, v] of Object.entries(extra)) console.log(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   const out = { suite, at: new Date().toISOString(), results, ratios: computed, ...extra };
-  const dir = fileURLToPath(new URL('../results/', import.meta.url));
+  const dir = join(ROOT, 'loadtests/results/');
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}${suite}-${out.at.replace(/[:.]/g, '-')}.json`, JSON.stringify(out, null, 2));
   return out;

@@ -4,7 +4,13 @@
  * loadtests/results/, stops everything it started, and exits.
  */
 const SUITES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
+  micro: () => import('./suites/micro.js'),
   proxy: () => import('./suites/proxy.js'),
+  telemetry: () => import('./suites/telemetry.js'),
+  functions: () => import('./suites/functions.js'),
+  auth: () => import('./suites/auth.js'),
+  throttle: () => import('./suites/throttle.js'),
+  websocket: () => import('./suites/websocket.js'),
 };
 
 const wanted = process.argv.slice(2);

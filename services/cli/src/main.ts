@@ -8,6 +8,12 @@ import { UsageError, type Command } from './command.js';
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   edge: () => import('./commands/edge.js'),
   validate: () => import('./commands/validate.js'),
+  keys: () => import('./commands/keys.js'),
+  plans: () => import('./commands/plans.js'),
+  usage: () => import('./commands/usage.js'),
+  worker: () => import('./commands/worker.js'),
+  dlq: () => import('./commands/dlq.js'),
+  credentials: () => import('./commands/credentials.js'),
 };
 
 function usage(): string {

@@ -1,3 +1,4 @@
+/// <reference path="./types/uws-augment.d.ts" />
 import { randomUUID } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
@@ -6,13 +7,18 @@ import pino, { type Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import type { ApiConfig, TurnpikeConfig } from '@turnpike/config';
 import { connectRedis, RedisKeys } from '@turnpike/redis';
+import { QueueFunctionInvoker } from './integrations/function/queueInvoker.js';
 import { normalizePath } from './http/normalizePath.js';
 import { RequestBody } from './http/requestBody.js';
 import { RequestContext, type ContextServices, type RequestObserver } from './pipeline/context.js';
 import { pipelineBuilder, runStages, type EdgeServices } from './pipeline/pipeline.js';
+import { AuthorizationService } from './stages/authorize/service.js';
 import { RouteTable, type ApiStage, type CompiledApi } from './router/routeTable.js';
 import { RouteTrie } from './router/routeTrie.js';
 import { startManagement, type ManagementServer } from './management/server.js';
+import { EdgeTelemetry, type TelemetryOptions } from './observe/edgeTelemetry.js';
+import { TrafficControl } from './stages/throttle/trafficControl.js';
+import { WebSocketGateway } from './websocket/gateway.js';
 
 export interface EdgeOptions {
   config: TurnpikeConfig;
@@ -25,14 +31,23 @@ export interface EdgeOptions {
   /** Overrides config.gateway.redis.keyPrefix (tests give every run its own). */
   keyPrefix?: string;
   logger?: Logger;
-  /** Called for every finished request (access logs, metrics); null costs one check per request. */
+  /** Also called for every finished request, after the access log, metrics and tracing from the config. */
   observer?: RequestObserver | null;
+  /** Where spans and metrics go besides what the config sets up (tests: in-memory exporters). */
+  telemetry?: TelemetryOptions;
+  /** Replaces Date.now for throttle buckets, quota periods and metering days (tests). */
+  clock?: () => number;
 }
 
 /** A running edge node. Built from a config object; several can run in one process. */
 export class Edge {
   readonly logger: Logger;
   readonly redis: Redis;
+  readonly telemetry: EdgeTelemetry;
+  readonly invoker: QueueFunctionInvoker;
+  readonly traffic: TrafficControl;
+  /** WebSocket APIs, the connection registry and @connections; null when the config has no WebSocket API. */
+  readonly websockets: WebSocketGateway | null;
   private table: RouteTable;
   private readonly app: TemplatedApp;
   private readonly agent: Agent;
@@ -50,10 +65,21 @@ export class Edge {
     this.logger = options.logger ?? pino({ name: 'turnpike-edge' });
     this.agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1 });
     this.redis = connectRedis({ url: options.redisUrl ?? config.gateway.redis.url, name: 'turnpike-edge', failFast: true });
-    this.services = { config, agent: this.agent, logger: this.logger, redis: this.redis, keys: new RedisKeys(options.keyPrefix ?? config.gateway.redis.keyPrefix), invoker: null };
+    const keyPrefix = options.keyPrefix ?? config.gateway.redis.keyPrefix;
+    const keys = new RedisKeys(keyPrefix);
+    this.traffic = new TrafficControl({ gateway: config.gateway, redis: this.redis, keys, logger: this.logger, clock: options.clock });
+    const userObserver = options.observer ?? null;
+    const meter = this.traffic.observe;
+    const observer: RequestObserver = userObserver === null ? meter : (ctx) => (meter(ctx), userObserver(ctx));
+    this.telemetry = new EdgeTelemetry(config, { agent: this.agent, redis: this.redis, logger: this.logger }, { ...options.telemetry, observer });
+    // Opens its connections on the first invocation, so an edge that never calls a function pays nothing.
+    this.invoker = new QueueFunctionInvoker({ redisUrl: options.redisUrl ?? config.gateway.redis.url, keyPrefix, logger: this.logger });
+    const authorization = new AuthorizationService({ redis: this.redis, keys, logger: this.logger });
+    this.services = { config, agent: this.agent, logger: this.logger, redis: this.redis, keys, invoker: this.invoker, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog, authorization, traffic: this.traffic };
     this.table = RouteTable.compile(config, pipelineBuilder(this.services));
+    this.websockets = WebSocketGateway.create({ config, redis: this.redis, keys, logger: this.logger, agent: this.agent, invoker: () => this.services.invoker, table: () => this.table, authorization, apiKeys: this.traffic.apiKeys, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog });
     this.ctxServices = {
-      observer: options.observer ?? null,
+      observer: this.telemetry.observer,
       logError: (ctx, message, cause) =>
         this.logger.error({ requestId: ctx.requestId, route: ctx.routeKey, err: cause }, message),
       requestDone: () => {
@@ -61,6 +87,7 @@ export class Edge {
       },
     };
     this.app = uWS.App();
+    this.websockets?.attach(this.app);
     this.app.any('/*', (res, req) => this.handle(res, req));
   }
 
@@ -72,12 +99,14 @@ export class Edge {
   swapRoutes(config: TurnpikeConfig): void {
     this.services = { ...this.services, config };
     this.table = RouteTable.compile(config, pipelineBuilder(this.services));
+    this.websockets?.reload(config);
   }
 
   async start(): Promise<this> {
     const gw = this.options.config.gateway;
     const host = this.options.host ?? gw.listen.host;
     const port = this.options.port ?? gw.listen.port;
+    await this.websockets?.start();
     this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) =>
       this.app.listen(host, port, (s) => (s ? resolve(s) : reject(new Error(`edge cannot listen on ${host}:${port}`)))),
     );
@@ -88,6 +117,7 @@ export class Edge {
         host: gw.management.host,
         port: mport,
         ready: () => this.readiness(),
+        metrics: this.telemetry.prometheus,
       });
     }
     this.logger.info({ port: this.port, managementPort: this.management?.port, apis: this.table.apis.length }, 'edge listening');
@@ -123,6 +153,7 @@ export class Edge {
       this.listenSocket = null;
     }
     this.logger.info({ inflight: this.inflight, graceMs }, 'edge draining: listener closed');
+    await this.websockets?.stop(graceMs);
     let clean = true;
     if (this.inflight > 0) {
       clean = await new Promise<boolean>((resolve) => {
@@ -136,6 +167,9 @@ export class Edge {
     this.app.close();
     await this.management?.close();
     await this.agent.close().catch(() => {});
+    await this.telemetry.close();
+    await this.invoker.close();
+    await this.traffic.close();
     this.redis.disconnect();
     this.logger.info({ clean }, 'edge stopped');
     return clean;
@@ -180,6 +214,7 @@ export class Edge {
       resolved ? resolved.offset : 0,
     );
     this.inflight++;
+    if (this.telemetry.tracer !== null) ctx.trace = this.telemetry.startTrace(ctx);
     res.onAborted(() => ctx.handleAbort());
 
     if ('error' in norm) return ctx.sendError(400, 'Bad Request', null, norm.error);
@@ -196,6 +231,7 @@ export class Edge {
     }
 
     if (!resolved) return ctx.sendError(404, 'Not Found');
+    if (this.websockets !== null && resolved.api.config.type === 'websocket') return this.websockets.handleHttp(ctx, rawPath);
     const pre = resolved.api.preRoute;
     if (pre.length === 0) this.route(ctx);
     else runStages(ctx, pre, 0, this.routeStep);

@@ -24,6 +24,34 @@ export interface InvocationJob {
   readonly t?: string;
 }
 
+/**
+ * A sync invocation on the function's sync list (docs/functions.md, "Two lanes"), which is not BullMQ's:
+ * a msgpackr array whose event is its JSON text, which the worker hands to the host process untouched
+ * (the host parses it once). The fields are InvocationJob's.
+ */
+export interface SyncJob {
+  readonly id: string;
+  readonly r: string;
+  readonly s: number;
+  readonly d: number;
+  readonly t: string | null;
+  /** The event as JSON text. */
+  readonly e: string;
+}
+
+export function encodeSyncJob(j: SyncJob): Buffer {
+  return encode([j.s, j.d, j.r, j.id, j.t, j.e]);
+}
+
+/** Throws on a message that is not a sync job (the worker logs it and drops it). */
+export function decodeSyncJob(buf: Buffer | Uint8Array): SyncJob {
+  const v = decode(buf);
+  if (!Array.isArray(v) || typeof v[0] !== 'number' || typeof v[1] !== 'number' || typeof v[2] !== 'string' || typeof v[3] !== 'string' || typeof v[5] !== 'string') {
+    throw new Error('malformed sync invocation');
+  }
+  return { s: v[0], d: v[1], r: v[2], id: v[3], t: typeof v[4] === 'string' ? v[4] : null, e: v[5] };
+}
+
 /** BullMQ job names: the worker tells the two kinds apart without looking into the data. */
 export const SYNC_JOB = 's';
 export const ASYNC_JOB = 'a';
@@ -68,6 +96,21 @@ export function functionQueuePrefix(keyPrefix: string): string {
 export function functionQueueName(functionName: string): string {
   return `{${functionName}}`;
 }
+/**
+ * Options every Queue of a function queue is built with (each Queue writes them to the queue's meta hash
+ * on construction, so all of them must agree). No Turnpike process reads BullMQ's event stream (replies
+ * travel on the edge nodes' own lists), so it is trimmed to nothing instead of keeping 10,000 entries.
+ */
+export const FUNCTION_QUEUE_OPTIONS = { streams: { events: { maxLen: 0 } } } as const;
+
+/**
+ * A key of a function's queue: BullMQ's own (`meta`...) or the sync list (`sync`), all in the function's
+ * hash slot.
+ */
+export function functionQueueKey(keyPrefix: string, functionName: string, suffix: string): string {
+  return `${functionQueuePrefix(keyPrefix)}:${functionQueueName(functionName)}:${suffix}`;
+}
+
 /** The inverse of functionQueueName, for tools listing queues; null for a key that is not a function queue. */
 export function functionOfQueue(queueName: string): string | null {
   return /^\{([A-Za-z0-9_-]{1,64})\}$/.exec(queueName)?.[1] ?? null;

@@ -1,10 +1,10 @@
 import type { ConfigIssue } from './errors.js';
 import { formatPath } from './errors.js';
 import { lineOf, zodIssues, type SourceDoc } from './source.js';
-import { HTTP_METHODS, ROUTE_KEY, Route, type RouteConfig } from './schema.js';
-import { Cors, type CorsConfig } from './schema.js';
+import { Cors, HTTP_METHODS, ROUTE_KEY, Route, type CorsConfig, type RouteConfig } from './schema.js';
 import type { AuthorizerConfig } from './schema.js';
 import { importAuthorizer, routeAuthorization } from './openapiAuthorizers.js';
+import { functionNameOf } from '@turnpike/codec';
 
 /**
  * Imports an OpenAPI 3 document with API Gateway's `x-amazon-apigateway-*` extensions, as
@@ -156,10 +156,43 @@ function mapIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report
       }
       return { type: 'mock', statusCode: Number(dflt.statusCode ?? selected ?? 200), headers, body: typeof body === 'string' ? body : '' };
     }
+    case 'aws_proxy':
+      return mapFunctionIntegration(x, where, warn, fail);
     default:
-      fail([...where, 'type'], `integration type "${String(x.type)}" is not supported (supported: http_proxy, http, mock)`);
+      fail([...where, 'type'], `integration type "${String(x.type)}" is not supported (supported: http_proxy, http, mock, aws_proxy)`);
       return undefined;
   }
+}
+
+/**
+ * The Lambda proxy integration: `uri` is API Gateway's invocation URI of a Lambda function
+ * (`arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/arn:aws:lambda:REGION:ACCT:function:NAME/invocations`),
+ * served by the Turnpike function NAME. `X-Amz-Invocation-Type: 'Event'` in requestParameters makes it asynchronous.
+ */
+function mapFunctionIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report): unknown {
+  const uri = String(x.uri ?? '');
+  const fn = functionNameOf(uri);
+  if (fn === null || !uri.includes(':function:')) {
+    fail([...where, 'uri'], `"${uri}" is not a Lambda function invocation URI (arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/arn:aws:lambda:REGION:ACCOUNT:function:NAME/invocations)`);
+    return undefined;
+  }
+  for (const k of ['contentHandling', 'credentials', 'cacheKeyParameters', 'cacheNamespace', 'connectionType', 'tlsConfig']) {
+    if (k in x) warn([...where, k], `integration field ${k} is not supported for type aws_proxy and is ignored`);
+  }
+  let invocationType: 'Event' | undefined;
+  if (isObj(x.requestParameters)) {
+    for (const [target, source] of Object.entries(x.requestParameters)) {
+      if (target.toLowerCase() === 'integration.request.header.x-amz-invocation-type' && String(source) === "'Event'") invocationType = 'Event';
+      else warn([...where, 'requestParameters', target], `request parameter ${target} is not supported for aws_proxy integrations and is ignored`);
+    }
+  }
+  return {
+    type: 'function',
+    function: fn,
+    ...(x.payloadFormatVersion !== undefined ? { payloadFormatVersion: String(x.payloadFormatVersion) } : {}),
+    ...(invocationType ? { invocationType } : {}),
+    ...(x.timeoutInMillis !== undefined ? { timeoutMs: Number(x.timeoutInMillis) } : {}),
+  };
 }
 
 /**

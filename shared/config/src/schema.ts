@@ -83,7 +83,7 @@ export const Functions = z.record(LambdaFunctionName, FunctionDefinition).defaul
  * Where an authorizer reads the caller's identity, in REST (`method.request.header.X`,
  * `method.request.querystring.X`, `stageVariables.X`, `context.X`) or HTTP API (`$request.header.X`, ...) syntax.
  */
-export const IDENTITY_SOURCE = /^(?:method\.request\.(?:header|querystring)\.[^\s,]+|\$request\.(?:header|querystring)\.[^\s,]+|\$?stageVariables\.[A-Za-z0-9_]+|\$?context\.[A-Za-z0-9_.]+)$/;
+const IDENTITY_SOURCE = /^(?:method\.request\.(?:header|querystring)\.[^\s,]+|\$request\.(?:header|querystring)\.[^\s,]+|\$?stageVariables\.[A-Za-z0-9_]+|\$?context\.[A-Za-z0-9_.]+)$/;
 const IdentitySource = z.string().trim().regex(IDENTITY_SOURCE, 'an identity source is method.request.header.NAME, method.request.querystring.NAME, stageVariables.NAME or context.NAME (or the $request.* forms)');
 /** AWS writes several identity sources as one comma-separated string; both forms are accepted. */
 const IdentitySources = z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(IdentitySource));
@@ -125,7 +125,7 @@ export const RequestAuthorizer = z
   });
 
 /** Asymmetric algorithms only: `none` and HMAC (the HS/RS confusion) can never be configured. */
-export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 export const JwtAuthorizer = z.strictObject({
   type: z.literal('jwt'),
@@ -137,6 +137,8 @@ export const JwtAuthorizer = z.strictObject({
   clockSkewSeconds: z.number().int().min(0).max(300).default(30),
   /** How long a fetched key set is trusted before it is fetched again; an unknown `kid` refetches sooner. */
   jwksCacheSeconds: z.number().int().min(30).max(86_400).default(600),
+  /** The least time between two fetches of the key set, so tokens with made-up `kid`s cannot hammer the issuer. */
+  jwksCooldownSeconds: z.number().int().min(1).max(300).default(30),
   identitySource: HeaderIdentitySource.default('$request.header.Authorization'),
 });
 
@@ -225,12 +227,72 @@ export const Cors = z
   });
 export type CorsConfig = z.output<typeof Cors>;
 
+// ---- WebSocket APIs (docs/websocket.md) ------------------------------------------------------------
+
+/** `$request.body.a.b`: the JSON path in a text message whose value is the route key. */
+export const ROUTE_SELECTION_EXPRESSION = /^\$request\.body(\.[A-Za-z0-9_$-]+)+$/;
+export const WEBSOCKET_ROUTE_KEY = /^(\$connect|\$disconnect|\$default|[^$\s][^\s]{0,127})$/;
+/** Topic names: what `@topics/{topic}` and `@connections/{id}/topics/{topic}` carry in one path segment. */
+export const TOPIC_NAME = /^[A-Za-z0-9_.:~-]{1,128}$/;
+
+export const WebSocketRoute = z.strictObject({
+  integration: Integration,
+  /** Two-way route: what the integration returns (`body`) is sent back to the client. */
+  routeResponse: z.boolean().default(false),
+  /** `$connect` only: a request authorizer (or jwt) reading headers / query string of the upgrade request. */
+  authorizer: z.string().regex(AUTHORIZER_NAME).optional(),
+  /** `$connect` only: the upgrade request must carry a valid x-api-key. */
+  apiKeyRequired: z.boolean().default(false),
+  /** `$connect` only: topics every new connection of this API is subscribed to. */
+  topics: z.array(z.string().regex(TOPIC_NAME, 'topic names are 1 to 128 letters, digits, _ . : ~ -')).default([]),
+});
+export type WebSocketRouteConfig = z.output<typeof WebSocketRoute>;
+
+export const WebSocketApiSettings = z
+  .strictObject({
+    routeSelectionExpression: z.string().regex(ROUTE_SELECTION_EXPRESSION, 'a route selection expression is $request.body.<field>[.<field>...]').default('$request.body.action'),
+    routes: z.record(z.string(), WebSocketRoute),
+    /** Closed (1001) after this long without a data message either way (API Gateway: 10 minutes). */
+    idleTimeoutMs: Millis(1_000, 86_400_000, 600_000),
+    /** Closed (1001) after this long whatever happens (API Gateway: 2 hours). */
+    maxConnectionDurationMs: Millis(1_000, 604_800_000, 7_200_000),
+    /** A bigger message closes the connection with 1009 (API Gateway: 128 KB). */
+    maxMessageBytes: z.number().int().min(16).max(16 * 1024 * 1024).default(128 * 1024),
+  })
+  .superRefine((ws, ctx) => {
+    for (const [key, route] of Object.entries(ws.routes)) {
+      // Checked here rather than by the record's key schema, whose error would not say what a key is.
+      if (!WEBSOCKET_ROUTE_KEY.test(key)) ctx.addIssue({ code: 'custom', path: ['routes', key], message: `route key "${key}" is not $connect, $disconnect, $default or a custom key (1 to 128 characters, no spaces, not starting with $)` });
+      if (key === '$connect') continue;
+      for (const f of ['authorizer', 'apiKeyRequired', 'topics'] as const) {
+        const v = route[f];
+        if (v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0)) ctx.addIssue({ code: 'custom', path: ['routes', key, f], message: `${f} applies to the $connect route only` });
+      }
+    }
+  });
+export type WebSocketApiSettingsConfig = z.output<typeof WebSocketApiSettings>;
+
+/** Node-wide WebSocket settings: uWS applies backpressure limits per server, pub/sub fan-out included. */
+export const WebSocketNode = z.strictObject({
+  /** Bytes a slow client may have waiting on this node before the slow-consumer policy applies. */
+  maxBufferedBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
+  /** `drop`: further messages are dropped until the client catches up; `disconnect`: it is disconnected. */
+  slowConsumerPolicy: z.enum(['drop', 'disconnect']).default('disconnect'),
+  /** How often a node renews its registry heartbeat (and flushes lastActiveAt). */
+  heartbeatMs: Millis(100, 60_000, 5_000),
+  /** A node silent this long is dead: any other node removes its connections from the registry. */
+  nodeTimeoutMs: Millis(300, 600_000, 30_000),
+});
+export type WebSocketNodeConfig = z.output<typeof WebSocketNode>;
+
 export const Api = z
   .strictObject({
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'API names are letters, digits, ., - and _'),
     /** AWS-style API id used in ARNs and request contexts; defaults to the name. */
     id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
-    type: z.enum(['rest']).default('rest'),
+    type: z.enum(['rest', 'websocket']).default('rest'),
+    /** `type: websocket` only: routes, route selection and limits (docs/websocket.md). */
+    websocket: WebSocketApiSettings.optional(),
     basePath: BasePath.default('/'),
     /** Host names (without port) this API answers; empty means any host. */
     hosts: z.array(z.string().min(1).transform((h) => h.toLowerCase())).default([]),
@@ -248,6 +310,12 @@ export const Api = z
   })
   .superRefine((api, ctx) => {
     if (Object.keys(api.stages).length === 0) ctx.addIssue({ code: 'custom', path: ['stages'], message: 'an API needs at least one stage' });
+    if (api.type === 'websocket') {
+      if (!api.websocket) ctx.addIssue({ code: 'custom', path: ['websocket'], message: 'a WebSocket API needs a websocket block with its routes' });
+      if (api.openapi || Object.keys(api.routes).length) ctx.addIssue({ code: 'custom', path: [api.openapi ? 'openapi' : 'routes'], message: 'a WebSocket API has no HTTP routes: put its routes under websocket.routes' });
+      return;
+    }
+    if (api.websocket) ctx.addIssue({ code: 'custom', path: ['websocket'], message: 'a websocket block needs type: websocket' });
     if (!api.openapi && Object.keys(api.routes).length === 0) ctx.addIssue({ code: 'custom', path: ['routes'], message: 'an API needs routes or an openapi document' });
   });
 export type ApiConfig = z.output<typeof Api>;
@@ -260,8 +328,8 @@ export type ApiConfig = z.output<typeof Api>;
 export const ACCESS_LOG_VARIABLES = [
   'requestId', 'extendedRequestId', 'requestTime', 'requestTimeEpoch', 'httpMethod', 'path', 'resourcePath', 'routeKey',
   'status', 'responseLength', 'responseLatency', 'integrationLatency', 'integration.latency', 'protocol', 'domainName',
-  'stage', 'apiId', 'accountId', 'identity.sourceIp', 'identity.userAgent', 'authorizer.principalId', 'error.message',
-  'error.messageString', 'connectionId', 'eventType', 'messageId',
+  'stage', 'apiId', 'accountId', 'identity.sourceIp', 'identity.userAgent', 'identity.apiKeyId', 'authorizer.principalId', 'error.message',
+  'connectionId', 'eventType', 'messageId',
 ] as const;
 export type AccessLogVariable = (typeof ACCESS_LOG_VARIABLES)[number];
 const KNOWN_VARIABLES: ReadonlySet<string> = new Set(ACCESS_LOG_VARIABLES);
@@ -320,6 +388,7 @@ export const Gateway = z.strictObject({
   accessLog: AccessLog.optional(),
   metrics: Metrics.default({ enabled: true }),
   tracing: Tracing.default({ enabled: true, sampleRatio: 0.01 }),
+  websocket: WebSocketNode.default(WebSocketNode.parse({})),
 });
 export type GatewayConfig = z.output<typeof Gateway>;
 
@@ -347,6 +416,10 @@ export const TurnpikeFile = z
         const authorizer = api.authorizers[route.authorizer] ?? file.authorizers[route.authorizer];
         if (!authorizer) ctx.addIssue({ code: 'custom', path: ['apis', i, 'routes', key, 'authorizer'], message: `no authorizer named "${route.authorizer}" in this API's or the top-level authorizers` });
         else if (route.authorizationScopes?.length && authorizer.type !== 'jwt') ctx.addIssue({ code: 'custom', path: ['apis', i, 'routes', key, 'authorizationScopes'], message: 'authorization scopes apply to jwt authorizers only' });
+      }
+      const wsAuthorizer = api.websocket?.routes.$connect?.authorizer;
+      if (wsAuthorizer !== undefined && !(api.authorizers[wsAuthorizer] ?? file.authorizers[wsAuthorizer])) {
+        ctx.addIssue({ code: 'custom', path: ['apis', i, 'websocket', 'routes', '$connect', 'authorizer'], message: `no authorizer named "${wsAuthorizer}" in this API's or the top-level authorizers` });
       }
     });
   });

@@ -1,18 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig, type ConfigIssue } from '@turnpike/config';
+import { loadConfig, parseConfig } from '@turnpike/config';
+import { issuesOf } from '@turnpike/testing';
 
 const examples = fileURLToPath(new URL('../../../examples/', import.meta.url));
-
-function issuesOf(fn: () => unknown): ConfigIssue[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('Turnpike config', () => {
   it('loads a valid file with defaults filled in', () => {

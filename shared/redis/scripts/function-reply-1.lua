@@ -1,10 +1,15 @@
 --[[
-  Delivers a function's result to the edge node waiting for it.
+  Delivers function results to the edge node waiting for them (a worker sends all the results of one
+  event-loop turn for one node at once).
 
-  KEYS[1] the node's reply list (tp:reply:{nodeId})
-  ARGV[1] the msgpackr-encoded reply
-  ARGV[2] ms the list may outlive its last reply: a node that died leaves nothing behind for long
+  Input:
+    KEYS[1] the node's reply list (<prefix>:reply:{nodeId})
+
+    ARGV[1] ms the list may outlive its last reply: a node that died leaves nothing behind for long
+    ARGV[2..] the msgpackr-encoded replies
+
+  Output: the list's length after the push
 ]]
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
+local n = redis.call('LPUSH', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return n

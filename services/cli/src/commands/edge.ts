@@ -3,7 +3,7 @@ import { Edge } from '@turnpike/edge';
 import { UsageError, intOption, onShutdown, parse, type Command } from '../command.js';
 
 export const command: Command = {
-  help: `turnpike edge --config FILE [--port N] [--management-port N] [--redis URL] [--key-prefix P]
+  help: `turnpike edge --config FILE [--port N] [--management-port N|-1] [--redis URL] [--key-prefix P]
 
 Starts one edge node serving the APIs in FILE (a Turnpike config or an OpenAPI 3 document).
 SIGTERM or SIGINT stops accepting, lets in-flight requests finish (gateway.shutdownGraceMs), and exits 0.

@@ -19,12 +19,38 @@ const PCHAR_UNENCODED = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]*$/;
 
 export function normalizePath(raw: string): NormalizedPath {
   if (raw.charCodeAt(0) !== 47 /* / */) return { error: 'request target must be an absolute path' };
-  // Fast path: nothing to decode and nothing to collapse, the common case by far.
-  if (raw.indexOf('%') < 0 && raw.indexOf('//') < 0 && raw.indexOf('/.') < 0 && PCHAR_SLASHES.test(raw)) {
-    const end = raw.length > 1 && raw.charCodeAt(raw.length - 1) === 47 ? raw.length - 1 : raw.length;
-    const path = raw.slice(0, end);
-    return { segments: path.length === 1 ? [] : path.slice(1).split('/'), path };
+  return fastPath(raw) ?? slowPath(raw);
+}
+
+/** pchar (RFC 3986) minus `%`: characters a segment may hold as they are. */
+const PLAIN = new Uint8Array(128);
+for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@") PLAIN[ch.charCodeAt(0)] = 1;
+
+/**
+ * One pass over the common case: nothing to decode, no empty or dot segments. Returns null as soon as
+ * anything needs the full treatment.
+ */
+function fastPath(raw: string): NormalizedPath | null {
+  const len = raw.length;
+  let end = len;
+  if (len > 1 && raw.charCodeAt(len - 1) === 47) end = len - 1;
+  const segments: string[] = [];
+  let start = 1;
+  for (let i = 1; i <= end; i++) {
+    const c = i < end ? raw.charCodeAt(i) : 47;
+    if (c === 47) {
+      if (i === start) return end === 1 ? { segments, path: '/' } : null;
+      if (raw.charCodeAt(start) === 46 && (i - start === 1 || (i - start === 2 && raw.charCodeAt(start + 1) === 46))) return null;
+      segments.push(raw.slice(start, i));
+      start = i + 1;
+    } else if (c > 127 || PLAIN[c] === 0) {
+      return null;
+    }
   }
+  return { segments, path: end === len ? raw : raw.slice(0, end) };
+}
+
+function slowPath(raw: string): NormalizedPath {
   const segments: string[] = [];
   const parts = raw.split('/');
   for (let i = 1; i < parts.length; i++) {
@@ -53,8 +79,6 @@ export function normalizePath(raw: string): NormalizedPath {
   for (const s of segments) path += '/' + encodeSegment(s);
   return { segments, path: path || '/' };
 }
-
-const PCHAR_SLASHES = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
 
 /** Percent-encodes one decoded segment canonically: pchar stays, everything else (including `/`) is encoded. */
 export function encodeSegment(s: string): string {

@@ -1,3 +1,4 @@
+/// <reference path="../types/uws-augment.d.ts" />
 import uWS from 'uWebSockets.js';
 import type { us_listen_socket } from 'uWebSockets.js';
 

@@ -1,4 +1,5 @@
 import type { HttpResponse } from 'uWebSockets.js';
+import type { RequestTrace } from '@turnpike/telemetry';
 import type { RequestBody } from '../http/requestBody.js';
 import { statusLine } from '../http/statusLine.js';
 import type { ApiStage, CompiledApi, CompiledRoute } from '../router/routeTable.js';
@@ -41,8 +42,17 @@ export class RequestContext {
   /** Values an authorizer put in its context; carried to integrations. */
   authorizer: Record<string, unknown> | null = null;
   principalId: string | null = null;
+  /** The id (never the value) of the API key the request was admitted with (`$context.identity.apiKeyId`). */
+  apiKeyId: string | null = null;
+  /** The Lambda authorizer's `usageIdentifierKey`: the API key value with `apiKeySource: AUTHORIZER`. */
+  usageIdentifierKey: string | null = null;
   /** Stage-owned per-request slots, for data no other stage needs to know the shape of. */
   locals: Record<string, unknown> | null = null;
+  /**
+   * The request's span when this request is traced, else null: stages add child spans with
+   * `ctx.trace?.startChild('throttle')` and pay nothing when it is null.
+   */
+  trace: RequestTrace | null = null;
 
   private abortListener: (() => void) | null = null;
   private finished = false;
@@ -98,7 +108,11 @@ export class RequestContext {
       this.writeCommonHeaders();
       if (headers) for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, headers[i + 1]!);
       if (this.method === 'HEAD' || status === 204 || status === 304) {
-        res.endWithoutBody(status === 204 || status === 304 ? undefined : byteLength(body), close);
+        // uWS writes `content-length: 9223372036854775808` when given an explicit undefined (breaking the
+        // client's keep-alive connection); only a call without arguments sends no length at all.
+        if (status !== 204 && status !== 304) res.endWithoutBody(byteLength(body), close);
+        else if (close) res.endWithoutBody(0, true);
+        else res.endWithoutBody();
       } else {
         this.responseBytes = byteLength(body);
         res.end(body, close);

@@ -6,6 +6,16 @@ import type { Logger } from 'pino';
 import type { FunctionInvoker } from '../integrations/function/invoker.js';
 import { buildHttpProxy } from '../integrations/httpProxy/httpProxy.js';
 import { MockStage } from '../integrations/mock/mock.js';
+import { buildFunctionIntegration } from '../integrations/function/functionStage.js';
+import { buildCors } from '../stages/cors/corsStage.js';
+import { buildAuthorize } from '../stages/authorize/authorizeStage.js';
+import type { AuthorizationService } from '../stages/authorize/service.js';
+import { buildApiKeyStage, buildAuthorizerKeyStage } from '../stages/apiKey/apiKeyStage.js';
+import { buildPlanThrottleStage, buildThrottleStage } from '../stages/throttle/throttleStage.js';
+import type { TrafficControl } from '../stages/throttle/trafficControl.js';
+import type { EdgeMetrics } from '../observe/edgeMetrics.js';
+import type { AccessLog } from '../observe/edgeTelemetry.js';
+import { runStageTraced } from '../observe/stageSpan.js';
 import { RouteBuildError, type CompiledApi, type CompiledRoute, type PipelineBuilder } from '../router/routeTable.js';
 import type { RequestContext } from './context.js';
 import { CONTINUE, STOP, type Stage, type StageResult } from './stage.js';
@@ -18,6 +28,8 @@ import { CONTINUE, STOP, type Stage, type StageResult } from './stage.js';
  * CORS runs per API before routing (a preflight needs no route). Routing is the route table's match.
  * The per-route stages are built here, once per route, from the factories below in this order; a
  * factory returns null when its stage has nothing to do for a route. The integration is always last.
+ * With `apiKeySource: AUTHORIZER` the key comes from the authorizer, so the API key stage and the plan's
+ * throttle and quota run after it instead (the same stages, built by the factories after buildAuthorize).
  * Respond is RequestContext.respond / the integration's streaming writer; log/measure is the
  * RequestObserver called when the response is finished.
  */
@@ -33,6 +45,14 @@ export interface EdgeServices {
   readonly keys: RedisKeys;
   /** Runs functions on the workers; null when the edge was built without one. */
   readonly invoker: FunctionInvoker | null;
+  /** Counters stages feed (`services.metrics?.throttled(ctx)`); null when metrics are off. */
+  readonly metrics: EdgeMetrics | null;
+  /** WebSocket events' access-log lines (`services.accessLog?.webSocket(event)`); null when off. */
+  readonly accessLog: AccessLog | null;
+  /** Throttle buckets, API keys, usage plans and metering for this node (docs/traffic.md). */
+  readonly traffic: TrafficControl;
+  /** Authorizers, the shared policy cache and JWKS resolvers (stages/authorize). */
+  readonly authorization: AuthorizationService;
 }
 
 export type ApiStageFactory = (api: CompiledApi, services: EdgeServices) => Stage | null;
@@ -40,13 +60,14 @@ export type RouteStageFactory = (route: CompiledRoute, services: EdgeServices) =
 export type IntegrationFactory = (route: CompiledRoute, services: EdgeServices) => Stage;
 
 /** Before routing, once the API is known. */
-const API_STAGES: readonly ApiStageFactory[] = [];
+const API_STAGES: readonly ApiStageFactory[] = [buildCors];
 
-/** After routing and before the integration: API key, throttle, authorize. */
-const ROUTE_STAGES: readonly RouteStageFactory[] = [];
+/** After routing and before the integration: API key, throttle, authorize (then an authorizer's API key and its plan). */
+const ROUTE_STAGES: readonly RouteStageFactory[] = [buildApiKeyStage, buildThrottleStage, buildAuthorize, buildAuthorizerKeyStage, buildPlanThrottleStage];
 
 const INTEGRATIONS: { readonly [T in IntegrationConfig['type']]: IntegrationFactory } = {
   http_proxy: (route, s) => buildHttpProxy(route, s.agent),
+  function: buildFunctionIntegration,
   mock: (route) => {
     if (route.config.integration.type !== 'mock') throw new RouteBuildError('not a mock integration');
     return new MockStage(route.config.integration);
@@ -72,7 +93,7 @@ export function runStages(ctx: RequestContext, stages: readonly Stage[], i: numb
   for (; i < stages.length; i++) {
     let result: StageResult | Promise<StageResult>;
     try {
-      result = stages[i]!.run(ctx);
+      result = ctx.trace === null ? stages[i]!.run(ctx) : runStageTraced(stages[i]!, ctx, ctx.trace);
     } catch (err) {
       ctx.fail(err);
       return;

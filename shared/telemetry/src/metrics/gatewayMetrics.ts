@@ -1,10 +1,11 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { Attributes, Counter, Histogram, UpDownCounter } from '@opentelemetry/api';
-import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
+// The metrics SDK as @opentelemetry/sdk-node bundles it: the same release the exporters are built against.
+import { metrics as sdk, resources } from '@opentelemetry/sdk-node';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { RequestSeries, RequestSeriesProducer } from './requestSeries.js';
 import { otlpEndpointConfigured } from '../otlpEnv.js';
 
 /**
@@ -14,41 +15,35 @@ import { otlpEndpointConfigured } from '../otlpEnv.js';
  *
  * Cardinality is bounded by construction: the only per-request labels are the API id, the stage name,
  * the route template (`GET /pets/{id}`, never a raw path) and the status class; callers pass those
- * through `labels()`, which hands out one cached attribute object per combination so recording a
- * request allocates nothing.
+ * through `labels()`, which hands out the cached series of each combination, so recording a request
+ * allocates nothing and hashes nothing (see requestSeries.ts).
  */
 
-/** The attribute objects for one API + stage + route; `byStatusClass[n]` is for status `nXX`. */
+/** One API + stage + route: its attributes, and `byStatusClass[n]` the series for status `nXX`. */
 export interface RouteLabels {
   readonly base: Attributes;
-  readonly byStatusClass: readonly Attributes[];
+  readonly byStatusClass: readonly RequestSeries[];
 }
 
 export interface GatewayMetricsOptions {
   /** `service.name` on exported metrics. */
   serviceName: string;
-  /** Extra readers (tests read with an in-memory reader); the Prometheus reader always exists. */
-  readers?: MetricReader[];
-  /** Push over OTLP when an endpoint is configured in the environment (default true). */
-  otlpFromEnv?: boolean;
   /** Open sockets to upstreams right now, read at collection time. */
   upstreamSockets?: () => number;
 }
 
-/** Latency buckets in ms: API Gateway's integration timeout is 29 s, so the top bucket is 30 s. */
-const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000];
+/** The sampling timer's own interval is part of what monitorEventLoopDelay records; it is taken off. */
+const LOOP_RESOLUTION_MS = 10;
+const loopDelayMs = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
 const REDIS_BUCKETS_MS = [0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000];
 
 export class GatewayMetrics {
-  private readonly provider: MeterProvider;
+  private readonly provider: sdk.MeterProvider;
   private readonly prometheus: PrometheusExporter;
   private readonly serializer = new PrometheusSerializer();
   private readonly loopDelay: IntervalHistogram;
   private readonly cache = new Map<string, Map<string, Map<string, RouteLabels>>>();
-
-  private readonly requests: Counter;
-  private readonly latency: Histogram;
-  private readonly integrationLatency: Histogram;
+  private readonly series = new RequestSeriesProducer();
   private readonly authorizerCacheHits: Counter;
   private readonly authorizerCacheMisses: Counter;
   private readonly throttledRequests: Counter;
@@ -61,19 +56,15 @@ export class GatewayMetrics {
   private readonly accessLogDropped: Counter;
 
   constructor(opts: GatewayMetricsOptions) {
-    this.prometheus = new PrometheusExporter({ preventServerStart: true });
-    const readers: MetricReader[] = [this.prometheus, ...(opts.readers ?? [])];
-    if ((opts.otlpFromEnv ?? true) && otlpEndpointConfigured('METRICS')) {
-      readers.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: Number(process.env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000) }));
+    const metricProducers = [this.series];
+    this.prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers });
+    const readers: sdk.MetricReader[] = [this.prometheus];
+    if (otlpEndpointConfigured('METRICS')) {
+      readers.push(new sdk.PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: Number(process.env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000), metricProducers }));
     }
-    this.provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': opts.serviceName }), readers });
+    this.provider = new sdk.MeterProvider({ resource: resources.resourceFromAttributes({ 'service.name': opts.serviceName }), readers });
     const meter = this.provider.getMeter('turnpike');
-    const ms = (name: string, description: string, buckets: number[]) =>
-      meter.createHistogram(name, { unit: 'ms', description, advice: { explicitBucketBoundaries: buckets } });
 
-    this.requests = meter.createCounter('turnpike_requests', { description: 'Requests, by API, stage, route template and status class (4XX and 5XX are status_class="4XX"/"5XX")' });
-    this.latency = ms('turnpike_request_latency', 'Time from the request arriving to the response finishing (API Gateway Latency)', LATENCY_BUCKETS_MS);
-    this.integrationLatency = ms('turnpike_integration_latency', 'Time from the request arriving to the integration answering (API Gateway IntegrationLatency)', LATENCY_BUCKETS_MS);
     this.authorizerCacheHits = meter.createCounter('turnpike_authorizer_cache_hits', { description: 'Authorizer decisions served from the policy cache' });
     this.authorizerCacheMisses = meter.createCounter('turnpike_authorizer_cache_misses', { description: 'Authorizer decisions that ran the authorizer' });
     this.throttledRequests = meter.createCounter('turnpike_throttled_requests', { description: 'Requests refused with 429 by throttling or usage-plan quotas' });
@@ -82,15 +73,19 @@ export class GatewayMetrics {
     this.wsConnections = meter.createUpDownCounter('turnpike_websocket_connections', { description: 'WebSocket connections open on this node' });
     this.wsIntegrationErrors = meter.createCounter('turnpike_websocket_integration_errors', { description: 'WebSocket route integrations that failed' });
     this.wsClientErrors = meter.createCounter('turnpike_websocket_client_errors', { description: 'WebSocket frames or handshakes refused for the client\'s fault' });
-    this.redisLatency = ms('turnpike_redis_command_latency', 'Redis round trips made by this process, by command', REDIS_BUCKETS_MS);
+    this.redisLatency = meter.createHistogram('turnpike_redis_command_latency_ms', {
+      unit: 'ms',
+      description: 'Redis round trips made by this process, by command',
+      advice: { explicitBucketBoundaries: REDIS_BUCKETS_MS },
+    });
     this.accessLogDropped = meter.createCounter('turnpike_access_log_dropped', { description: 'Access-log lines dropped because the destination could not keep up' });
 
     // Sampled between collections; reset after each so every scrape reports its own interval.
-    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     this.loopDelay.enable();
-    const delay = meter.createObservableGauge('turnpike_event_loop_delay', { unit: 'ms', description: 'Event-loop delay over the last collection interval' });
-    const heap = meter.createObservableGauge('turnpike_heap_used', { unit: 'By', description: 'V8 heap in use' });
-    const heapTotal = meter.createObservableGauge('turnpike_heap_size', { unit: 'By', description: 'V8 heap reserved' });
+    const delay = meter.createObservableGauge('turnpike_event_loop_delay_ms', { unit: 'ms', description: 'Event-loop delay over the last collection interval' });
+    const heap = meter.createObservableGauge('turnpike_heap_used_bytes', { unit: 'By', description: 'V8 heap in use' });
+    const heapTotal = meter.createObservableGauge('turnpike_heap_size_bytes', { unit: 'By', description: 'V8 heap reserved' });
     const sockets = meter.createObservableGauge('turnpike_upstream_sockets', { description: 'Open keep-alive and active sockets to HTTP upstreams' });
     const P50 = { quantile: 'p50' };
     const P99 = { quantile: 'p99' };
@@ -99,9 +94,9 @@ export class GatewayMetrics {
       (r) => {
         const h = this.loopDelay;
         if (h.count > 0) {
-          r.observe(delay, h.percentile(50) / 1e6, P50);
-          r.observe(delay, h.percentile(99) / 1e6, P99);
-          r.observe(delay, h.max / 1e6, MAX);
+          r.observe(delay, loopDelayMs(h.percentile(50)), P50);
+          r.observe(delay, loopDelayMs(h.percentile(99)), P99);
+          r.observe(delay, loopDelayMs(h.max), MAX);
         }
         h.reset();
         const s = getHeapStatistics();
@@ -122,7 +117,8 @@ export class GatewayMetrics {
     let l = byRoute.get(route);
     if (l === undefined) {
       const base = Object.freeze({ api: apiId, stage, route });
-      const byStatusClass = [0, 1, 2, 3, 4, 5].map((c) => Object.freeze({ ...base, status_class: `${c}XX` }));
+      const byStatusClass = [0, 1, 2, 3, 4, 5].map((c) => new RequestSeries(Object.freeze({ ...base, status_class: `${c}XX` })));
+      for (const s of byStatusClass) this.series.add(s);
       byRoute.set(route, (l = { base, byStatusClass }));
     }
     return l;
@@ -130,10 +126,7 @@ export class GatewayMetrics {
 
   /** One finished request; `integrationMs` < 0 when no integration answered. */
   request(l: RouteLabels, status: number, latencyMs: number, integrationMs: number): void {
-    const a = l.byStatusClass[status >= 100 && status < 600 ? (status / 100) | 0 : 0]!;
-    this.requests.add(1, a);
-    this.latency.record(latencyMs, a);
-    if (integrationMs >= 0) this.integrationLatency.record(integrationMs, a);
+    l.byStatusClass[status >= 100 && status < 600 ? (status / 100) | 0 : 0]!.record(latencyMs, integrationMs);
   }
 
   authorizerCache(l: RouteLabels, hit: boolean): void {

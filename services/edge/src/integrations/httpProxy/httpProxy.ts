@@ -67,8 +67,11 @@ export class HttpProxyStage implements Stage {
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (HOP_BY_HOP.has(name) || name === 'host' || name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'x-forwarded-host' || drop?.has(name)) continue;
+      if (name === 'traceparent' && ctx.trace !== null) continue;
       out.push(name, raw[i + 1]!);
     }
+    // A traced request continues at the upstream under the integration span; an untraced one passes the client's traceparent through.
+    if (ctx.trace !== null) out.push('traceparent', ctx.trace.startChild('integration http_proxy', { 'turnpike.integration.type': 'http_proxy', 'server.address': this.uris.get(ctx.stage.name)!.origin }, 'client').traceparent);
     const prior = ctx.headers['x-forwarded-for'];
     out.push('x-forwarded-for', prior ? `${prior}, ${ctx.sourceIp}` : ctx.sourceIp, 'x-forwarded-proto', 'http', 'x-forwarded-host', ctx.headers.host ?? ctx.host);
     for (const t of this.headerTemplates.get(ctx.stage.name)!) {
@@ -104,8 +107,8 @@ function compileHeader(name: string, value: string, variables: Readonly<Record<s
   let last = 0;
   for (const m of withVars.matchAll(CONTEXT_REFS)) {
     const ref = m[1]!;
-    if (!/^(requestId|stage|identity\.sourceIp|authorizer\.[A-Za-z0-9_]+)$/.test(ref)) {
-      throw new RouteBuildError(`request header ${name} uses \${context.${ref}}; supported: requestId, stage, identity.sourceIp, authorizer.<key>`);
+    if (!/^(requestId|stage|identity\.sourceIp|authorizer\.(claims\.)?[A-Za-z0-9_]+)$/.test(ref)) {
+      throw new RouteBuildError(`request header ${name} uses \${context.${ref}}; supported: requestId, stage, identity.sourceIp, authorizer.<key>, authorizer.claims.<claim>`);
     }
     parts.push(withVars.slice(last, m.index), ref);
     last = m.index! + m[0].length;
@@ -124,6 +127,8 @@ function expandHeader(t: HeaderTemplate, ctx: RequestContext): string {
     else if (ref === 'stage') v = ctx.stage.name;
     else if (ref === 'identity.sourceIp') v = ctx.sourceIp;
     else if (ref === 'authorizer.principalId') v = ctx.principalId;
+    // A JWT authorizer's context is `{claims, scopes}`, as Cognito and JWT authorizers give it.
+    else if (ref.startsWith('authorizer.claims.')) v = (ctx.authorizer?.claims as Record<string, unknown> | undefined)?.[ref.slice(18)];
     else v = ctx.authorizer?.[ref.slice(11)];
     if (v === undefined || v === null) return '';
     out += String(v) + t.parts[i + 1]!;

@@ -1,0 +1,70 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { measureAll, report, type Target } from '../harness.js';
+import { startEdge, startNginx, startUpstream, type Running } from '../processes.js';
+import { topFunctions } from '../cpuProfile.js';
+
+/**
+ * Issue 2's benchmark: the same small JSON response from one fast upstream, measured direct, through
+ * nginx (one worker, upstream keep-alive) and through one Turnpike edge process, side by side.
+ * BENCH_PROFILE=1 also records a CPU profile of the edge under load and prints where its time goes.
+ */
+export async function run(): Promise<void> {
+  const started: Running[] = [];
+  try {
+    const upstream = await startUpstream();
+    started.push(upstream);
+    const upPort = upstream.info.port as number;
+    const nginx = await startNginx(upPort);
+    if (typeof nginx === 'string') console.log(nginx);
+    else started.push(nginx);
+    const profileDir = process.env.BENCH_PROFILE ? mkdtempSync(join(tmpdir(), 'tp-prof-')) : null;
+    const edge = await startEdge(
+      `
+apis:
+  - name: bench
+    routes:
+      GET /item: { integration: { type: http_proxy, uri: "http://127.0.0.1:${upPort}/item" } }
+      GET /mock: { integration: { type: mock, body: '{"ok":true}' } }
+`,
+      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    );
+    started.push(edge);
+
+    const targets: Target[] = [
+      { name: 'upstream direct', url: `http://127.0.0.1:${upPort}/item`, pid: upstream.proc.pid },
+      ...(typeof nginx === 'string' ? [] : [{ name: 'nginx proxy (1 worker)', url: `http://127.0.0.1:${nginx.info.port}/item`, pid: nginxWorkerPid(nginx.proc.pid!) }]),
+      { name: 'turnpike proxy (1 process)', url: `http://127.0.0.1:${edge.info.port}/item`, pid: edge.proc.pid },
+      { name: 'turnpike mock route', url: `http://127.0.0.1:${edge.info.port}/mock`, pid: edge.proc.pid },
+    ];
+    const results = await measureAll(targets);
+    let profile: { fn: string; selfPct: number }[] | undefined;
+    if (profileDir) {
+      await edge.stop(); // writes the profile on exit
+      profile = topFunctions(profileDir);
+    }
+    report(
+      'proxy',
+      results,
+      [
+        { label: 'turnpike / nginx', numerator: 'turnpike proxy (1 process)', denominator: 'nginx proxy (1 worker)', target: 0.5 },
+        { label: 'turnpike / direct', numerator: 'turnpike proxy (1 process)', denominator: 'upstream direct' },
+        { label: 'nginx / direct', numerator: 'nginx proxy (1 worker)', denominator: 'upstream direct' },
+      ],
+      profile ? { edgeCpuProfileTop: profile } : {},
+    );
+  } finally {
+    await Promise.all(started.map((p) => p.stop()));
+  }
+}
+
+/** nginx's master forks the worker that serves; its CPU is the one to count. */
+function nginxWorkerPid(masterPid: number): number | undefined {
+  try {
+    const children = readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    return children[0] || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,233 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CredentialStore, signSigV4 } from '@turnpike/edge';
+import { RedisKeys, connectRedis } from '@turnpike/redis';
+import { deletePrefix, freePort } from '@turnpike/testing';
+import { measureAll, report, DEFAULTS, type Result, type Target } from '../harness.js';
+import { ROOT, TURNPIKE, start, type Running } from '../processes.js';
+
+/**
+ * Issue 6's benchmark, in three parts:
+ *
+ * 1. memory: one edge process holds BENCH_WS_PER_NODE (18,000) idle connections; server RSS growth per
+ *    connection, and the time to open them all;
+ * 2. scale: BENCH_WS_NODES (6) edge processes share one port (SO_REUSEPORT) and hold BENCH_WS_TOTAL
+ *    (100,000) connections together: one process cannot here, the open-files limit is 20,000 per process;
+ * 3. delivery across two nodes: messages/s through @connections (posted to node A for connections on
+ *    node B) and through a topic (published on A, subscribers on A and B), counted at the clients.
+ *
+ * Clients are separate processes (loadtests/dist/wsIdleClients.mjs), each with its own 16 source
+ * addresses 127.<n>.0.x, so 100,000 connections to one port neither run out of ephemeral ports nor
+ * slow down in the kernel's port search.
+ */
+const PER_NODE = Number(process.env.BENCH_WS_PER_NODE ?? 18_000);
+const TOTAL = Number(process.env.BENCH_WS_TOTAL ?? 100_000);
+const NODES = Number(process.env.BENCH_WS_NODES ?? 6);
+const PER_CLIENT = 16_000;
+const CLIENT_SCRIPT = join(ROOT, 'loadtests/dist/wsIdleClients.mjs');
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const MESSAGE = 'x'.repeat(64);
+
+const CONFIG = `
+gateway:
+  websocket: { maxBufferedBytes: 4194304, slowConsumerPolicy: drop }
+apis:
+  - name: idle
+    type: websocket
+    basePath: /idle
+    stages: { prod: {} }
+    websocket:
+      routes:
+        $default: { integration: { type: mock } }
+  - name: bench
+    type: websocket
+    stages: { prod: {} }
+    websocket:
+      routes:
+        $connect: { integration: { type: mock }, topics: [bench] }
+        $default: { integration: { type: mock } }
+`;
+
+interface ClientProcess {
+  proc: ChildProcess;
+  request<T>(msg: Record<string, unknown>, reply: string): Promise<T>;
+}
+
+async function startClient(): Promise<ClientProcess> {
+  const proc = fork(CLIENT_SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting = new Map<string, (m: unknown) => void>();
+  proc.on('message', (m: { type: string }) => {
+    const w = waiting.get(m.type);
+    waiting.delete(m.type);
+    w?.(m);
+  });
+  const client: ClientProcess = {
+    proc,
+    request: <T>(msg: Record<string, unknown>, reply: string) =>
+      new Promise<T>((resolve) => {
+        waiting.set(reply, resolve as (m: unknown) => void);
+        proc.send(msg);
+      }),
+  };
+  await new Promise<void>((resolve) => waiting.set('ready', () => resolve()));
+  return client;
+}
+
+interface Connected {
+  ok: number;
+  failed: number;
+  ms: number;
+  firstError: string | null;
+}
+
+/** Opens `total` connections from client processes of at most PER_CLIENT each, each with its own source addresses. */
+async function openConnections(clients: ClientProcess[], port: number, path: string, total: number, firstAddress: number): Promise<Connected> {
+  const started = performance.now();
+  const per = Math.ceil(total / clients.length);
+  const results = await Promise.all(
+    clients.map((c, i) =>
+      c.request<Connected>({ type: 'connect', host: '127.0.0.1', port, path, count: Math.min(per, total - i * per), addresses: sourceAddresses(firstAddress + i), concurrency: 100 }, 'connected'),
+    ),
+  );
+  return {
+    ok: results.reduce((n, r) => n + r.ok, 0),
+    failed: results.reduce((n, r) => n + r.failed, 0),
+    ms: performance.now() - started,
+    firstError: results.find((r) => r.firstError)?.firstError ?? null,
+  };
+}
+
+/** 16 loopback source addresses for client process `n`: 127.<n>.0.1 to 127.<n>.0.16, ~1,000 connections each. */
+function sourceAddresses(n: number): string[] {
+  return Array.from({ length: 16 }, (_, i) => `127.${n}.0.${i + 1}`);
+}
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function startNode(file: string, port: number, prefix: string): Promise<Running> {
+  return start(process.execPath, [TURNPIKE, 'edge', '--config', file, '--port', String(port), '--management-port=-1', '--redis', REDIS_URL, '--key-prefix', prefix], { env: { LOG_LEVEL: 'warn' } });
+}
+
+export async function run(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tp-bench-ws-'));
+  const file = join(dir, 'turnpike.yaml');
+  writeFileSync(file, CONFIG);
+  const prefix = `bench-ws-${process.pid}`;
+  const running: Running[] = [];
+  const clients: ClientProcess[] = [];
+  const extra: Record<string, unknown> = {};
+  const stopAll = async () => {
+    for (const c of clients.splice(0)) c.proc.send({ type: 'close' });
+    await Promise.all(running.splice(0).map((r) => r.stop()));
+  };
+  try {
+    // ---- 1. memory per connection on one process ----
+    const port1 = await freePort();
+    const one = await startNode(file, port1, prefix);
+    running.push(one);
+    const pid = one.info.pid as number;
+    for (let i = 0; i < Math.ceil(PER_NODE / PER_CLIENT); i++) clients.push(await startClient());
+    await settle(1_000);
+    const rssBefore = rssBytes(pid);
+    const c1 = await openConnections(clients, port1, '/idle/prod', PER_NODE, 10);
+    await settle(2_000);
+    const rssAfter = rssBytes(pid);
+    extra.memory = {
+      connections: c1.ok,
+      failed: c1.failed,
+      firstError: c1.firstError,
+      connectSeconds: +(c1.ms / 1000).toFixed(2),
+      connectsPerSecond: Math.round(c1.ok / (c1.ms / 1000)),
+      rssBeforeMB: +(rssBefore / 2 ** 20).toFixed(1),
+      rssAfterMB: +(rssAfter / 2 ** 20).toFixed(1),
+      rssBytesPerConnection: Math.round((rssAfter - rssBefore) / Math.max(1, c1.ok)),
+    };
+    console.log('memory', extra.memory);
+    await stopAll();
+
+    // ---- 2. TOTAL connections over NODES processes sharing one port ----
+    const port2 = await freePort();
+    for (let i = 0; i < NODES; i++) running.push(await startNode(file, port2, prefix));
+    for (let i = 0; i < Math.ceil(TOTAL / PER_CLIENT); i++) clients.push(await startClient());
+    const rss2Before = running.reduce((n, r) => n + rssBytes(r.info.pid as number), 0);
+    const c2 = await openConnections(clients, port2, '/idle/prod', TOTAL, 20);
+    await settle(2_000);
+    const perNode = running.map((r) => rssBytes(r.info.pid as number));
+    extra.scale = {
+      nodes: NODES,
+      connections: c2.ok,
+      failed: c2.failed,
+      firstError: c2.firstError,
+      connectSeconds: +(c2.ms / 1000).toFixed(2),
+      connectsPerSecond: Math.round(c2.ok / (c2.ms / 1000)),
+      rssTotalMB: +(perNode.reduce((a, b) => a + b, 0) / 2 ** 20).toFixed(1),
+      rssBytesPerConnection: Math.round((perNode.reduce((a, b) => a + b, 0) - rss2Before) / Math.max(1, c2.ok)),
+    };
+    console.log('scale', extra.scale);
+    await stopAll();
+
+    // ---- 3. delivery across two nodes ----
+    const [portA, portB] = [await freePort(), await freePort()];
+    const a = await startNode(file, portA, prefix);
+    const b = await startNode(file, portB, prefix);
+    running.push(a, b);
+    const redis = connectRedis({ url: REDIS_URL, name: 'bench-ws' });
+    const creds = await new CredentialStore(redis, new RedisKeys(prefix)).create('bench');
+    redis.disconnect();
+    const receivers = [await startClient(), await startClient()];
+    clients.push(...receivers);
+    // Subscribers of topic "bench" (the $connect route subscribes every connection): 50 on each node,
+    // node B's first, so the registry then holds only B's ids: the @connections target is one of them.
+    await receivers[1]!.request({ type: 'connect', host: '127.0.0.1', port: portB, path: '/prod', count: 50, addresses: sourceAddresses(41), concurrency: 10 }, 'connected');
+    const idOnB = (await registeredIds(prefix))[0]!;
+    await receivers[0]!.request({ type: 'connect', host: '127.0.0.1', port: portA, path: '/prod', count: 50, addresses: sourceAddresses(40), concurrency: 10 }, 'connected');
+    const presign = (port: number, path: string) => signSigV4({ method: 'POST', host: `127.0.0.1:${port}`, rawPath: path, body: MESSAGE }, creds, 'us-east-1');
+    const frame = 2 + MESSAGE.length;
+    const bytesOf = async (c: ClientProcess) => (await c.request<{ bytes: number }>({ type: 'stats' }, 'stats')).bytes;
+    const connectionsPath = `/prod/@connections/${encodeURIComponent(idOnB)}`;
+    const targets: Target[] = [
+      { name: '@connections POST, A → conn on B', url: `http://127.0.0.1:${portA}${connectionsPath}`, method: 'POST', headers: presign(portA, connectionsPath), body: MESSAGE, connections: 32 },
+      { name: 'topic publish on A (100 subscribers)', url: `http://127.0.0.1:${portA}/prod/@topics/bench`, method: 'POST', headers: presign(portA, '/prod/@topics/bench'), body: MESSAGE, connections: 8 },
+    ];
+    const delivered: Record<string, number> = {};
+    const results: Result[] = [];
+    for (const t of targets) {
+      const before = (await bytesOf(receivers[0]!)) + (await bytesOf(receivers[1]!));
+      const [r] = await measureAll([t], 1, { ...DEFAULTS, warmupSec: 0 });
+      await settle(500);
+      const after = (await bytesOf(receivers[0]!)) + (await bytesOf(receivers[1]!));
+      delivered[t.name] = Math.round((after - before) / frame / DEFAULTS.durationSec);
+      results.push(r!);
+    }
+    extra.deliveredMessagesPerSecond = delivered;
+    report('websocket', results, [], extra);
+    await stopAll();
+  } finally {
+    await stopAll();
+    await deletePrefix(REDIS_URL, prefix);
+  }
+}
+
+/** Ids of the connections in the registry under `prefix`. */
+async function registeredIds(prefix: string): Promise<string[]> {
+  const redis = connectRedis({ url: REDIS_URL, name: 'bench-ws' });
+  try {
+    const out: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:wsconn:*`, 'COUNT', 1000);
+      cursor = next;
+      for (const k of keys) out.push(k.slice(k.indexOf('{') + 1, k.lastIndexOf('}')));
+    } while (cursor !== '0');
+    return out;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,50 @@
+import { loadConfig, formatIssue } from '@turnpike/config';
+import { FunctionRegistryError, FunctionWorker } from '@turnpike/worker';
+import { UsageError, intOption, onShutdown, parse, type Command } from '../command.js';
+
+export const command: Command = {
+  help: `turnpike worker --config FILE [--functions DIR] [--redis URL] [--key-prefix P] [--concurrency N] [--lock-ms N]
+
+Runs the functions declared in FILE (and, with --functions, every .mjs/.js/.cjs module in DIR under its
+file name, export "handler"), consuming their invocation queues. Any number of workers, on any machines,
+can share the queues. Each invocation runs in a host process of its function; --concurrency caps the
+invocations of one function this worker runs at once (default: 2 per CPU). --lock-ms is how soon another
+worker takes over the jobs of a worker that died (default 30000).
+Prints {"event":"ready",...} on stdout once every function is loaded. SIGTERM or SIGINT stops taking jobs,
+lets running invocations finish, and exits 0.`,
+  async run(argv) {
+    const { values } = parse(argv, {
+      config: { type: 'string', short: 'c' },
+      functions: { type: 'string' },
+      redis: { type: 'string' },
+      'key-prefix': { type: 'string' },
+      concurrency: { type: 'string' },
+      'lock-ms': { type: 'string' },
+    });
+    if (!values.config) throw new UsageError('--config is required');
+    const config = loadConfig(values.config);
+    let worker: FunctionWorker;
+    try {
+      worker = new FunctionWorker({
+        config,
+        functionsDir: values.functions,
+        redisUrl: values.redis ?? process.env.REDIS_URL,
+        keyPrefix: values['key-prefix'],
+        concurrency: intOption(values.concurrency, 'concurrency', 1, 10_000),
+        lockDurationMs: intOption(values['lock-ms'], 'lock-ms', 1_000, 600_000),
+      });
+    } catch (err) {
+      if (err instanceof FunctionRegistryError) {
+        console.error(err.message);
+        return 1;
+      }
+      throw err;
+    }
+    for (const w of config.warnings) worker.logger.warn({ file: w.file, path: w.path, line: w.line }, `config: ${formatIssue(w)}`);
+    if (worker.functions.length === 0) throw new UsageError('no functions: declare some under functions: in the config, or pass --functions DIR');
+    await worker.start();
+    process.stdout.write(`${JSON.stringify({ event: 'ready', functions: worker.functions.map((f) => f.name), concurrency: worker.concurrency, pid: process.pid })}\n`);
+    await onShutdown(() => worker.stop());
+    return 0;
+  },
+};

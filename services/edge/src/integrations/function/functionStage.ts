@@ -1,0 +1,89 @@
+import type { FunctionIntegrationConfig } from '@turnpike/config';
+import type { RequestContext } from '../../pipeline/context.js';
+import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
+import { RouteBuildError, type CompiledRoute } from '../../router/routeTable.js';
+import type { EdgeServices } from '../../pipeline/pipeline.js';
+import { BodyTooLargeError } from '../../http/requestBody.js';
+import { FunctionInvokeError, type FunctionInvoker } from './invoker.js';
+import { buildEvent, eventShape, type EventShape } from './proxyEvent.js';
+import { mapResponseV1, mapResponseV2 } from './proxyResponse.js';
+
+/**
+ * API Gateway's Lambda proxy integration (`aws_proxy`, `type: function`): the request becomes a proxy
+ * event, the function runs on a worker, and its result becomes the response. A function that fails in any
+ * way answers 502 and the integration timeout 504, each with API Gateway's message; the cause is logged
+ * with the request id and never sent to the client.
+ */
+export class FunctionStage implements Stage {
+  readonly name = 'integration.function';
+
+  constructor(
+    private readonly config: FunctionIntegrationConfig,
+    private readonly shape: EventShape,
+    private readonly invoker: FunctionInvoker,
+  ) {}
+
+  run(ctx: RequestContext): StageResult | Promise<StageResult> {
+    const body = ctx.body;
+    if (body === null) return this.invoke(ctx, null);
+    return body.readAll().then(
+      (buf) => this.invoke(ctx, buf),
+      (err: unknown) => {
+        // A body over the limit has been answered 413 already; any other read error is the client going away.
+        if (!(err instanceof BodyTooLargeError) && !ctx.responded) ctx.sendError(400, 'Bad Request', null, `request body: ${(err as Error).message}`);
+        return STOP;
+      },
+    );
+  }
+
+  private invoke(ctx: RequestContext, body: Buffer | null): StageResult {
+    const event = buildEvent(this.shape, ctx, body);
+    const opts = { requestId: ctx.requestId, timeoutMs: this.config.timeoutMs, traceparent: traceparentOf(ctx) };
+    const started = performance.now();
+    const invocationType = ctx.headers['x-amz-invocation-type'];
+    if (invocationType === 'Event' || (this.config.invocationType === 'Event' && invocationType !== 'RequestResponse')) {
+      this.invoker.invokeAsync(this.config.function, event, opts).then(
+        () => {
+          ctx.integrationLatency = performance.now() - started;
+          ctx.respond(202, null, '');
+        },
+        (err: unknown) => this.failed(ctx, err),
+      );
+      return STOP;
+    }
+    this.invoker.invoke(this.config.function, event, opts).then(
+      (result) => {
+        ctx.integrationLatency = performance.now() - started;
+        const mapped = this.shape.version === '1.0' ? mapResponseV1(result) : mapResponseV2(result, JSON.stringify(result) ?? 'null');
+        if (typeof mapped === 'string') ctx.fail(new FunctionInvokeError('handler', `malformed Lambda proxy response: ${mapped}`), 502);
+        else ctx.respond(mapped.status, mapped.headers, mapped.body);
+      },
+      (err: unknown) => this.failed(ctx, err),
+    );
+    return STOP;
+  }
+
+  private failed(ctx: RequestContext, err: unknown): void {
+    const kind = err instanceof FunctionInvokeError ? err.kind : null;
+    if (kind === 'integration_timeout') ctx.fail(err, 504, 'Endpoint request timed out');
+    else if (kind === 'unavailable') ctx.fail(err, 503, 'Service Unavailable');
+    else ctx.fail(err, 502);
+  }
+}
+
+/**
+ * The W3C trace context handed to the function, which sees it as the `traceparent` header of its event
+ * (docs/functions.md): a traced request continues under the integration span; otherwise the client's
+ * header is passed on as is.
+ */
+function traceparentOf(ctx: RequestContext): string | null {
+  if (ctx.trace !== null) return ctx.trace.startChild('integration function', { 'turnpike.integration.type': 'function' }, 'client').traceparent;
+  return ctx.headers.traceparent ?? null;
+}
+
+export function buildFunctionIntegration(route: CompiledRoute, services: EdgeServices): Stage {
+  const integration = route.config.integration;
+  if (integration.type !== 'function') throw new RouteBuildError('not a function integration');
+  if (services.invoker === null) throw new RouteBuildError(`function integration for ${integration.function} needs a function invoker, and this edge has none`);
+  return new FunctionStage(integration, eventShape(route, integration.payloadFormatVersion, services.config.gateway.accountId), services.invoker);
+}

@@ -1,0 +1,251 @@
+import { isUtf8 } from 'node:buffer';
+import type { RequestContext } from '../../pipeline/context.js';
+import type { CompiledRoute } from '../../router/routeTable.js';
+
+/**
+ * API Gateway's Lambda proxy events, field for field: payload format 1.0 (REST APIs, `APIGatewayProxyEvent`
+ * in @types/aws-lambda) and 2.0 (HTTP APIs, `APIGatewayProxyEventV2`). What is the same for every request
+ * of a route is computed once into an EventShape; building an event only copies the request in.
+ */
+
+export interface EventShape {
+  readonly version: '1.0' | '2.0';
+  readonly resource: string;
+  readonly routeKey: string;
+  readonly accountId: string;
+  readonly apiId: string;
+  /** Whether a request body of this content type goes to the function base64-encoded. */
+  readonly isBinary: (contentType: string | undefined) => boolean;
+  /** API key header goes into `identity.apiKey` (REST) when the route requires one. */
+  readonly apiKeyRequired: boolean;
+  /** The number of base-path segments before the stage segment. */
+  readonly basePathLength: number;
+}
+
+export function eventShape(route: CompiledRoute, version: '1.0' | '2.0', accountId: string): EventShape {
+  return {
+    version,
+    resource: route.resourcePath,
+    routeKey: route.routeKey,
+    accountId,
+    apiId: route.api.id,
+    isBinary: binaryMatcher(route.api.config.binaryMediaTypes),
+    apiKeyRequired: route.config.apiKeyRequired,
+    basePathLength: route.api.basePathSegments.length,
+  };
+}
+
+/** `binaryMediaTypes` entries are `type/subtype`, `type/*` or `*\/*`, matched against the media type only. */
+export function binaryMatcher(types: readonly string[]): (contentType: string | undefined) => boolean {
+  if (types.length === 0) return () => false;
+  if (types.includes('*/*')) return () => true;
+  const exact = new Set(types.filter((t) => !t.endsWith('/*')).map((t) => t.toLowerCase()));
+  const prefixes = types.filter((t) => t.endsWith('/*')).map((t) => t.slice(0, -1).toLowerCase());
+  return (contentType) => {
+    if (!contentType) return false;
+    const semi = contentType.indexOf(';');
+    const media = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+    if (exact.has(media)) return true;
+    for (const p of prefixes) if (media.startsWith(p)) return true;
+    return false;
+  };
+}
+
+export function buildEvent(shape: EventShape, ctx: RequestContext, body: Buffer | null): unknown {
+  return shape.version === '1.0' ? buildV1(shape, ctx, body) : buildV2(shape, ctx, body);
+}
+
+function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
+  const raw = ctx.rawHeaders;
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    // REST APIs put the last value of a repeated header in `headers`, every value in `multiValueHeaders`.
+    headers[name] = value;
+    const list = multiValueHeaders[name];
+    if (list === undefined) multiValueHeaders[name] = [value];
+    else list.push(value);
+  }
+  let queryStringParameters: Record<string, string> | null = null;
+  let multiValueQueryStringParameters: Record<string, string[]> | null = null;
+  if (ctx.query) {
+    queryStringParameters = {};
+    multiValueQueryStringParameters = {};
+    for (const [k, v] of new URLSearchParams(ctx.query)) {
+      queryStringParameters[k] = v;
+      const list = multiValueQueryStringParameters[k];
+      if (list === undefined) multiValueQueryStringParameters[k] = [v];
+      else list.push(v);
+    }
+  }
+  const vars = ctx.stage.variables;
+  const binary = body !== null && shape.isBinary(ctx.headers['content-type']);
+  const userAgent = ctx.headers['user-agent'] ?? null;
+  return {
+    resource: shape.resource,
+    path: pathWithoutStage(ctx),
+    httpMethod: ctx.method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters,
+    multiValueQueryStringParameters,
+    pathParameters: ctx.params,
+    stageVariables: hasKeys(vars) ? vars : null,
+    requestContext: {
+      accountId: shape.accountId,
+      apiId: shape.apiId,
+      ...(ctx.authorizer !== null || ctx.principalId !== null ? { authorizer: authorizerV1(ctx) } : {}),
+      domainName: ctx.host,
+      domainPrefix: domainPrefix(ctx.host),
+      extendedRequestId: ctx.requestId,
+      httpMethod: ctx.method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: shape.apiKeyRequired ? (ctx.headers['x-api-key'] ?? null) : null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: ctx.sourceIp,
+        user: null,
+        userAgent,
+        userArn: null,
+      },
+      path: ctx.path,
+      protocol: 'HTTP/1.1',
+      requestId: ctx.requestId,
+      requestTime: clfTime(ctx.startTime),
+      requestTimeEpoch: ctx.startTime,
+      resourceId: shape.routeKey,
+      resourcePath: shape.resource,
+      stage: ctx.stage.name,
+    },
+    body: body === null ? null : binary ? body.toString('base64') : body.toString('utf8'),
+    isBase64Encoded: binary,
+  };
+}
+
+function buildV2(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
+  const raw = ctx.rawHeaders;
+  const headers: Record<string, string> = {};
+  let cookies: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    if (name === 'cookie') {
+      // 2.0 moves cookies out of the headers into `cookies`, one entry per cookie.
+      cookies ??= [];
+      for (const c of value.split(';')) {
+        const t = c.trim();
+        if (t) cookies.push(t);
+      }
+      continue;
+    }
+    const prev = headers[name];
+    headers[name] = prev === undefined ? value : `${prev},${value}`;
+  }
+  let queryStringParameters: Record<string, string> | undefined;
+  if (ctx.query) {
+    queryStringParameters = {};
+    for (const [k, v] of new URLSearchParams(ctx.query)) {
+      const prev = queryStringParameters[k];
+      queryStringParameters[k] = prev === undefined ? v : `${prev},${v}`;
+    }
+  }
+  const vars = ctx.stage.variables;
+  // HTTP APIs base64-encode what the API declares binary, and any body that is not valid text.
+  const binary = body !== null && (shape.isBinary(ctx.headers['content-type']) || !isUtf8(body));
+  const rawPath = rawPathV2(ctx, shape.basePathLength);
+  return {
+    version: '2.0',
+    routeKey: shape.routeKey,
+    rawPath,
+    rawQueryString: ctx.query,
+    ...(cookies !== undefined ? { cookies } : {}),
+    headers,
+    ...(queryStringParameters !== undefined ? { queryStringParameters } : {}),
+    requestContext: {
+      accountId: shape.accountId,
+      apiId: shape.apiId,
+      ...(ctx.authorizer !== null || ctx.principalId !== null ? { authorizer: authorizerV2(ctx) } : {}),
+      domainName: ctx.host,
+      domainPrefix: domainPrefix(ctx.host),
+      http: {
+        method: ctx.method,
+        path: rawPath,
+        protocol: 'HTTP/1.1',
+        sourceIp: ctx.sourceIp,
+        userAgent: ctx.headers['user-agent'] ?? '',
+      },
+      requestId: ctx.requestId,
+      routeKey: shape.routeKey,
+      stage: ctx.stage.name,
+      time: clfTime(ctx.startTime),
+      timeEpoch: ctx.startTime,
+    },
+    ...(body !== null ? { body: binary ? body.toString('base64') : body.toString('utf8') } : {}),
+    ...(ctx.params !== null ? { pathParameters: ctx.params } : {}),
+    isBase64Encoded: binary,
+    ...(hasKeys(vars) ? { stageVariables: vars } : {}),
+  };
+}
+
+/**
+ * REST `authorizer`: a Lambda authorizer's context values, `principalId`, and (for a JWT/Cognito
+ * authorizer that stored them) `claims` and `scopes`.
+ */
+function authorizerV1(ctx: RequestContext): Record<string, unknown> {
+  const a: Record<string, unknown> = { ...ctx.authorizer };
+  if (ctx.principalId !== null) a.principalId = ctx.principalId;
+  return a;
+}
+
+/** HTTP API `authorizer`: `{jwt: {claims, scopes}}` for a JWT authorizer, `{lambda: context}` for a Lambda one. */
+function authorizerV2(ctx: RequestContext): Record<string, unknown> {
+  const a = ctx.authorizer ?? {};
+  if ('claims' in a) return { jwt: { claims: a.claims, scopes: a.scopes ?? null } };
+  return { ...(ctx.principalId !== null ? { principalId: ctx.principalId } : {}), lambda: a };
+}
+
+/** REST `path`: the request path without the stage segment (a custom domain's base path stays). */
+function pathWithoutStage(ctx: RequestContext): string {
+  if (ctx.stage.isDefault) return ctx.path;
+  const parts = ctx.path.split('/');
+  // parts[0] is '' (leading slash); the stage segment sits just before routeOffset.
+  parts.splice(ctx.routeOffset, 1);
+  return parts.length === 1 ? '/' : parts.join('/');
+}
+
+/** HTTP API `rawPath`: the path without the API mapping's base path, with a named stage's prefix. */
+function rawPathV2(ctx: RequestContext, basePathLength: number): string {
+  if (basePathLength === 0) return ctx.path;
+  const parts = ctx.path.split('/');
+  parts.splice(1, basePathLength);
+  return parts.length === 1 ? '/' : parts.join('/');
+}
+
+function domainPrefix(host: string): string {
+  const dot = host.indexOf('.');
+  return dot < 0 ? host : host.slice(0, dot);
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad = (n: number) => (n < 10 ? '0' + n : String(n));
+
+/** `09/Apr/2015:12:34:56 +0000`, the time format of `requestTime`. */
+export function clfTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}

@@ -1,0 +1,142 @@
+import { dirname } from 'node:path';
+import type { Agent } from 'undici';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { TurnpikeConfig } from '@turnpike/config';
+import { AccessLogWriter, compileAccessLogFormat, GatewayMetrics, RequestTracer, type RequestTrace } from '@turnpike/telemetry';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { RequestContext, RequestObserver } from '../pipeline/context.js';
+import { EdgeMetrics } from './edgeMetrics.js';
+import { httpVariables, resolver, webSocketVariables, type WebSocketLogEvent } from './accessLogVariables.js';
+import { measureRedisCommands } from './redisLatency.js';
+
+export interface TelemetryOptions {
+  /** Receives spans instead of OTLP (tests use an in-memory exporter); spans are exported one by one. */
+  spanExporter?: SpanExporter;
+  /** Called for every finished request after the built-in reporting. */
+  observer?: RequestObserver | null;
+}
+
+/** The access log as other parts of the edge write to it (the WebSocket edge, per event). */
+export interface AccessLog {
+  webSocket(event: WebSocketLogEvent): void;
+}
+
+/**
+ * Everything an edge node reports about itself, built from `gateway.accessLog`, `gateway.metrics` and
+ * `gateway.tracing`. What is off is not built: `observer` is null when nothing needs to see finished
+ * requests, `tracer` is null unless tracing is on and spans have somewhere to go.
+ */
+export class EdgeTelemetry {
+  readonly metrics: EdgeMetrics | null;
+  readonly tracer: RequestTracer | null;
+  readonly accessLog: AccessLog | null;
+  readonly observer: RequestObserver | null;
+  private readonly writer: AccessLogWriter | null;
+
+  constructor(config: TurnpikeConfig, deps: { agent: Agent; redis: Redis; logger: Logger }, opts: TelemetryOptions = {}) {
+    const gw = config.gateway;
+    const serviceName = process.env.OTEL_SERVICE_NAME ?? 'turnpike-edge';
+
+    let gateway: GatewayMetrics | null = null;
+    if (gw.metrics.enabled) {
+      gateway = new GatewayMetrics({ serviceName, upstreamSockets: () => openSockets(deps.agent) });
+      measureRedisCommands(deps.redis, gateway);
+    }
+    this.metrics = gateway && new EdgeMetrics(gateway);
+
+    this.tracer = RequestTracer.create({ ...gw.tracing, serviceName, exporter: opts.spanExporter ?? null, exportImmediately: opts.spanExporter !== undefined });
+
+    let logLine: ((ctx: RequestContext) => string) | null = null;
+    if (gw.accessLog) {
+      const writer = new AccessLogWriter({
+        destination: gw.accessLog.destination,
+        baseDir: dirname(config.file),
+        onDrop: gateway ? (n) => gateway.accessLogLinesDropped(n) : undefined,
+        onError: (err) => deps.logger.error({ err, destination: gw.accessLog!.destination }, 'access log: write failed'),
+      });
+      this.writer = writer;
+      logLine = compileAccessLogFormat(gw.accessLog.format, resolver(httpVariables(gw.accountId)));
+      const wsLine = compileAccessLogFormat(gw.accessLog.format, resolver(webSocketVariables(gw.accountId)));
+      this.accessLog = { webSocket: (e) => writer.write(wsLine(e)) };
+    } else {
+      this.writer = null;
+      this.accessLog = null;
+    }
+    this.observer = buildObserver(this.metrics, this.writer, logLine, this.tracer !== null, opts.observer ?? null);
+  }
+
+  /** Starts the request span when this request is sampled; null otherwise. */
+  startTrace(ctx: RequestContext): RequestTrace | null {
+    const tracer = this.tracer!;
+    const parent = tracer.sample(ctx.headers.traceparent, ctx.headers.tracestate);
+    if (parent === null) return null;
+    return tracer.start(parent, `${ctx.method} ${ctx.api.name}`, {
+      'http.request.method': ctx.method,
+      'url.path': ctx.path,
+      'client.address': ctx.sourceIp,
+      'server.address': ctx.host,
+      'turnpike.request_id': ctx.requestId,
+      'turnpike.api': ctx.api.id,
+      'turnpike.stage': ctx.stage.name,
+    });
+  }
+
+  /** The /metrics body, when metrics are on. */
+  get prometheus(): (() => Promise<string>) | undefined {
+    const m = this.metrics;
+    return m ? () => m.gateway.prometheusText() : undefined;
+  }
+
+  /**
+   * Flushes log lines and spans, after the last request has finished. An OTLP collector that does not
+   * answer may hold the last spans for at most CLOSE_WAIT_MS: stopping must not wait on it.
+   */
+  async close(): Promise<void> {
+    const exports = Promise.all([this.tracer?.shutdown(), this.metrics?.gateway.shutdown()]);
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS).unref()));
+    await Promise.all([this.writer?.close(), Promise.race([exports, bounded])]);
+    clearTimeout(timer);
+  }
+}
+
+const CLOSE_WAIT_MS = 3000;
+
+function buildObserver(
+  metrics: EdgeMetrics | null,
+  writer: AccessLogWriter | null,
+  logLine: ((ctx: RequestContext) => string) | null,
+  tracing: boolean,
+  extra: RequestObserver | null,
+): RequestObserver | null {
+  if (!metrics && !writer && !tracing) return extra;
+  return (ctx) => {
+    if (metrics !== null) metrics.request(ctx, performance.now() - ctx.startHr);
+    if (writer !== null) writer.write(logLine!(ctx));
+    if (ctx.trace !== null) endTrace(ctx, ctx.trace);
+    if (extra !== null) extra(ctx);
+  };
+}
+
+function endTrace(ctx: RequestContext, span: RequestTrace): void {
+  if (ctx.route !== null) {
+    span.rename(`${ctx.method} ${ctx.route.resourcePath}`);
+    span.setAttribute('http.route', ctx.route.resourcePath);
+  }
+  span.setAttribute('turnpike.route_key', ctx.routeKey);
+  if (ctx.status !== 0) span.setAttribute('http.response.status_code', ctx.status);
+  if (ctx.integrationLatency >= 0) span.setAttribute('turnpike.integration_latency_ms', ctx.integrationLatency);
+  if (ctx.principalId !== null) span.setAttribute('enduser.id', ctx.principalId);
+  // Server spans are errors for 5XX only (OpenTelemetry HTTP conventions); a 4XX is the client's doing.
+  const failed = ctx.aborted ? (ctx.errorMessage ?? 'client disconnected') : ctx.status >= 500 ? (ctx.errorMessage ?? `status ${ctx.status}`) : null;
+  if (ctx.errorMessage !== null) span.setAttribute('turnpike.error', ctx.errorMessage);
+  span.end(failed);
+}
+
+function openSockets(agent: Agent): number {
+  let n = 0;
+  // An origin is served by a Pool (a count of sockets) or, with connections: 1, a single Client (a flag).
+  for (const s of Object.values(agent.stats)) n += typeof s.connected === 'number' ? s.connected : s.connected ? 1 : 0;
+  return n;
+}

@@ -1,0 +1,69 @@
+import type { EdgeMetrics } from '../../observe/edgeMetrics.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import type { EdgeServices } from '../../pipeline/pipeline.js';
+import { CONTINUE, STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
+import { RouteBuildError, type CompiledRoute } from '../../router/routeTable.js';
+import type { Authorizer } from './authorizer.js';
+import { methodArnPrefix } from './policy/methodArn.js';
+import { HttpAuthRequest } from './request.js';
+import { FORBIDDEN_MESSAGE, UNAUTHORIZED, UNAUTHORIZED_MESSAGE, type Verdict } from './verdict.js';
+
+const UNAUTHORIZED_HEADERS = ['x-amzn-errortype', 'UnauthorizedException'];
+const FORBIDDEN_HEADERS = ['x-amzn-errortype', 'AccessDeniedException'];
+
+/**
+ * The authorize route stage: runs the route's authorizer and answers 401 or 403, or puts the grant on
+ * the context (`ctx.principalId`, `ctx.authorizer`) for the integration: function events carry it in
+ * `requestContext.authorizer`, HTTP proxy request headers map it with `${context.authorizer.KEY}`; its
+ * `usageIdentifierKey` is the API key the next stage checks when the API's `apiKeySource` is AUTHORIZER.
+ * A cached policy answers synchronously; only a cache miss (or a JWT check) makes the request wait.
+ */
+export class AuthorizeStage implements Stage {
+  readonly name = 'authorize';
+  /** `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/`, per stage name. */
+  private readonly arnPrefixes: ReadonlyMap<string, string>;
+
+  constructor(
+    route: CompiledRoute,
+    private readonly authorizer: Authorizer,
+    private readonly scopes: readonly string[] | null,
+    region: string,
+    accountId: string,
+    private readonly metrics: EdgeMetrics | null,
+  ) {
+    const prefixes = new Map<string, string>();
+    for (const s of route.api.stages.values()) prefixes.set(s.name, methodArnPrefix(region, accountId, route.api.id, s.name));
+    this.arnPrefixes = prefixes;
+  }
+
+  run(ctx: RequestContext): StageResult | Promise<StageResult> {
+    const req = new HttpAuthRequest(ctx, this.metrics);
+    const verdict = this.authorizer.authorize(req, this.arnPrefixes.get(ctx.stage.name)! + ctx.method + req.path, this.scopes);
+    if (verdict instanceof Promise) return verdict.then((v) => apply(ctx, v));
+    return apply(ctx, verdict);
+  }
+}
+
+function apply(ctx: RequestContext, v: Verdict): StageResult {
+  if (typeof v === 'number') {
+    if (v === UNAUTHORIZED) ctx.sendError(401, UNAUTHORIZED_MESSAGE, UNAUTHORIZED_HEADERS);
+    else ctx.sendError(403, FORBIDDEN_MESSAGE, FORBIDDEN_HEADERS);
+    return STOP;
+  }
+  ctx.principalId = v.principalId;
+  ctx.authorizer = v.context as Record<string, unknown> | null;
+  ctx.usageIdentifierKey = v.usageIdentifierKey;
+  return CONTINUE;
+}
+
+/** The ROUTE_STAGES factory: null for a route without an authorizer. */
+export function buildAuthorize(route: CompiledRoute, services: EdgeServices): Stage | null {
+  const name = route.config.authorizer;
+  if (name === undefined) return null;
+  const config = route.api.config.authorizers[name];
+  if (!config) throw new RouteBuildError(`no authorizer named "${name}" in this API's or the top-level authorizers`);
+  const { region, accountId } = services.config.gateway;
+  const authorizer = services.authorization.authorizer(route.api.id, name, config, { invoker: services.invoker, accountId });
+  const scopes = route.config.authorizationScopes?.length ? route.config.authorizationScopes : null;
+  return new AuthorizeStage(route, authorizer, scopes, region, accountId, services.metrics);
+}

@@ -1,0 +1,88 @@
+import { clfTime } from '../integrations/function/proxyEvent.js';
+import type { Connection } from './connection.js';
+
+/**
+ * API Gateway's WebSocket event (what `APIGatewayProxyWebsocketEventV2`-style handlers read). Only
+ * `$connect` carries the handshake's headers and query string; only messages carry a body.
+ */
+export type EventType = 'CONNECT' | 'MESSAGE' | 'DISCONNECT';
+
+export interface Handshake {
+  readonly headers: Record<string, string>;
+  readonly multiValueHeaders: Record<string, string[]>;
+  readonly queryStringParameters: Record<string, string> | undefined;
+  readonly multiValueQueryStringParameters: Record<string, string[]> | undefined;
+}
+
+export interface WebSocketEvent {
+  requestContext: Record<string, unknown>;
+  headers?: Record<string, string>;
+  multiValueHeaders?: Record<string, string[]>;
+  queryStringParameters?: Record<string, string>;
+  multiValueQueryStringParameters?: Record<string, string[]>;
+  body?: string;
+  isBase64Encoded: boolean;
+}
+
+export function buildEvent(
+  conn: Connection,
+  routeKey: string,
+  eventType: EventType,
+  requestId: string,
+  extra: { handshake?: Handshake; messageId?: string; body?: string; isBase64Encoded?: boolean; disconnectStatusCode?: number; disconnectReason?: string },
+): WebSocketEvent {
+  const now = Date.now();
+  const requestContext: Record<string, unknown> = {
+    routeKey,
+    eventType,
+    extendedRequestId: requestId,
+    requestTime: clfTime(now),
+    messageDirection: 'IN',
+    stage: conn.stage.name,
+    connectedAt: conn.connectedAt,
+    requestTimeEpoch: now,
+    identity: { sourceIp: conn.sourceIp, userAgent: conn.userAgent },
+    requestId,
+    domainName: conn.domainName,
+    connectionId: conn.id,
+    apiId: conn.api.id,
+  };
+  if (extra.messageId !== undefined) requestContext.messageId = extra.messageId;
+  if (conn.authorizer !== null) requestContext.authorizer = conn.authorizer;
+  if (eventType === 'DISCONNECT') {
+    requestContext.disconnectStatusCode = extra.disconnectStatusCode ?? 1005;
+    requestContext.disconnectReason = extra.disconnectReason ?? '';
+  }
+  const event: WebSocketEvent = { requestContext, isBase64Encoded: extra.isBase64Encoded ?? false };
+  const h = extra.handshake;
+  if (h) {
+    event.headers = h.headers;
+    event.multiValueHeaders = h.multiValueHeaders;
+    if (h.queryStringParameters) {
+      event.queryStringParameters = h.queryStringParameters;
+      event.multiValueQueryStringParameters = h.multiValueQueryStringParameters;
+    }
+  }
+  if (extra.body !== undefined) event.body = extra.body;
+  return event;
+}
+
+/** Headers and query string of the upgrade request, in the event's single- and multi-value forms. */
+export function handshakeOf(rawHeaders: readonly string[], query: string): Handshake {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const k = rawHeaders[i]!;
+    const v = rawHeaders[i + 1]!;
+    headers[k] = v;
+    (multiValueHeaders[k] ??= []).push(v);
+  }
+  if (!query) return { headers, multiValueHeaders, queryStringParameters: undefined, multiValueQueryStringParameters: undefined };
+  const qs: Record<string, string> = {};
+  const mqs: Record<string, string[]> = {};
+  for (const [k, v] of new URLSearchParams(query)) {
+    qs[k] = v;
+    (mqs[k] ??= []).push(v);
+  }
+  return { headers, multiValueHeaders, queryStringParameters: qs, multiValueQueryStringParameters: mqs };
+}

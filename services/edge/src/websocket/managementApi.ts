@@ -1,0 +1,98 @@
+import { isUtf8 } from 'node:buffer';
+import { TOPIC_NAME } from '@turnpike/config';
+import type { RequestContext } from '../pipeline/context.js';
+import { OP_CLOSE, OP_SEND, OP_SUBSCRIBE, OP_UNSUBSCRIBE } from './bus.js';
+import type { WebSocketGateway } from './gateway.js';
+import { verifySigV4 } from './sigv4.js';
+
+/**
+ * API Gateway's management API for WebSocket APIs, on the API's own host, base path and stage:
+ *
+ *   POST|GET|DELETE /{stage}/@connections/{connectionId}     send, describe, disconnect
+ *   POST|DELETE     /{stage}/@connections/{id}/topics/{topic} subscribe, unsubscribe (Turnpike)
+ *   POST            /{stage}/@topics/{topic}                  publish to every subscriber (Turnpike)
+ *
+ * Every call is SigV4-signed (service `execute-api`) with a Turnpike-issued access key. Errors carry
+ * `x-amzn-errortype`, which the AWS SDK turns into GoneException, ForbiddenException...
+ */
+export async function handleManagementRequest(gw: WebSocketGateway, ctx: RequestContext, rawPath: string): Promise<void> {
+  const segs = ctx.segments.slice(ctx.routeOffset);
+  const method = ctx.method;
+  type Action = 'send' | 'get' | 'delete' | 'subscribe' | 'unsubscribe' | 'publish';
+  let action: Action | null = null;
+  let allow = '';
+  if (segs[0] === '@connections' && segs.length === 2) {
+    allow = 'GET, POST, DELETE';
+    action = method === 'POST' ? 'send' : method === 'GET' ? 'get' : method === 'DELETE' ? 'delete' : null;
+  } else if (segs[0] === '@connections' && segs.length === 4 && segs[2] === 'topics') {
+    allow = 'POST, DELETE';
+    action = method === 'POST' ? 'subscribe' : method === 'DELETE' ? 'unsubscribe' : null;
+  } else if (segs[0] === '@topics' && segs.length === 2) {
+    allow = 'POST';
+    action = method === 'POST' ? 'publish' : null;
+  } else {
+    return error(ctx, 404, 'NotFoundException', 'Not Found');
+  }
+  if (action === null) return error(ctx, 405, 'MethodNotAllowedException', 'Method Not Allowed', ['allow', allow]);
+
+  const body = ctx.body ? await ctx.body.readAll() : EMPTY;
+  if (ctx.aborted) return;
+  const verdict = await verifySigV4({ method, rawPath, query: ctx.query, rawHeaders: ctx.rawHeaders, body }, 'execute-api', (id) => gw.credentials.secretOf(id));
+  if (!verdict.ok) return error(ctx, 403, 'ForbiddenException', verdict.message);
+
+  const id = segs[1]!;
+  const maxBytes = ctx.api.config.websocket?.maxMessageBytes ?? 128 * 1024;
+  switch (action) {
+    case 'send': {
+      if (body.length > maxBytes) return error(ctx, 413, 'PayloadTooLargeException', `Message exceeds ${maxBytes} bytes`);
+      const text = isText(ctx.headers['content-type'], body);
+      const ok = await gw.toConnection(id, OP_SEND, text ? body.toString('utf8') : body, !text);
+      return ok ? ctx.respond(200, null, '') : gone(ctx, id);
+    }
+    case 'get': {
+      const local = gw.localConnection(id);
+      const info = local && !local.closed ? { connectedAt: local.connectedAt, lastActiveAt: local.lastActiveAt, sourceIp: local.sourceIp, userAgent: local.userAgent } : await gw.registry.lookup(id);
+      if (!info) return gone(ctx, id);
+      return ctx.respond(
+        200,
+        JSON_TYPE,
+        JSON.stringify({ connectedAt: new Date(info.connectedAt).toISOString(), identity: { sourceIp: info.sourceIp, userAgent: info.userAgent }, lastActiveAt: new Date(info.lastActiveAt).toISOString() }),
+      );
+    }
+    case 'delete':
+      return (await gw.toConnection(id, OP_CLOSE, null, false)) ? ctx.respond(204, null, '') : gone(ctx, id);
+    case 'subscribe':
+    case 'unsubscribe': {
+      const topic = segs[3]!;
+      if (!TOPIC_NAME.test(topic)) return error(ctx, 400, 'BadRequestException', 'Invalid topic name');
+      const ok = await gw.toConnection(id, action === 'subscribe' ? OP_SUBSCRIBE : OP_UNSUBSCRIBE, topic, false);
+      return ok ? ctx.respond(204, null, '') : gone(ctx, id);
+    }
+    case 'publish': {
+      const topic = segs[1]!;
+      if (!TOPIC_NAME.test(topic)) return error(ctx, 400, 'BadRequestException', 'Invalid topic name');
+      if (body.length > maxBytes) return error(ctx, 413, 'PayloadTooLargeException', `Message exceeds ${maxBytes} bytes`);
+      const text = isText(ctx.headers['content-type'], body);
+      await gw.publish(ctx.api.id, ctx.stage.name, topic, text ? body.toString('utf8') : body, !text);
+      return ctx.respond(202, null, '');
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+const JSON_TYPE = ['content-type', 'application/json'] as const;
+
+function error(ctx: RequestContext, status: number, type: string, message: string, extra: readonly string[] = []): void {
+  ctx.errorMessage ??= message;
+  ctx.respond(status, ['content-type', 'application/json', 'x-amzn-errortype', type, ...extra], JSON.stringify({ message }));
+}
+
+function gone(ctx: RequestContext, id: string): void {
+  error(ctx, 410, 'GoneException', `Connection ${id} is gone`);
+}
+
+/** Text frames for text content (the SDK sends no content type for strings), binary frames otherwise. */
+function isText(contentType: string | undefined, body: Buffer): boolean {
+  if (contentType === undefined || contentType === '') return body.length === 0 || isUtf8(body);
+  return /^(text\/|application\/(json|xml|x-www-form-urlencoded))|charset=/i.test(contentType);
+}

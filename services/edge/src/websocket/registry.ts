@@ -1,0 +1,158 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RedisKeys } from '@turnpike/redis';
+import type { WebSocketNodeConfig } from '@turnpike/config';
+import type { Connection } from './connection.js';
+
+const DELIVER_LUA = readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/ws-deliver-1.lua'), 'utf8');
+
+type DeliverRedis = Redis & { tpWsDeliver(key: string, envelope: Buffer): Promise<number> };
+
+/** What GET @connections/{id} reports about a connection held by another node. */
+export interface RegisteredConnection {
+  readonly connectedAt: number;
+  readonly lastActiveAt: number;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+}
+
+/**
+ * The cluster-wide connection registry in Redis:
+ * - `wsconn:{id}`: hash of one connection (owning node and its inbox channel, api, stage, times, source
+ *   IP, user agent, identity);
+ * - `wsnode:{node}:conns`: the ids a node holds, so its entries can be removed when it dies;
+ * - `wsnodes:{live}`: sorted set of node id → last heartbeat (ms).
+ * Keys of one connection or one node share a hash tag; nothing needs two slots at once.
+ *
+ * Every node heartbeats; any node that sees another silent for `nodeTimeoutMs` claims it (ZREM: exactly
+ * one claimer wins) and removes its entries. lastActiveAt is written in batches on the heartbeat, not
+ * per message.
+ */
+export class ConnectionRegistry {
+  private readonly redis: DeliverRedis;
+  private readonly nodesKey: string;
+  private readonly connsKey: string;
+  readonly inbox: string;
+  private readonly dirty = new Set<Connection>();
+  private registered = false;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: RedisKeys,
+    readonly nodeId: string,
+    private readonly settings: WebSocketNodeConfig,
+    private readonly logger: Logger,
+    /** Every connection this node holds, to re-register after this node was wrongly reaped. */
+    private readonly local: () => Iterable<Connection>,
+  ) {
+    redis.defineCommand('tpWsDeliver', { numberOfKeys: 1, lua: DELIVER_LUA });
+    this.redis = redis as DeliverRedis;
+    this.nodesKey = keys.tagged('wsnodes', 'live');
+    this.connsKey = keys.tagged('wsnode', nodeId, 'conns');
+    this.inbox = keys.tagged('wsnode', nodeId, 'inbox');
+  }
+
+  connKey(id: string): string {
+    return this.keys.tagged('wsconn', id);
+  }
+
+  register(conn: Connection): void {
+    this.redis
+      .hset(this.connKey(conn.id), {
+        node: this.nodeId,
+        inbox: this.inbox,
+        api: conn.api.id,
+        stage: conn.stage.name,
+        connectedAt: conn.connectedAt,
+        lastActiveAt: conn.lastActiveAt,
+        sourceIp: conn.sourceIp,
+        userAgent: conn.userAgent,
+        principalId: typeof conn.authorizer?.principalId === 'string' ? conn.authorizer.principalId : '',
+      })
+      .catch((err: unknown) => this.logger.warn({ err, connectionId: conn.id }, 'websocket registry: register failed'));
+    this.redis.sadd(this.connsKey, conn.id).catch(() => {});
+  }
+
+  unregister(conn: Connection): void {
+    this.dirty.delete(conn);
+    this.redis.unlink(this.connKey(conn.id)).catch((err: unknown) => this.logger.warn({ err, connectionId: conn.id }, 'websocket registry: unregister failed'));
+    this.redis.srem(this.connsKey, conn.id).catch(() => {});
+  }
+
+  touched(conn: Connection): void {
+    if (!conn.dirty) {
+      conn.dirty = true;
+      this.dirty.add(conn);
+    }
+  }
+
+  async lookup(id: string): Promise<RegisteredConnection | null> {
+    const [connectedAt, lastActiveAt, sourceIp, userAgent] = await this.redis.hmget(this.connKey(id), 'connectedAt', 'lastActiveAt', 'sourceIp', 'userAgent');
+    if (connectedAt === null) return null;
+    return { connectedAt: Number(connectedAt), lastActiveAt: Number(lastActiveAt), sourceIp: sourceIp ?? '', userAgent: userAgent ?? '' };
+  }
+
+  /** -1: unknown connection; 0: its node is gone; otherwise delivered to the owning node's inbox. */
+  deliver(id: string, envelope: Buffer): Promise<number> {
+    return this.redis.tpWsDeliver(this.connKey(id), envelope);
+  }
+
+  /** One heartbeat: renew this node, flush lastActiveAt, and reap one dead node if there is one. */
+  async heartbeat(): Promise<void> {
+    const now = Date.now();
+    const added = await this.redis.zadd(this.nodesKey, now, this.nodeId);
+    if (added === 1 && this.registered) {
+      // Another node took this one for dead (a long Redis outage or pause) and removed its entries.
+      this.logger.warn({ node: this.nodeId }, 'websocket registry: this node was reaped while alive; registering its connections again');
+      for (const c of this.local()) this.register(c);
+    }
+    this.registered = true;
+    if (this.dirty.size) {
+      const p = this.redis.pipeline();
+      for (const c of this.dirty) {
+        c.dirty = false;
+        if (!c.closed) p.hset(this.connKey(c.id), 'lastActiveAt', c.lastActiveAt);
+      }
+      this.dirty.clear();
+      await p.exec();
+    }
+    await this.reap(now);
+  }
+
+  private async reap(now: number): Promise<void> {
+    const dead = await this.redis.zrangebyscore(this.nodesKey, '-inf', now - this.settings.nodeTimeoutMs, 'LIMIT', 0, 4);
+    for (const node of dead) {
+      if (node === this.nodeId) continue;
+      // ZREM answers 1 to exactly one node: the one that removes the dead node's entries.
+      if ((await this.redis.zrem(this.nodesKey, node)) !== 1) continue;
+      const removed = await this.removeNodeEntries(node);
+      this.logger.info({ node, removed }, 'websocket registry: removed the connections of a dead node');
+    }
+  }
+
+  private async removeNodeEntries(node: string): Promise<number> {
+    const set = this.keys.tagged('wsnode', node, 'conns');
+    let cursor = '0';
+    let removed = 0;
+    do {
+      const [next, ids] = await this.redis.sscan(set, cursor, 'COUNT', 1000);
+      cursor = next;
+      if (ids.length) {
+        const p = this.redis.pipeline();
+        for (const id of ids) p.unlink(this.connKey(id));
+        await p.exec();
+        removed += ids.length;
+      }
+    } while (cursor !== '0');
+    await this.redis.unlink(set);
+    return removed;
+  }
+
+  /** Leaves the registry on a graceful stop (connections were unregistered as they closed). */
+  async leave(): Promise<void> {
+    await this.redis.zrem(this.nodesKey, this.nodeId);
+    await this.redis.unlink(this.connsKey);
+  }
+}

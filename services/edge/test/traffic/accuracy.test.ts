@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { RedisServer, spawnTurnpike, testPrefix, type TurnpikeProcess } from '@turnpike/testing';
+import { eventually, keyInPlan, openStore } from './trafficFixtures.js';
+
+/**
+ * The acceptance bound: 4 edge processes sharing one Redis, driven as hard as the client can, against
+ * one API key limited to R req/s with burst B, for 10 s, admit R×10 + B within ±5%. The private Redis
+ * keeps other tests' load off the measurement.
+ */
+const R = 300;
+const BURST = 100;
+const SECONDS = 10;
+const EDGES = 4;
+
+let redisServer: RedisServer;
+let edges: TurnpikeProcess[] = [];
+let dir: string;
+let keyValue: string;
+
+beforeAll(async () => {
+  redisServer = await RedisServer.start();
+  const prefix = testPrefix('accuracy');
+  const { store, redis } = openStore(prefix, redisServer.url);
+  keyValue = (await keyInPlan(store, ['acc/$default'], { throttle: { rateLimit: R, burstLimit: BURST } })).value;
+  redis.disconnect();
+  dir = mkdtempSync(join(tmpdir(), 'tp-accuracy-'));
+  const config = join(dir, 'turnpike.yaml');
+  writeFileSync(
+    config,
+    `
+gateway:
+  throttle: { redisTimeoutMs: 1000 }
+apis:
+  - name: acc
+    routes:
+      GET /hit:
+        apiKeyRequired: true
+        integration: { type: mock, body: ok }
+`,
+  );
+  edges = await Promise.all(
+    Array.from({ length: EDGES }, () =>
+      spawnTurnpike(['edge', '--config', config, '--port', '0', '--management-port', '0', '--redis', redisServer.url, '--key-prefix', prefix], { env: { LOG_LEVEL: 'warn' } }),
+    ),
+  );
+  // Readiness includes a Redis ping: load starts only once every node can reach the buckets.
+  for (const e of edges) {
+    await eventually(async () => (await fetch(`http://127.0.0.1:${e.info.managementPort as number}/readyz`).catch(() => null))?.status === 200, 10_000, 'edge ready');
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(edges.map((e) => e.stop()));
+  await redisServer?.destroy();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+it(`4 edges admit R×${SECONDS} + burst within ±5% for one key`, async () => {
+  const results = await Promise.all(
+    edges.map((e) =>
+      autocannon({
+        url: `http://127.0.0.1:${e.info.port as number}/hit`,
+        headers: { 'x-api-key': keyValue },
+        // No HTTP pipelining: autocannon's pipelined counts come out wrong once responses are asynchronous.
+        connections: 16,
+        duration: SECONDS,
+      }),
+    ),
+  );
+  const admitted = results.reduce((n, r) => n + r['2xx'], 0);
+  const refused = results.reduce((n, r) => n + r['4xx'], 0);
+  const expected = R * SECONDS + BURST;
+  console.log(`admitted ${admitted} of ${admitted + refused} requests; expected ${expected} (${((admitted / expected - 1) * 100).toFixed(2)}%)`);
+  // The clients really pushed past the limit, on every node.
+  expect(refused).toBeGreaterThan(admitted);
+  for (const r of results) expect(r['2xx']).toBeGreaterThan(0);
+  expect(results.every((r) => r.non2xx === r['4xx'] && r.errors === 0)).toBe(true);
+  expect(admitted).toBeGreaterThanOrEqual(expected * 0.95);
+  expect(admitted).toBeLessThanOrEqual(expected * 1.05);
+  for (const e of edges) expect(e.output()).not.toContain('traffic_redis_fallback');
+}, 40_000);

@@ -1,0 +1,127 @@
+/**
+ * The process one function's handler runs in (bundled to services/worker/dist/functionHost.mjs and forked
+ * by the worker's host pool). It loads the module once, then runs one invocation at a time for as long as
+ * the worker keeps it; whatever the handler does (throw, exit, loop forever, crash) stays in this process.
+ * The function's timeout is enforced by the parent, which kills this process: a handler spinning in a
+ * loop never yields to a timer here.
+ *
+ * argv: module file, export name. Env: the function's environment, function name and memory, region and
+ * account (TP_* names, removed before the handler loads).
+ */
+import { pathToFileURL } from 'node:url';
+import type { DoneMessage, InitMessage, InvokeMessage } from './protocol.js';
+import { lambdaContext, type FunctionIdentity } from './lambdaContext.js';
+
+type Handler = (event: unknown, context: unknown, callback: (err: unknown, result?: unknown) => void) => unknown;
+
+const [modulePath, exportName] = process.argv.slice(2) as [string, string];
+const identity: FunctionIdentity = {
+  functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'function',
+  memoryMB: Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 128),
+  region: process.env.AWS_REGION ?? 'us-east-1',
+  accountId: process.env.TP_ACCOUNT_ID ?? '000000000000',
+};
+delete process.env.TP_ACCOUNT_ID;
+
+/** The invocation running now; an uncaught error is charged to it. */
+let current: ((msg: DoneMessage) => void) | null = null;
+
+function send(msg: InitMessage | DoneMessage, then?: () => void): void {
+  process.send!(msg, undefined, undefined, then);
+}
+
+function errorOf(err: unknown): { errorType: string; message: string } {
+  if (err instanceof Error) return { errorType: err.name || 'Error', message: err.message };
+  // Lambda reports a thrown string as the error message with type "string".
+  return { errorType: typeof err, message: typeof err === 'string' ? err : String(JSON.stringify(err)) };
+}
+
+/** An uncaught error: the process state is unknown now, so report it and exit; the pool forks a fresh host. */
+function fatal(err: unknown, origin: string): void {
+  const e = errorOf(err);
+  const errorType = origin === 'unhandledRejection' ? 'Runtime.UnhandledPromiseRejection' : e.errorType;
+  const message = e.message;
+  const wasRunning = current !== null;
+  current = null;
+  if (!wasRunning) process.exit(1);
+  send({ t: 'done', ok: false, errorType, message, fatal: true }, () => process.exit(1));
+}
+process.on('uncaughtException', (err) => fatal(err, 'uncaughtException'));
+process.on('unhandledRejection', (err) => fatal(err, 'unhandledRejection'));
+// The parent drains on SIGINT/SIGTERM; a terminal's Ctrl-C reaches this process too and must not cut an invocation short.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
+process.on('disconnect', () => process.exit(0));
+
+async function load(): Promise<Handler> {
+  const mod = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
+  const handler = mod[exportName] ?? (mod.default as Record<string, unknown> | undefined)?.[exportName];
+  if (typeof handler !== 'function') {
+    const err = new Error(`${modulePath} does not export a function named ${exportName}`);
+    err.name = 'Runtime.HandlerNotFound';
+    throw err;
+  }
+  return handler as Handler;
+}
+
+function run(handler: Handler, msg: InvokeMessage): void {
+  let settled = false;
+  const finish = (err: unknown, result?: unknown) => {
+    if (settled) return;
+    settled = true;
+    const report = current;
+    current = null;
+    if (!report) return;
+    if (err !== null && err !== undefined) {
+      report({ t: 'done', ok: false, ...errorOf(err), fatal: false });
+      return;
+    }
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(result);
+    } catch (e) {
+      report({ t: 'done', ok: false, errorType: 'Runtime.MarshalError', message: `Unable to stringify response body: ${(e as Error).message}`, fatal: false });
+      return;
+    }
+    report({ t: 'done', ok: true, json: json ?? 'null' });
+  };
+  current = send;
+  const context = lambdaContext(identity, msg.requestId, msg.deadline, {
+    succeed: (result) => finish(null, result),
+    fail: (err) => finish(err ?? new Error('handled')),
+    done: (err, result) => finish(err, result),
+  });
+  try {
+    const out = handler(withTraceparent(JSON.parse(msg.event), msg.traceparent), context, (err, result) => finish(err, result));
+    // An async handler (or one returning a promise) answers with its promise; a callback handler by calling back.
+    if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<unknown>).then === 'function') {
+      (out as PromiseLike<unknown>).then((r) => finish(null, r), (e: unknown) => finish(e ?? new Error('rejected')));
+    }
+  } catch (err) {
+    finish(err);
+  }
+}
+
+/** The caller's trace context reaches the handler as its event's `traceparent` header. */
+function withTraceparent(event: unknown, traceparent: string | null): unknown {
+  if (traceparent === null || typeof event !== 'object' || event === null) return event;
+  const headers = (event as { headers?: unknown }).headers;
+  if (typeof headers !== 'object' || headers === null) return event;
+  (headers as Record<string, string>).traceparent = traceparent;
+  const multi = (event as { multiValueHeaders?: unknown }).multiValueHeaders;
+  if (typeof multi === 'object' && multi !== null) (multi as Record<string, string[]>).traceparent = [traceparent];
+  return event;
+}
+
+load().then(
+  (handler) => {
+    process.on('message', (msg: InvokeMessage) => {
+      if (msg.t === 'invoke') run(handler, msg);
+    });
+    send({ t: 'ready' });
+  },
+  (err: unknown) => {
+    const e = errorOf(err);
+    send({ t: 'init_error', errorType: e.errorType.startsWith('Runtime.') ? e.errorType : 'Runtime.ImportModuleError', message: e.message }, () => process.exit(1));
+  },
+);

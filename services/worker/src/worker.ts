@@ -1,0 +1,177 @@
+import { availableParallelism } from 'node:os';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import pino, { type Logger } from 'pino';
+import type { TurnpikeConfig } from '@turnpike/config';
+import { connectRedis } from '@turnpike/redis';
+import {
+  ASYNC_JOB,
+  FUNCTION_QUEUE_OPTIONS,
+  decodeSyncJob,
+  encodeReply,
+  functionQueueKey,
+  functionQueueName,
+  functionQueuePrefix,
+  type InvocationJob,
+} from '@turnpike/codec';
+import { loadFunctions, type FunctionSpec } from './registry.js';
+import { ReplySender } from './replySender.js';
+import { HostPool, type Outcome } from './sandbox/hostPool.js';
+import type { InvokeMessage } from './sandbox/protocol.js';
+import { SyncLane } from './syncLane.js';
+
+export interface FunctionWorkerOptions {
+  readonly config: TurnpikeConfig;
+  /** Every module in this directory becomes a function named after its file. */
+  readonly functionsDir?: string;
+  readonly redisUrl?: string;
+  readonly keyPrefix?: string;
+  /** Invocations of one function this worker runs at once (each in its own host process). */
+  readonly concurrency?: number;
+  /**
+   * How long a job's lock lasts without renewal; a worker that died mid-job has its jobs picked up by
+   * another worker after about this long (BullMQ's stalled-job check runs at the same interval).
+   */
+  readonly lockDurationMs?: number;
+  readonly logger?: Logger;
+}
+
+const JOBS_PER_HOST = 8;
+
+/**
+ * A function worker: consumes the queues of the functions it serves and runs each invocation in that
+ * function's pool of host processes. Per function, two lanes feed the pool (docs/functions.md): the sync
+ * list (sync invocations of functions without a cluster-wide limit) and the BullMQ queue (async
+ * invocations, and sync ones of limited functions). Sync results go straight to the asking edge node's
+ * reply list; failed async jobs are retried by BullMQ with the function's backoff, then stay in the
+ * queue's failed set (the dead-letter queue). Several workers on any number of machines share the queues.
+ */
+export class FunctionWorker {
+  readonly logger: Logger;
+  readonly functions: readonly FunctionSpec[];
+  readonly concurrency: number;
+  private readonly connection: Redis;
+  private readonly replies: ReplySender;
+  private readonly workers: Worker[] = [];
+  private readonly lanes: SyncLane[] = [];
+  private readonly pools: HostPool[] = [];
+  private readonly keyPrefix: string;
+  private readonly prefix: string;
+
+  constructor(private readonly options: FunctionWorkerOptions) {
+    const { config } = options;
+    this.logger = options.logger ?? pino({ name: 'turnpike-worker' });
+    this.functions = loadFunctions(config, options.functionsDir);
+    this.concurrency = options.concurrency ?? availableParallelism() * 2;
+    const url = options.redisUrl ?? config.gateway.redis.url;
+    this.keyPrefix = options.keyPrefix ?? config.gateway.redis.keyPrefix;
+    this.prefix = functionQueuePrefix(this.keyPrefix);
+    // BullMQ needs maxRetriesPerRequest null on worker connections: commands wait out a Redis restart.
+    this.connection = connectRedis({ url, name: 'turnpike-worker', maxRetriesPerRequest: null });
+    // Replies share BullMQ's command connection (auto-pipelined with its commands).
+    this.replies = new ReplySender(this.connection, this.logger);
+  }
+
+  async start(): Promise<this> {
+    const { gateway } = this.options.config;
+    const lockDuration = this.options.lockDurationMs ?? 30_000;
+    for (const spec of this.functions) {
+      const hosts = Math.min(this.concurrency, spec.concurrency ?? Infinity);
+      const pool = new HostPool(spec, { region: gateway.region, accountId: gateway.accountId, logger: this.logger }, hosts);
+      this.pools.push(pool);
+      const queueName = functionQueueName(spec.name);
+      // The cluster-wide limit lives on the queue, so every worker of the cluster obeys the same one.
+      const queue = new Queue(queueName, { ...FUNCTION_QUEUE_OPTIONS, connection: this.connection, prefix: this.prefix });
+      if (spec.concurrency !== undefined) await queue.setGlobalConcurrency(spec.concurrency);
+      else await queue.removeGlobalConcurrency();
+      await queue.close();
+      const worker = new Worker(queueName, (job: Job<InvocationJob>) => this.process(spec, pool, job), {
+        connection: this.connection,
+        prefix: this.prefix,
+        // More jobs in flight than hosts: a job's Redis round trips (fetch, reply, complete) overlap other
+        // jobs' handlers instead of leaving a host idle; the extra jobs wait for a host in the pool.
+        concurrency: hosts * JOBS_PER_HOST,
+        lockDuration,
+        stalledInterval: lockDuration,
+        maxStalledCount: 1,
+        autorun: false,
+        settings: { backoffStrategy: (attemptsMade) => spec.retryBackoffMs * 2 ** Math.max(0, attemptsMade - 1) },
+      });
+      worker.on('error', (err) => this.logger.warn({ err, function: spec.name }, 'function queue error'));
+      worker.on('failed', (job, err) => {
+        if (job && job.name === ASYNC_JOB) {
+          const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError;
+          this.logger.warn({ function: spec.name, requestId: job.data.id, jobId: job.id, attempt: job.attemptsMade, err: err.message }, final ? 'async invocation failed; kept in the dead-letter queue' : 'async invocation failed; will retry');
+        }
+      });
+      this.workers.push(worker);
+      // The blocking BLMPOP needs a connection of its own.
+      const reader = this.connection.duplicate({ connectionName: 'turnpike-worker-sync', enableAutoPipelining: false });
+      reader.on('error', () => {});
+      const listKey = functionQueueKey(this.keyPrefix, spec.name, 'sync');
+      this.lanes.push(new SyncLane(listKey, hosts * JOBS_PER_HOST, reader, (job) => this.runSync(spec, pool, job), this.logger));
+    }
+    await Promise.all(this.pools.map((p) => p.warm()));
+    for (const w of this.workers) void w.run().catch((err: unknown) => this.logger.error({ err }, 'function worker stopped'));
+    await Promise.all([...this.workers.map((w) => w.waitUntilReady()), ...this.lanes.map((l) => l.start())]);
+    this.logger.info({ functions: this.functions.map((f) => f.name), concurrency: this.concurrency }, 'worker ready');
+    return this;
+  }
+
+  /** Graceful stop: take no new jobs, let running invocations finish, then stop the host processes. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.lanes.map((l) => l.stop(this.connection)), ...this.workers.map((w) => w.close())]);
+    await this.replies.drain();
+    for (const p of this.pools) p.close();
+    this.connection.disconnect();
+    this.logger.info('worker stopped');
+  }
+
+  /** A job of the sync lane; never rejects (the lane counts it done either way). */
+  private async runSync(spec: FunctionSpec, pool: HostPool, buf: Buffer): Promise<void> {
+    let job;
+    try {
+      job = decodeSyncJob(buf);
+    } catch (err) {
+      this.logger.error({ err, function: spec.name }, 'dropped a malformed sync invocation');
+      return;
+    }
+    await this.invokeSync(spec, pool, job.d, job.r, job.s, job.e, job.t, job.id);
+  }
+
+  /** Runs a sync invocation (from either lane) and replies to the edge that waits for it. */
+  private async invokeSync(spec: FunctionSpec, pool: HostPool, deadline: number, replyKey: string, seq: number, event: string, traceparent: string | null, requestId: string): Promise<void> {
+    const now = Date.now();
+    // Nobody waits for a sync result past its deadline (a backlog, or a job back from a dead worker).
+    if (now > deadline) return;
+    const msg: InvokeMessage = { t: 'invoke', event, traceparent, requestId, deadline: now + spec.timeoutMs };
+    // Whatever goes wrong here, the waiting edge gets an answer rather than its timeout.
+    const outcome = await pool.run(msg).catch((err: unknown): Outcome => ({ status: 'crash', payload: `the worker could not run the function: ${(err as Error).message}`, errorType: 'Runtime.WorkerError' }));
+    if (outcome.status !== 'ok') this.logFailure(spec, msg.requestId, outcome);
+    this.replies.send(replyKey, encodeReply({ seq, status: outcome.status, payload: outcome.payload, errorType: outcome.errorType }));
+  }
+
+  private async process(spec: FunctionSpec, pool: HostPool, job: Job<InvocationJob>): Promise<void> {
+    const data = job.data;
+    if (job.name !== ASYNC_JOB) {
+      if (data.r !== undefined && data.s !== undefined) await this.invokeSync(spec, pool, data.d ?? Infinity, data.r, data.s, eventJson(data), data.t ?? null, data.id);
+      return;
+    }
+    const outcome = await pool.run({ t: 'invoke', event: eventJson(data), traceparent: data.t ?? null, requestId: data.id, deadline: Date.now() + spec.timeoutMs });
+    if (outcome.status === 'ok') return;
+    this.logFailure(spec, data.id, outcome);
+    const reason = `${outcome.errorType ?? outcome.status}: ${outcome.payload}`;
+    // attemptsMade counts the attempts that failed before this one.
+    if (job.attemptsMade >= spec.maxRetries) throw new UnrecoverableError(reason);
+    throw new Error(reason);
+  }
+
+  private logFailure(spec: FunctionSpec, requestId: string, o: Outcome): void {
+    this.logger.warn({ function: spec.name, requestId, status: o.status, errorType: o.errorType }, `invocation failed: ${o.payload}`);
+  }
+}
+
+/** A BullMQ job's event, as the host takes it (BullMQ has parsed the job's JSON already). */
+function eventJson(data: InvocationJob): string {
+  return JSON.stringify(data.e) ?? 'null';
+}

@@ -1,0 +1,3 @@
+export * from './store.js';
+export * from './secret.js';
+export * from './quotaPeriod.js';
