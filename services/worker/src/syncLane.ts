@@ -7,31 +7,29 @@ const BLOCK_SECONDS = 2;
 /**
  * One function's sync lane on one worker: a loop that takes invocations off the function's sync list
  * (`<prefix>:fn:{name}:sync`, filled by edge nodes with function-enqueue-2.lua) with a blocking
- * `BLMPOP ... COUNT n` on its own connection, n being the free slots, and hands each to `run`. Once every
- * slot is taken it waits until half of them are free again, so a busy lane takes jobs in batches (one
- * round trip per batch, not per job) while the jobs still in hand keep the hosts busy. A job popped
- * is this worker's alone: if the worker dies before replying, the waiting edge answers 504 at the
- * integration timeout (at most once, as a sync invocation is).
+ * `BLMPOP ... COUNT n` on its own connection, n being the free slots, and hands each to `run`. While it
+ * holds more jobs than `lowWater` (the function's hosts: jobs wait for a host) it takes no more, so a busy
+ * lane takes jobs in batches (one round trip per batch, not per job) while the jobs in hand keep the
+ * hosts busy. A job popped is this worker's alone: if the worker dies before replying, the waiting edge
+ * answers 504 at the integration timeout (at most once, as a sync invocation is).
  */
 export class SyncLane {
   private inFlight = 0;
   private stopping = false;
   private loop: Promise<void> | null = null;
   private clientId: number | null = null;
-  /** Wakes the loop when a slot frees up (it waits for one when all are taken), or when stopping. */
+  /** Wakes the loop when the jobs in hand fall to `lowWater`, or when stopping. */
   private wake: (() => void) | null = null;
   private drained: (() => void) | null = null;
-  private readonly lowWater: number;
 
   constructor(
     private readonly listKey: string,
     private readonly maxInFlight: number,
+    private readonly lowWater: number,
     private readonly reader: Redis,
     private readonly run: (job: Buffer) => Promise<void>,
     private readonly logger: Logger,
-  ) {
-    this.lowWater = Math.floor(maxInFlight / 2);
-  }
+  ) {}
 
   async start(): Promise<void> {
     this.clientId = (await this.reader.client('ID')) as number;
@@ -58,11 +56,11 @@ export class SyncLane {
 
   private async read(): Promise<void> {
     while (!this.stopping) {
-      const free = this.maxInFlight - this.inFlight;
-      if (free <= 0) {
+      if (this.inFlight > this.lowWater) {
         await new Promise<void>((r) => (this.wake = r));
         continue;
       }
+      const free = this.maxInFlight - this.inFlight;
       let res: [Buffer, Buffer[]] | null;
       try {
         res = await this.reader.blmpopBuffer(BLOCK_SECONDS, 1, this.listKey, 'RIGHT', 'COUNT', free);

@@ -109,7 +109,7 @@ export class FunctionWorker {
       const reader = this.connection.duplicate({ connectionName: 'turnpike-worker-sync', enableAutoPipelining: false });
       reader.on('error', () => {});
       const listKey = functionQueueKey(this.keyPrefix, spec.name, 'sync');
-      this.lanes.push(new SyncLane(listKey, hosts * JOBS_PER_HOST, reader, (job) => this.runSync(spec, pool, job), this.logger));
+      this.lanes.push(new SyncLane(listKey, hosts * JOBS_PER_HOST, hosts, reader, (job) => this.runSync(spec, pool, job), this.logger));
     }
     await Promise.all(this.pools.map((p) => p.warm()));
     for (const w of this.workers) void w.run().catch((err: unknown) => this.logger.error({ err }, 'function worker stopped'));

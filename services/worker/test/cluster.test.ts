@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { functionQueueKey } from '@turnpike/codec';
 import { SHARED_REDIS_URL, deletePrefix, spawnTurnpike, testPrefix, type TurnpikeProcess } from '@turnpike/testing';
 import { EXAMPLES, FIXTURES, eventually, json, request, turnpike } from './helpers.js';
 
@@ -64,7 +66,7 @@ describe('two edges, two workers', () => {
     }
   });
 
-  it('holds a function to its cluster-wide concurrency limit', async () => {
+  it('holds a function to its cluster-wide concurrency limit, sync invocations included', async () => {
     const responses = await Promise.all(Array.from({ length: 6 }, (_, i) => request(port(i % 2), { path: '/overlap' })));
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     let running = 0;
@@ -74,6 +76,15 @@ describe('two edges, two workers', () => {
       if (l === '-') running--;
     }
     expect(max).toBe(1);
+    // Which lane each took: the limited function's invocations were BullMQ jobs (BullMQ numbers them), the
+    // unlimited one's went on its sync list and never touched its BullMQ queue.
+    const redis = new Redis(SHARED_REDIS_URL);
+    try {
+      expect(await redis.get(functionQueueKey(prefix, 'overlap', 'id'))).toBe('6');
+      expect(await redis.exists(functionQueueKey(prefix, 'echo', 'id'))).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('lets a running invocation finish when its worker is asked to stop', async () => {

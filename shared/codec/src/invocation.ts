@@ -3,9 +3,11 @@ import { encode, decode } from './msgpack.js';
 /**
  * The wire format of a function invocation, shared by the edge (producer) and the workers (consumers).
  *
- * Jobs go through BullMQ, which stores job data as JSON text: binary job data is not possible, so the
- * job is a small JSON object whose field names are one letter. Replies do not go through BullMQ: the
- * worker pushes a msgpackr array on the asking edge node's own reply list (docs/functions.md).
+ * Async invocations (and sync ones of a function with a cluster-wide limit) go through BullMQ, which
+ * stores job data as JSON text: binary job data is not possible, so the job is a small JSON object whose
+ * field names are one letter. Other sync invocations go on the function's sync list as msgpackr arrays
+ * (SyncJob). Replies do not go through BullMQ: the worker pushes a msgpackr array on the asking edge
+ * node's own reply list (docs/functions.md).
  */
 
 /** BullMQ job data of one invocation. */

@@ -9,7 +9,7 @@ Runs the functions declared in FILE (and, with --functions, every .mjs/.js/.cjs 
 file name, export "handler"), consuming their invocation queues. Any number of workers, on any machines,
 can share the queues. Each invocation runs in a host process of its function; --concurrency caps the
 invocations of one function this worker runs at once (default: 2 per CPU). --lock-ms is how soon another
-worker takes over the jobs of a worker that died (default 30000).
+worker takes over the queued (BullMQ) jobs of a worker that died (default 30000).
 Prints {"event":"ready",...} on stdout once every function is loaded. SIGTERM or SIGINT stops taking jobs,
 lets running invocations finish, and exits 0.`,
   async run(argv) {

@@ -31,7 +31,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-/** One function as this node calls it: its BullMQ queue and the sync invocations of this event-loop turn. */
+/** One function as this node calls it: its BullMQ queue, and the sync invocations not sent yet. */
 interface FunctionLane {
   readonly name: string;
   readonly queue: Queue;
@@ -74,7 +74,7 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   readonly replyKey: string;
   private readonly queuePrefix: string;
   private readonly lanes = new Map<string, FunctionLane>();
-  /** Lanes with sync invocations to send at the end of this event-loop turn. */
+  /** Lanes whose sync invocations leave at the end of this event-loop turn. */
   private readonly toFlush: FunctionLane[] = [];
   private flushScheduled = false;
   private readonly pending = new Map<number, Pending>();
@@ -210,7 +210,9 @@ export class QueueFunctionInvoker implements FunctionInvoker {
       numberOfKeys: 2,
       lua: readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/function-enqueue-2.lua'), 'utf8'),
     });
-    this.reader = connectRedis({ url: this.options.redisUrl, name: 'turnpike-edge-replies', maxRetriesPerRequest: null });
+    // The blocking reader waits out a Redis restart, and has nothing to pipeline.
+    this.reader = this.conn.duplicate({ connectionName: 'turnpike-edge-replies', enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false });
+    this.reader.on('error', () => {});
     this.readLoop = this.readReplies(this.reader);
   }
 
