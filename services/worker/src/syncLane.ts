@@ -73,7 +73,9 @@ export class SyncLane {
       if (res === null) continue;
       for (const job of res[1]) {
         this.inFlight++;
-        void this.run(job).finally(() => this.finished());
+        void this.run(job)
+          .catch((err: unknown) => this.logger.error({ err, list: this.listKey }, 'a sync invocation failed in the worker'))
+          .finally(() => this.finished());
       }
     }
   }

@@ -127,7 +127,7 @@ export class FunctionWorker {
     this.logger.info('worker stopped');
   }
 
-  /** A job of the sync lane; never rejects (the lane counts it done either way). */
+  /** A job of the sync lane. */
   private async runSync(spec: FunctionSpec, pool: HostPool, buf: Buffer): Promise<void> {
     let job;
     try {

@@ -1,5 +1,6 @@
 import { clfTime } from '../integrations/function/proxyEvent.js';
 import type { Connection } from './connection.js';
+import { headerMaps, queryMaps } from '../http/valueMaps.js';
 
 /**
  * API Gateway's WebSocket event (what `APIGatewayProxyWebsocketEventV2`-style handlers read). Only
@@ -69,20 +70,7 @@ export function buildEvent(
 
 /** Headers and query string of the upgrade request, in the event's single- and multi-value forms. */
 export function handshakeOf(rawHeaders: readonly string[], query: string): Handshake {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const k = rawHeaders[i]!;
-    const v = rawHeaders[i + 1]!;
-    headers[k] = v;
-    (multiValueHeaders[k] ??= []).push(v);
-  }
-  if (!query) return { headers, multiValueHeaders, queryStringParameters: undefined, multiValueQueryStringParameters: undefined };
-  const qs: Record<string, string> = {};
-  const mqs: Record<string, string[]> = {};
-  for (const [k, v] of new URLSearchParams(query)) {
-    qs[k] = v;
-    (mqs[k] ??= []).push(v);
-  }
-  return { headers, multiValueHeaders, queryStringParameters: qs, multiValueQueryStringParameters: mqs };
+  const h = headerMaps(rawHeaders);
+  const q = queryMaps(query);
+  return { headers: h.single, multiValueHeaders: h.multi, queryStringParameters: q?.single, multiValueQueryStringParameters: q?.multi };
 }

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { headerMaps, joinedMaps, queryMaps } from '../../http/valueMaps.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
 
@@ -56,30 +57,9 @@ export function buildEvent(shape: EventShape, ctx: RequestContext, body: Buffer 
 }
 
 function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
-  const raw = ctx.rawHeaders;
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
-    // REST APIs put the last value of a repeated header in `headers`, every value in `multiValueHeaders`.
-    headers[name] = value;
-    const list = multiValueHeaders[name];
-    if (list === undefined) multiValueHeaders[name] = [value];
-    else list.push(value);
-  }
-  let queryStringParameters: Record<string, string> | null = null;
-  let multiValueQueryStringParameters: Record<string, string[]> | null = null;
-  if (ctx.query) {
-    queryStringParameters = {};
-    multiValueQueryStringParameters = {};
-    for (const [k, v] of new URLSearchParams(ctx.query)) {
-      queryStringParameters[k] = v;
-      const list = multiValueQueryStringParameters[k];
-      if (list === undefined) multiValueQueryStringParameters[k] = [v];
-      else list.push(v);
-    }
-  }
+  // REST APIs put the last value of a repeated header in `headers`, every value in `multiValueHeaders`.
+  const h = headerMaps(ctx.rawHeaders);
+  const q = queryMaps(ctx.query);
   const vars = ctx.stage.variables;
   const binary = body !== null && shape.isBinary(ctx.headers['content-type']);
   const userAgent = ctx.headers['user-agent'] ?? null;
@@ -87,10 +67,10 @@ function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
     resource: shape.resource,
     path: pathWithoutStage(ctx),
     httpMethod: ctx.method,
-    headers,
-    multiValueHeaders,
-    queryStringParameters,
-    multiValueQueryStringParameters,
+    headers: h.single,
+    multiValueHeaders: h.multi,
+    queryStringParameters: q ? q.single : null,
+    multiValueQueryStringParameters: q ? q.multi : null,
     pathParameters: ctx.params,
     stageVariables: hasKeys(vars) ? vars : null,
     requestContext: {
@@ -104,8 +84,9 @@ function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
       identity: {
         accessKey: null,
         accountId: null,
-        apiKey: shape.apiKeyRequired ? (ctx.headers['x-api-key'] ?? null) : null,
-        apiKeyId: null,
+        // With apiKeySource AUTHORIZER the key is the authorizer's usageIdentifierKey, not the header.
+        apiKey: shape.apiKeyRequired ? (ctx.usageIdentifierKey ?? ctx.headers['x-api-key'] ?? null) : null,
+        apiKeyId: shape.apiKeyRequired ? ctx.apiKeyId : null,
         caller: null,
         clientCert: null,
         cognitoAuthenticationProvider: null,
@@ -133,32 +114,7 @@ function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
 }
 
 function buildV2(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
-  const raw = ctx.rawHeaders;
-  const headers: Record<string, string> = {};
-  let cookies: string[] | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
-    if (name === 'cookie') {
-      // 2.0 moves cookies out of the headers into `cookies`, one entry per cookie.
-      cookies ??= [];
-      for (const c of value.split(';')) {
-        const t = c.trim();
-        if (t) cookies.push(t);
-      }
-      continue;
-    }
-    const prev = headers[name];
-    headers[name] = prev === undefined ? value : `${prev},${value}`;
-  }
-  let queryStringParameters: Record<string, string> | undefined;
-  if (ctx.query) {
-    queryStringParameters = {};
-    for (const [k, v] of new URLSearchParams(ctx.query)) {
-      const prev = queryStringParameters[k];
-      queryStringParameters[k] = prev === undefined ? v : `${prev},${v}`;
-    }
-  }
+  const { headers, cookies, query: queryStringParameters } = joinedMaps(ctx.rawHeaders, ctx.query);
   const vars = ctx.stage.variables;
   // HTTP APIs base64-encode what the API declares binary, and any body that is not valid text.
   const binary = body !== null && (shape.isBinary(ctx.headers['content-type']) || !isUtf8(body));

@@ -1,5 +1,6 @@
 import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { clfTime } from '../../../integrations/function/proxyEvent.js';
+import { headerMaps, joinedMaps, queryMaps } from '../../../http/valueMaps.js';
 import type { AuthRequest } from '../request.js';
 
 /**
@@ -12,16 +13,9 @@ export function tokenEvent(token: string, methodArn: string): APIGatewayTokenAut
 }
 
 export function requestEventV1(req: AuthRequest, methodArn: string, accountId: string): APIGatewayRequestAuthorizerEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    headers[name] = raw[i + 1]!;
-    (multiValueHeaders[name] ??= []).push(raw[i + 1]!);
-  }
-  const query = queryParameters(req.query);
-  const hasHeaders = raw.length > 0;
+  const h = headerMaps(req.rawHeaders);
+  const query = queryMaps(req.query);
+  const hasHeaders = req.rawHeaders.length > 0;
   const userAgent = req.headers['user-agent'] ?? null;
   return {
     type: 'REQUEST',
@@ -29,10 +23,10 @@ export function requestEventV1(req: AuthRequest, methodArn: string, accountId: s
     resource: req.resourcePath,
     path: req.path,
     httpMethod: req.method,
-    headers: hasHeaders ? headers : null,
-    multiValueHeaders: hasHeaders ? multiValueHeaders : null,
-    queryStringParameters: query ? query.last : null,
-    multiValueQueryStringParameters: query ? query.all : null,
+    headers: hasHeaders ? h.single : null,
+    multiValueHeaders: hasHeaders ? h.multi : null,
+    queryStringParameters: query ? query.single : null,
+    multiValueQueryStringParameters: query ? query.multi : null,
     pathParameters: nonEmpty(req.pathParameters),
     stageVariables: nonEmpty(req.stageVariables),
     requestContext: {
@@ -73,18 +67,9 @@ export function requestEventV1(req: AuthRequest, methodArn: string, accountId: s
 }
 
 export function requestEventV2(req: AuthRequest, routeArn: string, identitySource: string[], accountId: string): APIGatewayRequestAuthorizerEventV2 {
-  const headers: Record<string, string> = {};
-  let cookies: string[] = [];
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
-    if (name === 'cookie') cookies = cookies.concat(value.split(/;\s*/).filter(Boolean));
-    else headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
-  }
-  const query = queryParameters(req.query);
-  const joined: Record<string, string> = {};
-  if (query) for (const [k, v] of Object.entries(query.all)) joined[k] = v.join(',');
+  const joined = joinedMaps(req.rawHeaders, req.query);
+  const headers = joined.headers;
+  const cookies = joined.cookies ?? [];
   const event: APIGatewayRequestAuthorizerEventV2 = {
     version: '2.0',
     type: 'REQUEST',
@@ -108,23 +93,12 @@ export function requestEventV2(req: AuthRequest, routeArn: string, identitySourc
       timeEpoch: req.requestTimeEpoch,
     },
   };
-  if (query) event.queryStringParameters = joined;
+  if (joined.query) event.queryStringParameters = joined.query;
   const pathParameters = nonEmpty(req.pathParameters);
   if (pathParameters) event.pathParameters = pathParameters;
   const stageVariables = nonEmpty(req.stageVariables);
   if (stageVariables) event.stageVariables = stageVariables;
   return event;
-}
-
-function queryParameters(query: string): { last: Record<string, string>; all: Record<string, string[]> } | null {
-  if (!query) return null;
-  const last: Record<string, string> = {};
-  const all: Record<string, string[]> = {};
-  for (const [k, v] of new URLSearchParams(query)) {
-    last[k] = v;
-    (all[k] ??= []).push(v);
-  }
-  return Object.keys(last).length ? { last, all } : null;
 }
 
 function nonEmpty(o: Readonly<Record<string, string>> | null): Record<string, string> | null {
