@@ -63,9 +63,9 @@ apis:
     const jwt = await new SignJWT({ sub: 'bench', scope: 'read' }).setProtectedHeader({ alg: 'RS256', kid: 'bench' }).setIssuer(issuer).setAudience('bench').setExpirationTime('2h').sign(keys.privateKey);
 
     const targets: Target[] = [
-      { name: 'route without authorizer', url: `${a}/open` },
-      { name: 'route with cached authorizer', url: `${a}/cached`, headers: { authorization: 'Bearer bench-token' } },
-      { name: 'route with JWT authorizer', url: `${a}/jwt`, headers: { authorization: `Bearer ${jwt}` } },
+      { name: 'route without authorizer', url: `${a}/open`, pid: edgeA!.proc.pid },
+      { name: 'route with cached authorizer', url: `${a}/cached`, headers: { authorization: 'Bearer bench-token' }, pid: edgeA!.proc.pid },
+      { name: 'route with JWT authorizer', url: `${a}/jwt`, headers: { authorization: `Bearer ${jwt}` }, pid: edgeA!.proc.pid },
     ];
     const results = await measureAll(targets);
 

@@ -44,9 +44,9 @@ apis:
     started.push(edge);
     const base = `http://127.0.0.1:${edge.info.port as number}`;
     const targets: Target[] = [
-      { name: 'plain proxy route', url: `${base}/plain` },
-      { name: 'API key + 4 throttle levels + quota', url: `${base}/guarded`, headers: { 'x-api-key': key.value } },
-      { name: 'route over its limit (429s)', url: `${base}/limited` },
+      { name: 'plain proxy route', url: `${base}/plain`, pid: edge.proc.pid },
+      { name: 'API key + 4 throttle levels + quota', url: `${base}/guarded`, headers: { 'x-api-key': key.value }, pid: edge.proc.pid },
+      { name: 'route over its limit (429s)', url: `${base}/limited`, pid: edge.proc.pid },
     ];
     const results = await measureAll(targets);
     report('throttle', results, [{ label: 'guarded / plain', numerator: 'API key + 4 throttle levels + quota', denominator: 'plain proxy route', target: 0.9 }]);

@@ -1,4 +1,4 @@
-/** Messages between a worker and one of its function host processes (Node IPC, `advanced` serialization). */
+/** Messages between a worker and one of its function host processes (Node IPC, `json` serialization). */
 
 /** Parent → host: run one invocation. A host runs one invocation at a time, as a Lambda environment does. */
 export interface InvokeMessage {
