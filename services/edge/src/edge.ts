@@ -77,7 +77,7 @@ export class Edge {
     const authorization = new AuthorizationService({ redis: this.redis, keys, logger: this.logger });
     this.services = { config, agent: this.agent, logger: this.logger, redis: this.redis, keys, invoker: this.invoker, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog, authorization, traffic: this.traffic };
     this.table = RouteTable.compile(config, pipelineBuilder(this.services));
-    this.websockets = WebSocketGateway.create({ config, redis: this.redis, keys, logger: this.logger, agent: this.agent, invoker: () => this.services.invoker, table: () => this.table, authorization, apiKeys: this.traffic.apiKeys, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog });
+    this.websockets = WebSocketGateway.create({ config, redis: this.redis, keys, logger: this.logger, agent: this.agent, invoker: this.invoker, table: () => this.table, authorization, apiKeys: this.traffic.apiKeys, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog });
     this.ctxServices = {
       observer: this.telemetry.observer,
       logError: (ctx, message, cause) =>

@@ -43,8 +43,8 @@ export interface EdgeServices {
   /** Fail-fast connection (no offline queue): a stage decides what a Redis outage means for it. */
   readonly redis: Redis;
   readonly keys: RedisKeys;
-  /** Runs functions on the workers; null when the edge was built without one. */
-  readonly invoker: FunctionInvoker | null;
+  /** Runs functions on the workers (it connects on first use, so an edge without functions pays nothing). */
+  readonly invoker: FunctionInvoker;
   /** Counters stages feed (`services.metrics?.throttled(ctx)`); null when metrics are off. */
   readonly metrics: EdgeMetrics | null;
   /** WebSocket events' access-log lines (`services.accessLog?.webSocket(event)`); null when off. */

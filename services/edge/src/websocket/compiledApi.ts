@@ -1,5 +1,5 @@
 import { ConfigError, type ConfigIssue, type TurnpikeConfig, type WebSocketApiSettingsConfig, type WebSocketRouteConfig } from '@turnpike/config';
-import type { ApiStage, CompiledApi } from '../router/routeTable.js';
+import type { CompiledApi } from '../router/routeTable.js';
 import { RouteBuildError } from '../router/routeTable.js';
 import { RouteSelector } from './routeSelection.js';
 import { buildWsIntegration, type WsIntegration, type WsIntegrationDeps } from './integrations.js';
@@ -52,7 +52,7 @@ export class CompiledWebSocketApi {
       const authorizerConfig = connect.authorizer === undefined ? undefined : api.config.authorizers[connect.authorizer];
       if (connect.authorizer !== undefined && !authorizerConfig) throw new RouteBuildError(`$connect names authorizer ${connect.authorizer}, which is not defined`);
       if (authorizerConfig?.type === 'token') throw new RouteBuildError(`$connect authorizer ${connect.authorizer} is a token authorizer; WebSocket APIs take request (or jwt) authorizers`);
-      const authorizer = authorizerConfig ? deps.authorization.authorizer(api.id, connect.authorizer!, authorizerConfig, { invoker: deps.invoker(), accountId: config.gateway.accountId }) : null;
+      const authorizer = authorizerConfig ? deps.authorization.authorizer(api.id, connect.authorizer!, authorizerConfig, { invoker: deps.invoker, accountId: config.gateway.accountId }) : null;
       guard = new ConnectGuard(authorizer, connect.apiKeyRequired ? deps.apiKeys : null, config.gateway.region, config.gateway.accountId);
     }
     this.guard = guard;

@@ -11,7 +11,7 @@ import { FunctionInvokeError } from '../integrations/function/invoker.js';
 import { normalizePath } from '../http/normalizePath.js';
 import { statusLine } from '../http/statusLine.js';
 import type { RequestContext } from '../pipeline/context.js';
-import type { ApiStage, RouteTable } from '../router/routeTable.js';
+import type { RouteTable } from '../router/routeTable.js';
 import type { ApiKeyCache } from '../stages/apiKey/apiKeyCache.js';
 import type { EdgeMetrics } from '../observe/edgeMetrics.js';
 import type { AccessLog } from '../observe/edgeTelemetry.js';
@@ -32,7 +32,7 @@ export interface WebSocketGatewayOptions {
   readonly logger: Logger;
   readonly agent: Agent;
   /** Read per invocation: the function runtime may be wired in after the gateway is built. */
-  readonly invoker: () => FunctionInvoker | null;
+  readonly invoker: FunctionInvoker;
   /** The edge's current route table (host, base path and stage resolution). */
   readonly table: () => RouteTable;
   /** `$connect` authorizers share the HTTP routes' authorizers and policy cache. */

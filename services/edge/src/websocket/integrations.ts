@@ -33,7 +33,7 @@ export interface WsIntegration {
 export interface WsIntegrationDeps {
   readonly agent: Agent;
   /** Read per call: the function runtime may be wired into the edge after the routes are compiled. */
-  readonly invoker: () => FunctionInvoker | null;
+  readonly invoker: FunctionInvoker;
 }
 
 export function buildWsIntegration(config: IntegrationConfig, stages: Iterable<ApiStage>, deps: WsIntegrationDeps): WsIntegration {
@@ -67,9 +67,7 @@ class FunctionWsIntegration implements WsIntegration {
   ) {}
 
   async invoke(call: WsCall): Promise<WsResult> {
-    const invoker = this.deps.invoker();
-    if (invoker === null) throw new WsIntegrationError('this edge node has no function runtime', 500);
-    const result = await invoker.invoke(this.config.function, call.event, { requestId: call.requestId, timeoutMs: this.config.timeoutMs });
+    const result = await this.deps.invoker.invoke(this.config.function, call.event, { requestId: call.requestId, timeoutMs: this.config.timeoutMs });
     return readFunctionResult(result);
   }
 }

@@ -184,7 +184,9 @@ describe('WebSocket APIs on two edge processes with real workers', () => {
     const elsewhere = await connect(portB, '?room=r2');
     const r = await signedRequest(portA, 'POST', '/prod/@topics/r1', 'hello room', creds, 'eu-west-1');
     expect(r.status).toBe(202);
-    expect(await Promise.all([onA.next(), onB.next()])).toEqual(['hello room', 'hello room']);
+    // A long bound: under a loaded CI machine delivery is slower, and a failure prints both edges' logs.
+    const received = await Promise.all([onA, onB].map((c) => c.next(15_000).catch((err: Error) => `${err.message}\n--- edge A ---\n${edgeA.output()}\n--- edge B ---\n${edgeB.output()}`)));
+    expect(received).toEqual(['hello room', 'hello room']);
     await signedRequest(portB, 'POST', '/prod/@topics/r2', 'only r2', creds, 'eu-west-1');
     expect(await elsewhere.next()).toBe('only r2');
     expect(onA.messages).toHaveLength(1);

@@ -140,7 +140,7 @@ class Host {
 
   constructor(
     private readonly proc: ChildProcess,
-    private readonly functionName: string,
+    functionName: string,
     private readonly logger: Logger,
   ) {
     this.ready = new Promise((resolve) => {

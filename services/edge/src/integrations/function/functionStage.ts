@@ -84,6 +84,5 @@ function traceparentOf(ctx: RequestContext): string | null {
 export function buildFunctionIntegration(route: CompiledRoute, services: EdgeServices): Stage {
   const integration = route.config.integration;
   if (integration.type !== 'function') throw new RouteBuildError('not a function integration');
-  if (services.invoker === null) throw new RouteBuildError(`function integration for ${integration.function} needs a function invoker, and this edge has none`);
   return new FunctionStage(integration, eventShape(route, integration.payloadFormatVersion, services.config.gateway.accountId), services.invoker);
 }

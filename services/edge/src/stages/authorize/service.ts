@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import type { AuthorizerConfig, JwtAuthorizerConfig } from '@turnpike/config';
 import type { RedisKeys } from '@turnpike/redis';
 import type { FunctionInvoker } from '../../integrations/function/invoker.js';
-import { RouteBuildError } from '../../router/routeTable.js';
 import type { Authorizer } from './authorizer.js';
 import { PolicyCache, type PolicyCacheStats } from './cache/policyCache.js';
 import { JwtAuthorizer } from './jwt/jwtAuthorizer.js';
@@ -39,10 +38,10 @@ export class AuthorizationService {
   }
 
   /**
-   * The authorizer `name` of API `apiId`. Throws RouteBuildError when it cannot be built (a function
-   * authorizer without workers, an unsupported identity source).
+   * The authorizer `name` of API `apiId`, built once and shared by every route that names it. Throws
+   * RouteBuildError when it cannot be built (an unsupported identity source).
    */
-  authorizer(apiId: string, name: string, config: AuthorizerConfig, env: { invoker: FunctionInvoker | null; accountId: string }): Authorizer {
+  authorizer(apiId: string, name: string, config: AuthorizerConfig, env: { invoker: FunctionInvoker; accountId: string }): Authorizer {
     let byApi = this.built.get(config);
     if (!byApi) this.built.set(config, (byApi = new Map()));
     let a = byApi.get(apiId);
@@ -50,7 +49,6 @@ export class AuthorizationService {
     if (config.type === 'jwt') {
       a = new JwtAuthorizer(name, config, this.keySet(config));
     } else {
-      if (!env.invoker) throw new RouteBuildError(`authorizer ${name} runs function ${config.function}, but this edge has no function invoker`);
       a = new LambdaAuthorizer(name, config, configHash(apiId, name, config), { cache: this.cache, invoker: env.invoker, accountId: env.accountId });
     }
     byApi.set(apiId, a);

@@ -4,7 +4,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import { CONTINUE, STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import { apiKeySourceOf, usagePlanOf } from '../apiKey/apiKeyStage.js';
 import type { PlanBinding } from '../apiKey/apiKeyCache.js';
-import { DENIED, MISS, TAKEN, type LocalLease } from './leaseBucket.js';
+import { MISS, TAKEN, type LocalLease } from './leaseBucket.js';
 import type { TokenBucket } from './tokenBucket.js';
 import type { TrafficControl } from './trafficControl.js';
 import type { ThrottleLimits } from '@turnpike/redis';
