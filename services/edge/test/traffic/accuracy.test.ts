@@ -73,8 +73,12 @@ it(`4 edges admit R×${SECONDS} + burst within ±5% for one key`, async () => {
   );
   const admitted = results.reduce((n, r) => n + r['2xx'], 0);
   const refused = results.reduce((n, r) => n + r['4xx'], 0);
-  const expected = R * SECONDS + BURST;
-  console.log(`admitted ${admitted} of ${admitted + refused} requests; expected ${expected} (${((admitted / expected - 1) * 100).toFixed(2)}%)`);
+  // The bucket refills over the wall time the load really covered: the four clients share one busy
+  // process, so their 10 s windows start and end a little apart. Their union is what the bound is about.
+  const first = Math.min(...results.map((r) => r.start.getTime()));
+  const last = Math.max(...results.map((r) => r.finish.getTime()));
+  const expected = (R * (last - first)) / 1000 + BURST;
+  console.log(`admitted ${admitted} of ${admitted + refused} requests over ${((last - first) / 1000).toFixed(2)} s; expected ${expected.toFixed(0)} (${((admitted / expected - 1) * 100).toFixed(2)}%)`);
   // The clients really pushed past the limit, on every node.
   expect(refused).toBeGreaterThan(admitted);
   for (const r of results) expect(r['2xx']).toBeGreaterThan(0);
