@@ -142,10 +142,15 @@ Try:
   curl -i ${base}/petstore/prod/pets/2
   curl -i -X POST ${base}/petstore/prod/pets -H 'content-type: application/json' -d '{"type":"cat","price":9.5}'
   curl -i ${base}/echo/anything?x=1
-  curl -i ${base}/hello              # a Lambda-style function (examples/functions/hello.mjs) on the worker
+  curl -i ${base}/hello              # a Lambda-style function (examples/functions/hello.mjs) on the worker;
+                                     # throttled at 5 req/s: the sixth quick call answers 429
+  curl -i -X OPTIONS ${base}/hello -H 'Origin: http://localhost:3000' -H 'Access-Control-Request-Method: GET'   # CORS preflight
   curl -i -X POST ${base}/echo-fn -d 'hi'   # the payload 2.0 event the function received
   curl -i ${base}/nowhere            # 404 as JSON
   curl -i -X DELETE ${base}/health   # 405 with Allow
+
+WebSocket: connect to ws://127.0.0.1:${edge.port}/chat/live and send {"action":"ping"} (mock: pong) or any
+other text (the echo function answers with the event it received).
 
 Ctrl-C stops everything.`);
 } catch (err) {
