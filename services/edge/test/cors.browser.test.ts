@@ -15,6 +15,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
 if (!available) console.warn(`cors.browser.test: skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
+// Skipped only where Chromium cannot be had (a developer machine without it): the reason is printed above,
+// and .ci/run installs Debian's chromium so CI always runs these.
 describe.skipIf(!available)('CORS in a real browser', () => {
   let upstream: Upstream;
   let edge: Edge;
