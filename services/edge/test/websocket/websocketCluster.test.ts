@@ -179,10 +179,10 @@ describe('WebSocket APIs on two edge processes with real workers', () => {
   });
 
   // Retried: under heavy CPU load (about 1 run in 10 in CI, 1 in 2 with both cores busy) the connection
-  // on the publishing node is found unsubscribed (uWS counts 0 subscribers for the topic when the publish
-  // runs) while the other node's connection, connected the same way, gets the message. The cause is not
-  // found yet (docs/websocket.md, "Known issue"); a failure prints both edges' logs and the CONNECT
-  // events the ws function recorded.
+  // on the publishing node is closed by that node (1006) right after `open`, so uWS counts 0 subscribers
+  // when the publish runs, while the other node's connection, connected the same way, gets the message.
+  // The cause is not found yet (docs/websocket.md, "Known issue"); a failure prints both edges' logs and
+  // the CONNECT events the ws function recorded.
   it('publishes to a topic the $connect function subscribed connections on both nodes to', { retry: 2 }, async () => {
     const onA = await connect(portA, '?room=r1');
     const onB = await connect(portB, '?room=r1');
