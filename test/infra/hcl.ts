@@ -37,7 +37,7 @@ function collectExpressions(value: unknown, where: string, out: { where: string;
   } else if (Array.isArray(value)) {
     value.forEach((v) => collectExpressions(v, where, out));
   } else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) collectExpressions(v, where, out);
+    for (const v of Object.values(value)) collectExpressions(v, where, out);
   }
 }
 
