@@ -7,6 +7,7 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,5 +149,22 @@ apis:
     const [other] = await requestFromNamespace(url, `${subnet}.3`, 1);
     expect(other!.status).toBe(200);
     expect((JSON.parse(other!.body) as { headers: Record<string, string> }).headers['x-source-ip']).toBe(`${subnet}.3`);
+  });
+  it('would see the load balancer instead without client IP preservation (a TCP relay in between)', async () => {
+    // What an NLB with preservation off (or any L4 proxy) does: a new connection from its own address.
+    const relay = createServer((client) => {
+      const toEdge = createConnection({ host: `${subnet}.1`, port: Number(edge.info.port), localAddress: `${subnet}.1` });
+      client.pipe(toEdge).pipe(client);
+      client.on('error', () => toEdge.destroy());
+      toEdge.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, `${subnet}.1`, resolve));
+    try {
+      const relayed = `http://${subnet}.1:${(relay.address() as AddressInfo).port}/echo`;
+      const [reply] = await requestFromNamespace(relayed, `${subnet}.3`, 1);
+      expect((JSON.parse(reply!.body) as { headers: Record<string, string> }).headers['x-source-ip']).toBe(`${subnet}.1`);
+    } finally {
+      await new Promise((resolve) => relay.close(resolve));
+    }
   });
 });
