@@ -2,7 +2,7 @@
 // compiled to WASM), then what `terraform validate` and a reviewer would check. Providers cannot be
 // downloaded here, so provider schemas (attribute names and types) are left to `terraform plan`.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,8 @@ const ROOT = resolve(import.meta.dirname, '../../infra/terraform');
 const EXAMPLE = join(ROOT, 'examples/aws');
 const SCHEMA_DEFAULTS = Gateway.parse({});
 const WS_DEFAULTS = WebSocketApiSettings.parse({ routes: {} });
+/** The idle timeout of an NLB TLS listener, which AWS does not let anyone change. */
+const NLB_TLS_IDLE_SECONDS = 350;
 
 let modules: Map<string, TfModule>;
 const mod = (name: string) => modules.get(join(ROOT, 'modules', name))!;
@@ -86,7 +88,7 @@ describe('infra/terraform', () => {
     expect(edge[edge.indexOf('--config') + 1]).toBe('=var.config.config_path');
   });
 
-  it('uses the config schema\'s default ports, grace and idle timeout', () => {
+  it('uses the config schema\'s default ports and grace; keeps WebSockets alive through the NLB', () => {
     expect(SCHEMA_DEFAULTS.listen.port).toBe(8080);
     for (const m of [mod('network'), mod('edge')]) {
       expect(varDefault(m, 'api_port'), m.dir).toBe(SCHEMA_DEFAULTS.listen.port);
@@ -97,7 +99,13 @@ describe('infra/terraform', () => {
     const edge = mod('edge');
     expect(varDefault(edge, 'shutdown_grace_seconds')).toBe(SCHEMA_DEFAULTS.shutdownGraceMs / 1000);
     expect(Number(varDefault(edge, 'deregistration_delay_seconds'))).toBeGreaterThanOrEqual(SCHEMA_DEFAULTS.shutdownGraceMs / 1000);
-    expect(Number(varDefault(edge, 'tcp_idle_timeout_seconds')) * 1000).toBeGreaterThan(WS_DEFAULTS.idleTimeoutMs);
+    // A TLS listener drops flows idle for 350 s (fixed by AWS), shorter than a WebSocket API's idle timeout
+    // (websocket.idleTimeoutMs, 600 s by default): the edge's uWS pings must keep idle connections alive.
+    expect(WS_DEFAULTS.idleTimeoutMs).toBeGreaterThan(NLB_TLS_IDLE_SECONDS * 1000);
+    const behavior = readFileSync(join(import.meta.dirname, '../../services/edge/src/websocket/gateway.ts'), 'utf8');
+    expect(behavior).toMatch(/sendPingsAutomatically: true/);
+    expect(Number(/\bidleTimeout: (\d+)/.exec(behavior)?.[1])).toBeLessThan(NLB_TLS_IDLE_SECONDS);
+    expect(res(edge, 'aws_lb_listener.tls').protocol).toBe('TLS');
     expect(res(edge, 'aws_lb_target_group.edge')).toMatchObject({ preserve_client_ip: 'true', target_type: 'ip', protocol: 'TCP', deregistration_delay: '${var.deregistration_delay_seconds}' });
   });
 

@@ -1,6 +1,7 @@
 # Edge nodes on ECS Fargate behind an internet-facing Network Load Balancer.
 #
-# The NLB terminates TLS (ACM) and forwards TCP, so WebSockets and long responses pass untouched.
+# The NLB terminates TLS (ACM) and forwards TCP, so WebSockets and long responses pass untouched. A TLS
+# listener's idle timeout is fixed at 350 s; the edge pings idle WebSockets far more often than that.
 # Client IPs: the target group preserves them (preserve_client_ip), so the edge's socket address is the
 # client's and identity.sourceIp, per-IP throttling and X-Forwarded-For need nothing from the edge; the
 # reasons over PROXY protocol v2 are in infra/README.md.
@@ -53,13 +54,13 @@ resource "aws_lb_target_group" "edge" {
 }
 
 resource "aws_lb_listener" "tls" {
-  load_balancer_arn        = aws_lb.edge.arn
-  port                     = var.listener_port
-  protocol                 = "TLS"
-  certificate_arn          = var.certificate_arn
-  ssl_policy               = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-  alpn_policy              = "HTTP1Only"
-  tcp_idle_timeout_seconds = var.tcp_idle_timeout_seconds
+  load_balancer_arn = aws_lb.edge.arn
+  port              = var.listener_port
+  protocol          = "TLS"
+  certificate_arn   = var.certificate_arn
+  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+  # The edge speaks HTTP/1.1 (and WebSocket upgrades over it): never let a client negotiate h2.
+  alpn_policy = "HTTP1Only"
 
   default_action {
     type             = "forward"

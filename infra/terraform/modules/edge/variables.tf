@@ -93,12 +93,6 @@ variable "deregistration_delay_seconds" {
   default     = 30
 }
 
-variable "tcp_idle_timeout_seconds" {
-  description = "NLB idle timeout; above the WebSocket idle timeout (websocket.idleTimeoutMs, 600 s by default) so the NLB never cuts a connection the edge still counts as live."
-  type        = number
-  default     = 660
-}
-
 variable "cpu" {
   description = "Fargate CPU units per task."
   type        = number

@@ -57,7 +57,6 @@ resource "aws_ssm_parameter" "collector_config" {
   name        = "/${var.name}/otel-collector.yaml"
   description = "OpenTelemetry collector config of ${var.name}"
   type        = "String"
-  tier        = "Advanced"
   value       = yamlencode(local.collector_config)
   tags        = var.tags
 
