@@ -17,6 +17,7 @@ import {
 import { loadFunctions, type FunctionSpec } from './registry.js';
 import { ReplySender } from './replySender.js';
 import { HostPool, type Outcome } from './sandbox/hostPool.js';
+import { hostLauncher } from './sandbox/hostLauncher.js';
 import type { InvokeMessage } from './sandbox/protocol.js';
 import { SyncLane } from './syncLane.js';
 
@@ -75,9 +76,11 @@ export class FunctionWorker {
   async start(): Promise<this> {
     const { gateway } = this.options.config;
     const lockDuration = this.options.lockDurationMs ?? 30_000;
+    const launcher = hostLauncher();
+    if (!launcher.diesWithWorker) this.logger.warn('setpriv (util-linux) not found: a function host spinning in a loop when this worker is killed will outlive it');
     for (const spec of this.functions) {
       const hosts = Math.min(this.concurrency, spec.concurrency ?? Infinity);
-      const pool = new HostPool(spec, { region: gateway.region, accountId: gateway.accountId, logger: this.logger }, hosts);
+      const pool = new HostPool(spec, { region: gateway.region, accountId: gateway.accountId, logger: this.logger, launcher }, hosts);
       this.pools.push(pool);
       const queueName = functionQueueName(spec.name);
       // The cluster-wide limit lives on the queue, so every worker of the cluster obeys the same one.
