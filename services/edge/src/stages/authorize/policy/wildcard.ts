@@ -22,6 +22,8 @@ export class WildcardPattern {
   /** Length of the shortest text that can match: every non-`*` character. */
   private readonly minLength: number;
   private readonly hasStar: boolean;
+  /** Head and tail without `?` are compared natively (startsWith/endsWith). */
+  private readonly literalEnds: boolean;
 
   constructor(source: string) {
     this.source = source;
@@ -31,14 +33,21 @@ export class WildcardPattern {
     this.tail = this.hasStar ? segments[segments.length - 1]! : '';
     this.middle = segments.slice(1, -1).filter((s) => s !== '').map((s) => (s.includes('?') ? new MaskedSegment(s) : new LiteralSegment(s)));
     this.minLength = source.length - (segments.length - 1);
+    this.literalEnds = !this.head.includes('?') && !this.tail.includes('?');
+  }
+
+  /** Whether the head matches at the start and the tail at `end` (the caller has checked the length). */
+  private ends(text: string, end: number): boolean {
+    if (this.literalEnds) return text.startsWith(this.head) && text.endsWith(this.tail);
+    return segmentAt(this.head, text, 0) && segmentAt(this.tail, text, end);
   }
 
   matches(text: string): boolean {
     const n = text.length;
-    if (!this.hasStar) return n === this.head.length && segmentAt(this.head, text, 0);
+    if (!this.hasStar) return this.literalEnds ? text === this.source : n === this.head.length && segmentAt(this.head, text, 0);
     if (n < this.minLength) return false;
     const end = n - this.tail.length;
-    if (!segmentAt(this.head, text, 0) || !segmentAt(this.tail, text, end)) return false;
+    if (!this.ends(text, end)) return false;
     let from = this.head.length;
     for (const segment of this.middle) {
       const at = segment.find(text, from, end);
