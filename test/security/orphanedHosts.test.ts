@@ -6,6 +6,7 @@ import pino from 'pino';
 import { loadConfig } from '@turnpike/config';
 import { Edge } from '@turnpike/edge';
 import { SHARED_REDIS_URL, deletePrefix, spawnTurnpike, testPrefix, type TurnpikeProcess } from '@turnpike/testing';
+import { eventually } from '../../services/worker/test/helpers.js';
 
 /**
  * Threat: a worker process is SIGKILLed (or OOM-killed) while one of its functions spins in a loop. The
@@ -79,28 +80,21 @@ function childrenOf(ppid: number): number[] {
   return out;
 }
 
-/** Polls until `check` holds: no event announces that another process has ended or written a file. */
-async function until(check: () => boolean, what: string, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - started;
-}
-
 describe.skipIf(process.platform !== 'linux')('function hosts die with their worker', () => {
   it('kills a host spinning in a loop when its worker is SIGKILLed', async () => {
     // Both of the worker's hosts end up spinning.
     for (let i = 0; i < 2; i++) expect((await fetch(`http://127.0.0.1:${edge.port}/spin`, { method: 'POST', body: '{}' })).status).toBe(202);
-    await until(() => readdirSync(pidDir).length === 2, 'two handlers to start spinning', 20_000);
+    // Polled: no event announces that another process has written a file or ended.
+    await eventually(() => (readdirSync(pidDir).length === 2 ? true : undefined), 'two handlers to start spinning', 20_000);
     const spinning = readdirSync(pidDir).map(Number);
     const hosts = childrenOf(worker.proc.pid!);
     expect(hosts.sort()).toEqual(spinning.sort());
     for (const pid of spinning) expect(state(pid)).toBe('R');
 
     await worker.stop('SIGKILL');
-    const tookMs = await until(() => !hosts.some(alive), `hosts ${hosts.join(', ')} to exit`, 5000);
+    const killed = Date.now();
+    await eventually(() => (hosts.some(alive) ? undefined : true), `hosts ${hosts.join(', ')} to exit`, 5000);
+    const tookMs = Date.now() - killed;
     expect(hosts.filter(alive)).toEqual([]);
     console.log(`${hosts.length} hosts gone ${tookMs} ms after their worker was SIGKILLed`);
   });

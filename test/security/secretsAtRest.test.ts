@@ -11,6 +11,7 @@ import { loadConfig } from '@turnpike/config';
 import { Edge } from '@turnpike/edge';
 import { SHARED_REDIS_URL, deletePrefix, spawnTurnpike, testPrefix, type TurnpikeProcess } from '@turnpike/testing';
 import { listDeadLetters } from '../../services/worker/src/dlq.js';
+import { eventually } from '../../services/worker/test/helpers.js';
 
 /**
  * Threat: whoever reads Redis (a backup, a replica, a MONITOR session, an operator's SCAN) finds callers'
@@ -112,17 +113,6 @@ function secretsIn(stored: Buffer): string[] {
     .map(([k]) => k);
 }
 
-/** Polls `check` (no event announces another process's Redis writes) until it is not undefined. */
-async function until<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function withQueue<T>(fn: string, use: (q: Queue) => Promise<T>): Promise<T> {
   const q = new Queue(functionQueueName(fn), { ...FUNCTION_QUEUE_OPTIONS, connection: redis, prefix: functionQueuePrefix(prefix) });
   try {
@@ -136,7 +126,7 @@ describe('no caller credentials at rest', () => {
   it('keeps the event whole for the retry, then dead-letters it without credentials', async () => {
     expect((await call('/v1/fail')).status).toBe(202);
     expect((await call('/v2/fail')).status).toBe(202);
-    const letters = await until(async () => {
+    const letters = await eventually(async () => {
       const l = await listDeadLetters(redis, prefix, ['fails']);
       return l.length === 2 ? l : undefined;
     }, 'two dead letters');
@@ -167,9 +157,9 @@ describe('no caller credentials at rest', () => {
     const sync = await call('/ok-sync');
     expect(sync.status).toBe(200);
     expect(await sync.text()).toBe('done');
-    await until(() => (existsSync(okFile) && readFileSync(okFile, 'utf8').split('\n').filter(Boolean).length === 2 ? true : undefined), 'both invocations to run');
+    await eventually(() => (existsSync(okFile) && readFileSync(okFile, 'utf8').split('\n').filter(Boolean).length === 2 ? true : undefined), 'both invocations to run');
     // The async job is removed once BullMQ has recorded its completion (removeOnComplete).
-    await until(async () => {
+    await eventually(async () => {
       const counts = await withQueue('succeeds', (q) => q.getJobCounts('wait', 'active', 'delayed', 'completed', 'failed'));
       return Object.values(counts).every((n) => n === 0) ? true : undefined;
     }, 'the completed job to be removed');
@@ -178,9 +168,9 @@ describe('no caller credentials at rest', () => {
 
   it('removes dead letters once their retention has passed', async () => {
     expect((await call('/expire')).status).toBe(202);
-    await until(() => (worker.output().includes('"function":"expires"') && worker.output().includes('kept in the dead-letter queue') ? true : undefined), 'the invocation to be dead-lettered');
+    await eventually(() => (worker.output().split('\n').some((l) => l.includes('"function":"expires"') && l.includes('kept in the dead-letter queue')) ? true : undefined), 'the invocation to be dead-lettered');
     // deadLetterRetentionMs: 1000, and the worker sweeps every min(retention, 1 h).
-    await until(async () => ((await listDeadLetters(redis, prefix, ['expires'])).length === 0 ? true : undefined), 'the dead letter to expire', 10_000);
+    await eventually(async () => ((await listDeadLetters(redis, prefix, ['expires'])).length === 0 ? true : undefined), 'the dead letter to expire', 10_000);
     const counts = await withQueue('expires', (q) => q.getJobCounts('failed'));
     expect(counts.failed).toBe(0);
     // The other function's dead letters are within their retention (14 days by default) and stay.
