@@ -43,6 +43,7 @@ functions:
   fails: { handler: ${FIXTURES}failsRecording.handler, maxRetries: 1, retryBackoffMs: 50, environment: { RECORD_FILE: ${failsFile} } }
   expires: { handler: ${FIXTURES}failsRecording.handler, maxRetries: 0, deadLetterRetentionMs: 1000, environment: { RECORD_FILE: ${failsFile} } }
   succeeds: { handler: ${FIXTURES}succeeds.handler, environment: { RECORD_FILE: ${okFile} } }
+  stalls: { handler: ${FIXTURES}failsRecording.handler, environment: { RECORD_FILE: ${failsFile} } }
   allowAll: { handler: ${FIXTURES}allowAll.handler }
 apis:
   - name: secrets
@@ -54,6 +55,7 @@ apis:
       POST /expire: { integration: { type: function, function: expires, invocationType: Event } }
       POST /ok: { authorizer: session, integration: { type: function, function: succeeds, invocationType: Event } }
       POST /ok-sync: { authorizer: session, integration: { type: function, function: succeeds } }
+      POST /stall: { authorizer: session, integration: { type: function, function: stalls, invocationType: Event } }
 `,
 );
 
@@ -175,6 +177,28 @@ describe('no caller credentials at rest', () => {
     expect(counts.failed).toBe(0);
     // The other function's dead letters are within their retention (14 days by default) and stay.
     expect(await listDeadLetters(redis, prefix, ['fails'])).toHaveLength(2);
+    expect(secretsIn(await everythingStored())).toEqual([]);
+  });
+});
+
+describe('no caller credentials at rest, when BullMQ fails the job itself', () => {
+  it('redacts an invocation that stalled too often', async () => {
+    // BullMQ's stalled-job check marks a job that stalled more than maxStalledCount times with a deferred
+    // failure (its `defa` field), and the next worker to take it fails it without running it: the
+    // worker's processor never sees it. The queue is paused so that the mark lands before a worker looks.
+    await withQueue('stalls', (q) => q.pause());
+    expect((await call('/stall')).status).toBe(202);
+    const [job] = await withQueue('stalls', (q) => q.getJobs(['paused', 'wait']));
+    await withQueue('stalls', async (q) => {
+      await redis.hset(q.toKey(job!.id!), 'defa', 'job stalled more than allowable limit');
+      await q.resume();
+    });
+    const failed = await eventually(async () => {
+      const [j] = (await withQueue('stalls', (q) => q.getFailed(0, -1))) as Job<InvocationJob>[];
+      return j?.data.x === 1 ? j : undefined;
+    }, 'the stalled job to be failed and redacted');
+    expect(failed.failedReason).toBe('job stalled more than allowable limit');
+    expect((failed.data.e as Record<string, any>).headers.authorization).toBe(REDACTED);
     expect(secretsIn(await everythingStored())).toEqual([]);
   });
 });
