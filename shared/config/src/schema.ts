@@ -73,6 +73,8 @@ export const FunctionDefinition = z.strictObject({
   maxRetries: z.number().int().min(0).max(2).default(2),
   /** First retry delay; each further retry doubles it. */
   retryBackoffMs: Millis(0, 3_600_000, 1_000),
+  /** How long a dead letter (an async invocation that failed every retry) is kept: default 14 days, at most 365. */
+  deadLetterRetentionMs: Millis(1_000, 365 * 86_400_000, 14 * 86_400_000),
 });
 export type FunctionDefinitionConfig = z.output<typeof FunctionDefinition>;
 export const Functions = z.record(LambdaFunctionName, FunctionDefinition).default({});

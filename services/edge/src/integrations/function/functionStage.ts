@@ -42,7 +42,7 @@ export class FunctionStage implements Stage {
     const started = performance.now();
     const invocationType = ctx.headers['x-amz-invocation-type'];
     if (invocationType === 'Event' || (this.config.invocationType === 'Event' && invocationType !== 'RequestResponse')) {
-      this.invoker.invokeAsync(this.config.function, event, opts).then(
+      this.invoker.invokeAsync(this.config.function, event, { ...opts, credentials: this.shape.credentials }).then(
         () => {
           ctx.integrationLatency = performance.now() - started;
           ctx.respond(202, null, '');

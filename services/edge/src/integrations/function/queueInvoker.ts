@@ -116,7 +116,12 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   async invokeAsync(functionRef: string, event: unknown, opts: InvokeOptions): Promise<void> {
     const lane = this.laneFor(functionRef);
     if (typeof lane === 'string') throw new FunctionInvokeError('unavailable', lane);
-    const job: InvocationJob = { e: event, id: opts.requestId, ...(opts.traceparent ? { t: opts.traceparent } : {}) };
+    const job: InvocationJob = {
+      e: event,
+      id: opts.requestId,
+      ...(opts.traceparent ? { t: opts.traceparent } : {}),
+      ...(opts.credentials ? { c: [opts.credentials.headers, opts.credentials.query] as const } : {}),
+    };
     try {
       await lane.queue.add(ASYNC_JOB, job, ASYNC_OPTS);
     } catch (err) {
