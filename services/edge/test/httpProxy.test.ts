@@ -116,7 +116,8 @@ describe('routing through the edge', () => {
 
   it('normalizes paths before matching and sends the normalized path upstream', async () => {
     expect(json(await get('/shop//prod/./x/../items/9/')).url).toBe('/items/9?fixed=1');
-    expect(json(await get('/shop/prod/items/%2e%2e/items/10')).url).toBe('/items/10?fixed=1');
+    // Encoded dots are traversal-shaped: refused, never resolved or forwarded (docs/edge.md).
+    expect((await get('/shop/prod/items/%2e%2e/items/10')).status).toBe(400);
     const bad = await get('/shop/prod/items/%zz');
     expect(bad.status).toBe(400);
     expect(json(bad)).toEqual({ message: 'Bad Request' });
@@ -207,7 +208,9 @@ describe('HTTP proxy passthrough', () => {
     const r = await rawRequest(edge.port, { method: 'HEAD', path: '/shop/prod/anything' });
     expect(r.status).toBe(200);
     expect(r.body.length).toBe(0);
-    expect(Number(r.headers['content-length'])).toBeGreaterThan(0);
+    // Node's upstream declares no length for HEAD; neither may the edge (uWS writes a bogus
+    // `content-length: 9223372036854775808` when handed an explicit undefined length).
+    expect(r.headers['content-length']).toBeUndefined();
   });
 });
 
