@@ -15,7 +15,7 @@ export interface RawAnswer {
 
 /** One client connection that reads responses off the wire as they arrive. */
 export class RawConnection {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
   /** Set once the server closed or reset the connection. */
   closed = false;
