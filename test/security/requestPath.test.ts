@@ -13,7 +13,8 @@ import { RawConnection, exchange, requestHead } from './rawHttp.js';
 
 const MB = 1024 * 1024;
 const MAX_BODY = 2 * MB;
-const BODY_TIMEOUT_MS = 1500;
+// Long enough that a normal request under a loaded machine is answered well inside it.
+const BODY_TIMEOUT_MS = 3000;
 /** The small upstream takes this many connections at once; more are refused. */
 const SMALL_POOL = 4;
 
