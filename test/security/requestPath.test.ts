@@ -24,6 +24,9 @@ let echo: Upstream;
 let small: Upstream;
 /** Requests the small upstream saw start, by path. */
 const smallArrivals: string[] = [];
+/** A request to the small upstream's `/hold` waits for this to be called; `held` resolves when one arrives. */
+let releaseHold: (() => void) | null = null;
+let held: (() => void) | null = null;
 let edge: TurnpikeProcess;
 let port: number;
 
@@ -32,7 +35,11 @@ beforeAll(async () => {
   small = await startUpstream((req: IncomingMessage, res) => {
     smallArrivals.push(req.url!);
     req.resume();
-    req.on('end', () => res.end('small'));
+    req.on('end', () => {
+      if (req.url !== '/hold') return res.end('small');
+      releaseHold = () => res.end('held');
+      held?.();
+    });
   });
   small.server.maxConnections = SMALL_POOL;
   dir = mkdtempSync(join(tmpdir(), 'tp-security-'));
@@ -243,9 +250,11 @@ describe('request path: what a client can send, and what the edge answers', () =
     const conn = await RawConnection.open(port);
     await conn.write(requestHead('GET', '/health'));
     expect((await conn.readResponse()).status).toBe(200);
-    // Something in flight keeps the node draining: a body the edge is still waiting for.
+    // Something in flight keeps the node draining: a request the upstream holds.
     const inflight = await RawConnection.open(port);
-    await inflight.write(requestHead('POST', '/echo/x', { 'content-length': 10 }) + 'abc');
+    const upstreamHasIt = new Promise<void>((resolve) => (held = resolve));
+    await inflight.write(requestHead('POST', '/small/hold', { 'content-length': 4 }) + 'hold');
+    await upstreamHasIt;
     const draining = printed(edge, 'edge draining');
     edge.proc.kill('SIGTERM');
     await draining;
@@ -254,9 +263,10 @@ describe('request path: what a client can send, and what the edge answers', () =
     expect(r.status).toBe(200);
     expect(r.headers.connection).toBe('close');
     expect(await conn.closesWithin(2000)).toBe(true);
-    await inflight.write('defghij');
+    releaseHold!();
     const done = await inflight.readResponse();
     expect(done.status).toBe(200);
+    expect(done.body.toString()).toBe('held');
     expect(done.headers.connection).toBe('close');
     expect(await edge.stop()).toBe(0);
   });

@@ -35,6 +35,7 @@ export class RequestContext implements ResponseOwner, BodyOwner {
   closeConnection = false;
   status = 0;
   responseBytes = 0;
+  /** True once a status line went out (a complete response, or the head of a streamed one). */
   responded = false;
   aborted = false;
   /** Flat name/value pairs added to every response, gateway errors included (CORS, RateLimit-*). */
@@ -104,7 +105,7 @@ export class RequestContext implements ResponseOwner, BodyOwner {
     }
   }
 
-  handleAbort(): void {
+  private handleAbort(): void {
     if (this.aborted) return;
     this.aborted = true;
     const l = this.abortListener;
@@ -201,6 +202,8 @@ export class RequestContext implements ResponseOwner, BodyOwner {
 
   /** Writes the status line and the headers every response carries; used by streaming writers too. */
   writeHead(status: number): void {
+    // From here on an error can no longer be answered with a status of its own, only by cutting the connection.
+    this.responded = true;
     this.status = status;
     this.res.writeStatus(statusLine(status));
     this.writeCommonHeaders();
