@@ -1,5 +1,6 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Edge } from '@turnpike/edge';
 import { echoHandler, freePort, startUpstream, type Upstream } from '@turnpike/testing';
@@ -362,6 +363,39 @@ apis:
     } finally {
       await local.stop(1000);
       await sink.close();
+    }
+  });
+});
+
+describe('request bodies are read before the upstream connection is taken', () => {
+  it('sends a body over bodyBufferBytes whole (streamed past the bound), and a small chunked one from memory with its length', async () => {
+    const local = await startEdge(`
+gateway: { bodyBufferBytes: 1024 }
+apis:
+  - name: up
+    routes:
+      # A throttled route waits on Redis before the proxy stage: the body may be complete (streamed) by then.
+      PUT /up: { throttle: { rateLimit: 1000, burstLimit: 1000 }, integration: { type: http_proxy, uri: "${echo.url}/up" } }
+      PUT /small: { integration: { type: http_proxy, uri: "${echo.url}/small" } }
+`);
+    try {
+      // Head and body in one write, so that as much of the body as possible arrives before Redis answers.
+      const body = randomBytes(128 * 1024);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const sock = connect(local.port, '127.0.0.1', () => sock.write(Buffer.concat([Buffer.from(`PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`), body])));
+        let got = '';
+        sock.on('data', (d: Buffer) => (got += d.toString('latin1')));
+        sock.on('end', () => resolve(got));
+        sock.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      const echoed = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { body: string };
+      expect(Buffer.from(echoed.body, 'base64').equals(body)).toBe(true);
+      // A body within the bound is sent with its length, from memory.
+      const small = await rawRequest(local.port, { method: 'PUT', path: '/small', headers: { 'transfer-encoding': 'chunked' }, body: ['abc', 'def'] });
+      expect(json(small)).toMatchObject({ bodyLength: 6, headers: { 'content-length': '6' } });
+    } finally {
+      await local.stop(1000);
     }
   });
 });

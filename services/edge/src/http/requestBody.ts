@@ -78,7 +78,7 @@ export class RequestBody extends Readable {
   }
 
   /**
-   * Calls `cb` once: with null when the body is complete (`bytes()`), or is being streamed because it is
+   * Calls `cb` once: with null when the body is complete (`buffered()`), or is being streamed because it is
    * over the buffer bound (read this Readable); with the error if it failed or was discarded first.
    */
   whenReady(cb: BodyReadyCallback): void {
@@ -86,10 +86,11 @@ export class RequestBody extends Readable {
     else this.waiter = cb;
   }
 
-  /** The whole body, once complete and buffered (an empty buffer otherwise). */
-  bytes(): Buffer {
+  /** The whole body when it is complete and held in memory; null when it is (being) streamed instead. */
+  buffered(): Buffer | null {
     const held = this.held;
-    if (held === null || held.length === 0) return EMPTY;
+    if (held === null || !this.complete) return null;
+    if (held.length === 0) return EMPTY;
     if (held.length > 1) this.held = [Buffer.concat(held)];
     return this.held![0]!;
   }
@@ -99,8 +100,7 @@ export class RequestBody extends Readable {
     return new Promise((resolve, reject) =>
       this.whenReady((err) => {
         if (err) reject(err);
-        else if (this.held !== null) resolve(this.bytes());
-        else collect(this).then(resolve, reject);
+        else resolve(this.buffered() ?? collect(this));
       }),
     );
   }

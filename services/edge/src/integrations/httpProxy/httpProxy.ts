@@ -61,7 +61,7 @@ export class HttpProxyStage implements Stage {
       path,
       method: (this.config.method ?? ctx.method) as Dispatcher.HttpMethod,
       headers: this.forwardHeaders(ctx),
-      body: body === null ? null : body.complete ? body.bytes() : body,
+      body: body === null ? null : (body.buffered() ?? body),
       headersTimeout: this.config.timeoutMs,
       bodyTimeout: this.config.timeoutMs,
     };
