@@ -380,7 +380,17 @@ export const Gateway = z.strictObject({
   listen: z.strictObject({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(8080) }).default({ host: '0.0.0.0', port: 8080 }),
   /** /healthz, /readyz and /metrics, kept off the user-facing port so no API route can shadow them. */
   management: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9090) }).default({ host: '127.0.0.1', port: 9090 }),
+  /** A bigger request body answers 413 and closes the connection (API Gateway: 10 MB). */
   maxBodyBytes: z.number().int().min(0).default(10 * 1024 * 1024),
+  /**
+   * Request bodies up to this size are read whole before an integration takes an upstream connection, so
+   * a slow client never holds one (API Gateway buffers bodies up to its 10 MB limit); bigger ones stream.
+   */
+  bodyBufferBytes: z.number().int().min(0).default(10 * 1024 * 1024),
+  /** A buffered request body not received whole within this answers 408 and closes the connection. */
+  bodyTimeoutMs: Millis(100, 600_000, 30_000),
+  /** Request line plus headers over this many bytes answer 431 and close the connection (API Gateway: 10 KB). */
+  maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(10 * 1024),
   shutdownGraceMs: Millis(0, 600_000, 10_000),
   redis: z.strictObject({ url: z.string().default('redis://127.0.0.1:6379'), keyPrefix: z.string().default('tp') }).default({ url: 'redis://127.0.0.1:6379', keyPrefix: 'tp' }),
   throttle: GatewayThrottle.default(GatewayThrottle.parse({})),

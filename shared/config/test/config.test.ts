@@ -15,6 +15,10 @@ apis:
 `);
     expect(c.gateway.listen.port).toBe(8080);
     expect(c.gateway.maxBodyBytes).toBe(10 * 1024 * 1024);
+    // API Gateway's request limits: 10 KB of request line and headers, bodies buffered up to 10 MB.
+    expect(c.gateway.maxHeaderBytes).toBe(10 * 1024);
+    expect(c.gateway.bodyBufferBytes).toBe(10 * 1024 * 1024);
+    expect(c.gateway.bodyTimeoutMs).toBe(30_000);
     expect(c.apis[0]!.stages).toEqual({ $default: { variables: {} } });
     expect(c.apis[0]!.routes['GET /x']!.integration).toMatchObject({ type: 'mock', statusCode: 200 });
     expect(Object.isFrozen(c.apis[0])).toBe(true);

@@ -40,7 +40,17 @@ export class HttpProxyStage implements Stage {
   }
 
   run(ctx: RequestContext): StageResult {
+    const body = ctx.body;
+    // The body is read (up to gateway.bodyBufferBytes) before an upstream connection is taken: a client
+    // trickling its body holds its own socket, never a connection of the upstream's pool.
+    if (body === null || body.complete) this.dispatch(ctx);
+    else body.whenReady((err) => err === null && !ctx.responded && !ctx.aborted && this.dispatch(ctx));
+    return STOP;
+  }
+
+  private dispatch(ctx: RequestContext): void {
     const uri = this.uris.get(ctx.stage.name)!;
+    const body = ctx.body;
     const greedySegments = this.greedyName !== null && ctx.greedyStart >= 0 ? ctx.segments.slice(ctx.routeOffset + ctx.greedyStart) : null;
     let path = expandPath(uri, ctx.params, this.greedyName, greedySegments);
     const query = uri.query && ctx.query ? `${uri.query}&${ctx.query}` : uri.query || ctx.query;
@@ -51,13 +61,12 @@ export class HttpProxyStage implements Stage {
       path,
       method: (this.config.method ?? ctx.method) as Dispatcher.HttpMethod,
       headers: this.forwardHeaders(ctx),
-      body: ctx.body,
+      body: body === null ? null : (body.buffered() ?? body),
       headersTimeout: this.config.timeoutMs,
       bodyTimeout: this.config.timeoutMs,
     };
     const exchange = new ProxyExchange(ctx, this.config.timeoutMs);
     this.agent.dispatch(options, exchange);
-    return STOP;
   }
 
   private forwardHeaders(ctx: RequestContext): string[] {
@@ -73,7 +82,10 @@ export class HttpProxyStage implements Stage {
     // A traced request continues at the upstream under the integration span; an untraced one passes the client's traceparent through.
     if (ctx.trace !== null) out.push('traceparent', ctx.trace.startChild('integration http_proxy', { 'turnpike.integration.type': 'http_proxy', 'server.address': this.uris.get(ctx.stage.name)!.origin }, 'client').traceparent);
     const prior = ctx.headers['x-forwarded-for'];
-    out.push('x-forwarded-for', prior ? `${prior}, ${ctx.sourceIp}` : ctx.sourceIp, 'x-forwarded-proto', 'http', 'x-forwarded-host', ctx.headers.host ?? ctx.host);
+    out.push('x-forwarded-for', prior ? `${prior}, ${ctx.sourceIp}` : ctx.sourceIp, 'x-forwarded-proto', 'http');
+    // The client's Host, validated by the edge (hostHeader.ts): a name or address and a port, nothing else.
+    const host = ctx.headers.host;
+    if (host) out.push('x-forwarded-host', host);
     for (const t of this.headerTemplates.get(ctx.stage.name)!) {
       const v = expandHeader(t, ctx);
       if (v) out.push(t.name, v);
