@@ -19,6 +19,7 @@ import { startManagement, type ManagementServer } from './management/server.js';
 import { EdgeTelemetry, type TelemetryOptions } from './observe/edgeTelemetry.js';
 import { TrafficControl } from './stages/throttle/trafficControl.js';
 import { WebSocketGateway } from './websocket/gateway.js';
+import { ControlFollower } from './control/follower.js';
 
 export interface EdgeOptions {
   config: TurnpikeConfig;
@@ -37,6 +38,8 @@ export interface EdgeOptions {
   telemetry?: TelemetryOptions;
   /** Replaces Date.now for throttle buckets, quota periods and metering days (tests). */
   clock?: () => number;
+  /** Serve the APIs of the control plane in this Redis instead of the config's (docs/versions.md). */
+  control?: { pollMs?: number };
 }
 
 /** A running edge node. Built from a config object; several can run in one process. */
@@ -55,6 +58,8 @@ export class Edge {
   private readonly ctxServices: ContextServices;
   private listenSocket: us_listen_socket | null = null;
   private management: ManagementServer | null = null;
+  /** Follows the control plane when `options.control` is set. */
+  control: ControlFollower | null = null;
   private inflight = 0;
   private drained: (() => void) | null = null;
   private draining = false;
@@ -107,6 +112,11 @@ export class Edge {
     const host = this.options.host ?? gw.listen.host;
     const port = this.options.port ?? gw.listen.port;
     await this.websockets?.start();
+    if (this.options.control) {
+      const { redisUrl = this.options.config.gateway.redis.url } = this.options;
+      const onReload = (revision: number, ok: boolean) => this.telemetry.metrics?.gateway.controlReload(revision, ok);
+      this.control = await new ControlFollower({ ...this.options.control, redisUrl, redis: this.redis, keys: this.services.keys, base: this.options.config, apply: (c) => this.swapRoutes(c), logger: this.logger, onReload }).start();
+    }
     this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) =>
       this.app.listen(host, port, (s) => (s ? resolve(s) : reject(new Error(`edge cannot listen on ${host}:${port}`)))),
     );
@@ -131,6 +141,11 @@ export class Edge {
   private async readiness(): Promise<{ ok: boolean; checks: Record<string, string> }> {
     const checks: Record<string, string> = { config: 'loaded' };
     let ok = !this.draining;
+    if (this.control) {
+      const c = this.control.readiness();
+      checks.control = c.detail;
+      ok &&= c.ok;
+    }
     if (this.draining) checks.edge = 'draining';
     try {
       await Promise.race([this.redis.ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 500))]);
@@ -154,6 +169,7 @@ export class Edge {
     }
     this.logger.info({ inflight: this.inflight, graceMs }, 'edge draining: listener closed');
     await this.websockets?.stop(graceMs);
+    await this.control?.close();
     let clean = true;
     if (this.inflight > 0) {
       clean = await new Promise<boolean>((resolve) => {
@@ -261,6 +277,6 @@ const NO_API: CompiledApi = {
   trie: new RouteTrie(),
   preRoute: [],
 };
-const NO_STAGE: ApiStage = { name: '-', variables: {}, isDefault: false };
+const NO_STAGE: ApiStage = { name: '-', variables: {}, isDefault: false, isCanary: false, canary: null };
 const EMPTY: readonly string[] = [];
 

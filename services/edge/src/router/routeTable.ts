@@ -14,6 +14,24 @@ export interface ApiStage {
   readonly variables: Readonly<Record<string, string>>;
   /** `$default` is served without a path prefix. */
   readonly isDefault: boolean;
+  /** This is the canary side of a stage (`$context.isCanaryRequest`). */
+  readonly isCanary: boolean;
+  /** The stage's canary, when it has one. */
+  readonly canary: Canary | null;
+}
+
+/** A stage's canary: the API (deployment) it serves and the stage as the canary sees it. */
+export interface Canary {
+  readonly percent: number;
+  readonly api: CompiledApi;
+  readonly stage: ApiStage;
+}
+
+/** One base path mapping of a custom domain, compiled. */
+interface Mount {
+  readonly segments: readonly string[];
+  readonly api: CompiledApi;
+  readonly stage: ApiStage;
 }
 
 export interface CompiledApi {
@@ -60,10 +78,13 @@ export class RouteTable {
   private constructor(
     private readonly byHost: ReadonlyMap<string, readonly CompiledApi[]>,
     private readonly anyHost: readonly CompiledApi[],
+    private readonly byDomain: ReadonlyMap<string, readonly Mount[]>,
     readonly apis: readonly CompiledApi[],
+    private readonly random: () => number,
   ) {}
 
-  static compile(config: TurnpikeConfig, builder: PipelineBuilder): RouteTable {
+  /** `random` picks canary requests (tests may make it deterministic). */
+  static compile(config: TurnpikeConfig, builder: PipelineBuilder, random: () => number = Math.random): RouteTable {
     const issues: ConfigError['issues'] = [];
     const apis = config.apis.map((apiConfig, index) => {
       const api = compileApi(apiConfig);
@@ -89,6 +110,8 @@ export class RouteTable {
       }
       return api;
     });
+    linkCanaries(config, apis, issues);
+    const byDomain = compileDomains(config, apis, issues);
     if (issues.length) throw new ConfigError(issues);
 
     const byHost = new Map<string, CompiledApi[]>();
@@ -104,13 +127,20 @@ export class RouteTable {
     const longestBaseFirst = (a: CompiledApi, b: CompiledApi) => b.basePathSegments.length - a.basePathSegments.length;
     for (const list of byHost.values()) list.sort(longestBaseFirst);
     anyHost.sort(longestBaseFirst);
-    return new RouteTable(byHost, anyHost, apis);
+    return new RouteTable(byHost, anyHost, byDomain, apis, random);
   }
 
-  /** Finds the API (by host, then longest base path) and the stage a request path belongs to. */
+  /**
+   * Finds the API and the stage a request path belongs to: on a custom domain by its base path mappings
+   * only, elsewhere by host, then longest base path. A stage with a canary sends the canary its share.
+   */
   resolve(host: string, segments: readonly string[]): Resolved | null {
-    const forHost = this.byHost.get(host);
-    return (forHost && resolveIn(forHost, segments)) || resolveIn(this.anyHost, segments);
+    const mounts = this.byDomain.get(host);
+    const found = mounts !== undefined ? resolveMount(mounts, segments) : ((this.byHost.get(host) && resolveIn(this.byHost.get(host)!, segments)) || resolveIn(this.anyHost, segments));
+    if (found === null) return null;
+    const canary = found.stage.canary;
+    if (canary !== null && this.random() * 100 < canary.percent) return { api: canary.api, stage: canary.stage, offset: found.offset };
+    return found;
   }
 
   match(resolved: Resolved, method: string, segments: readonly string[]): MatchResult<CompiledRoute> {
@@ -132,10 +162,60 @@ function resolveIn(apis: readonly CompiledApi[], segments: readonly string[]): R
   return null;
 }
 
+function resolveMount(mounts: readonly Mount[], segments: readonly string[]): Resolved | null {
+  for (const m of mounts) {
+    const base = m.segments;
+    if (segments.length < base.length) continue;
+    let i = 0;
+    while (i < base.length && segments[i] === base[i]) i++;
+    if (i === base.length) return { api: m.api, stage: m.stage, offset: i };
+  }
+  return null;
+}
+
+/** Gives every stage with `canary` its canary side; the canary's routes come from the API with the named deployment. */
+function linkCanaries(config: TurnpikeConfig, apis: CompiledApi[], issues: ConfigError['issues']): void {
+  apis.forEach((api, index) => {
+    const stages = api.stages as Map<string, ApiStage>;
+    for (const [name, s] of Object.entries(api.config.stages)) {
+      if (!s.canary) continue;
+      const wanted = s.canary.deployment;
+      const target = wanted === undefined || wanted === api.config.deployment ? api : apis.find((a) => a.name === api.name && a.config.deployment === wanted);
+      if (!target) {
+        issues.push({ file: config.file, path: `apis[${index}].stages.${name}.canary.deployment`, message: `no deployment "${wanted}" of API "${api.name}" is loaded` });
+        continue;
+      }
+      const main = stages.get(name)!;
+      const side: ApiStage = Object.freeze({ name, variables: Object.freeze({ ...main.variables, ...s.canary.variables }), isDefault: main.isDefault, isCanary: true, canary: null });
+      const linked: ApiStage = Object.freeze({ ...main, canary: Object.freeze({ percent: s.canary.percent, api: target, stage: side }) });
+      stages.set(name, linked);
+      if (main.isDefault) (api as { defaultStage: ApiStage | null }).defaultStage = linked;
+    }
+  });
+}
+
+function compileDomains(config: TurnpikeConfig, apis: CompiledApi[], issues: ConfigError['issues']): Map<string, Mount[]> {
+  const byDomain = new Map<string, Mount[]>();
+  for (const [domain, mappings] of Object.entries(config.domains ?? {})) {
+    const mounts: Mount[] = [];
+    for (const [basePath, m] of Object.entries(mappings)) {
+      const api = apis.find((a) => a.name === m.api && a.stages.has(m.stage));
+      if (!api) {
+        issues.push({ file: config.file, path: `domains.${domain}.${basePath}`, message: `no API "${m.api}" with a stage "${m.stage}" is loaded` });
+        continue;
+      }
+      mounts.push({ segments: basePath === '(none)' ? [] : [basePath], api, stage: api.stages.get(m.stage)! });
+    }
+    mounts.sort((a, b) => b.segments.length - a.segments.length);
+    byDomain.set(domain, mounts);
+  }
+  return byDomain;
+}
+
 function compileApi(config: ApiConfig): CompiledApi {
   const stages = new Map<string, ApiStage>();
   for (const [name, s] of Object.entries(config.stages)) {
-    stages.set(name, Object.freeze({ name, variables: s.variables, isDefault: name === '$default' }));
+    stages.set(name, Object.freeze({ name, variables: s.variables, isDefault: name === '$default', isCanary: false, canary: null }));
   }
   return {
     id: config.id ?? config.name,

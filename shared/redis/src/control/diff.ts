@@ -1,0 +1,26 @@
+/** One difference between two deployments' definitions, by field path (`routes.GET /pets.integration.uri`). */
+export interface DefinitionChange {
+  readonly path: string;
+  readonly change: 'added' | 'removed' | 'changed';
+  readonly from?: unknown;
+  readonly to?: unknown;
+}
+
+/** Field-by-field differences of two JSON values; routes are compared by route key, arrays whole. */
+export function diffDefinitions(from: unknown, to: unknown, path = ''): DefinitionChange[] {
+  if (isObject(from) && isObject(to)) {
+    const out: DefinitionChange[] = [];
+    for (const k of [...new Set([...Object.keys(from), ...Object.keys(to)])].sort()) {
+      const p = path ? `${path}.${k}` : k;
+      if (!(k in to) || to[k] === undefined) { if (from[k] !== undefined) out.push({ path: p, change: 'removed', from: from[k] }); }
+      else if (!(k in from) || from[k] === undefined) out.push({ path: p, change: 'added', to: to[k] });
+      else out.push(...diffDefinitions(from[k], to[k], p));
+    }
+    return out;
+  }
+  return JSON.stringify(from) === JSON.stringify(to) ? [] : [{ path, change: 'changed', from, to }];
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
