@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import { ConfigError, formatIssue, type TurnpikeConfig } from '@turnpike/config';
@@ -25,9 +26,9 @@ export interface ControlFollowerOptions {
  * snapshot and the deployments it needs (deployments never change, so each is fetched once), composes a
  * config and hands it to `apply`, which compiles it off the request path and swaps the table in one
  * assignment. A revision that does not compile is logged, counted and shown on /readyz, and the routes
- * already served stay: an edge never serves half a change.
+ * already served stay: an edge never serves half a change. Emits `reload` ({ revision, ok }) after each.
  */
-export class ControlFollower {
+export class ControlFollower extends EventEmitter<{ reload: [{ revision: number; ok: boolean }] }> {
   private readonly store: ControlStore;
   private subscriber: Redis | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -37,9 +38,11 @@ export class ControlFollower {
   private closed = false;
   /** The revision served, -1 before the first one. */
   revision = -1;
-  private failed: { revision: number; message: string } | null = null;
+  /** The newest revision that did not compile, while an older one serves. */
+  refused: { revision: number; message: string } | null = null;
 
   constructor(private readonly opts: ControlFollowerOptions) {
+    super();
     this.store = new ControlStore(opts.redis, opts.keys);
   }
 
@@ -74,7 +77,7 @@ export class ControlFollower {
   /** /readyz: ready once a revision is served; a refused newer revision is reported but not fatal. */
   readiness(): { ok: boolean; detail: string } {
     const served = this.revision < 0 ? 'no revision served yet' : `serving revision ${this.revision}`;
-    if (this.failed) return { ok: this.revision >= 0, detail: `${served}; revision ${this.failed.revision} refused: ${this.failed.message}` };
+    if (this.refused) return { ok: this.revision >= 0, detail: `${served}; revision ${this.refused.revision} refused: ${this.refused.message}` };
     return { ok: this.revision >= 0, detail: served };
   }
 
@@ -88,7 +91,7 @@ export class ControlFollower {
   private async check(): Promise<void> {
     try {
       const r = await this.store.revision();
-      if (r !== this.revision && r !== this.failed?.revision) await this.reload();
+      if (r !== this.revision && r !== this.refused?.revision) await this.reload();
     } catch {
       // Redis unreachable: the routes served stay; readiness reports Redis itself.
     }
@@ -96,7 +99,7 @@ export class ControlFollower {
 
   private async loadOnce(): Promise<void> {
     const snapshot = await this.store.snapshot();
-    if (snapshot.revision === this.revision || snapshot.revision === this.failed?.revision) return;
+    if (snapshot.revision === this.revision || snapshot.revision === this.refused?.revision) return;
     const refs = referencedDeployments(snapshot);
     const missing = refs.filter((r) => !this.deployments.has(deploymentRef(r.api, r.id)));
     const fetched = await this.store.deploymentsById(missing);
@@ -111,14 +114,16 @@ export class ControlFollower {
       this.opts.apply(composeConfig(this.opts.base, snapshot, this.deployments));
     } catch (err) {
       const message = err instanceof ConfigError ? err.issues.map(formatIssue).join('; ') : (err as Error).message;
-      this.failed = { revision: snapshot.revision, message };
+      this.refused = { revision: snapshot.revision, message };
       this.opts.onReload?.(snapshot.revision, false);
+      this.emit('reload', { revision: snapshot.revision, ok: false });
       this.opts.logger.error({ revision: snapshot.revision, served: this.revision, err: message }, 'control plane: revision does not compile; the previous routes keep serving');
       return;
     }
     this.revision = snapshot.revision;
-    this.failed = null;
+    this.refused = null;
     this.opts.onReload?.(snapshot.revision, true);
+    this.emit('reload', { revision: snapshot.revision, ok: true });
     this.opts.logger.info({ revision: snapshot.revision, stages: snapshot.stages.length }, 'control plane: revision served');
   }
 }

@@ -86,37 +86,15 @@ export class RouteTable {
   /** `random` picks canary requests (tests may make it deterministic). */
   static compile(config: TurnpikeConfig, builder: PipelineBuilder, random: () => number = Math.random): RouteTable {
     const issues: ConfigError['issues'] = [];
-    const apis = config.apis.map((apiConfig, index) => {
-      const api = compileApi(apiConfig);
-      api.preRoute = builder.apiStages(api);
-      for (const [key, routeConfig] of Object.entries(apiConfig.routes)) {
-        const space = key.indexOf(' ');
-        const route: CompiledRoute = {
-          api,
-          routeKey: key,
-          method: key.slice(0, space) as RouteMethod,
-          resourcePath: key.slice(space + 1),
-          config: routeConfig,
-          stages: [],
-        };
-        try {
-          route.stages = builder.routeStages(route);
-          api.trie.add(route.method, route.resourcePath, route);
-        } catch (err) {
-          if (err instanceof ConfigError) issues.push(...err.issues);
-          else if (err instanceof RouteConflictError || err instanceof RouteBuildError) issues.push({ file: config.file, path: `apis[${index}].routes.${key}`, message: err.message });
-          else throw err;
-        }
-      }
-      return api;
-    });
-    linkCanaries(config, apis, issues);
+    const apis = config.apis.map((apiConfig, index) => compileRoutes(apiConfig, false, builder, `apis[${index}]`, config.file, issues));
+    linkCanaries(config, apis, builder, issues);
     const byDomain = compileDomains(config, apis, issues);
     if (issues.length) throw new ConfigError(issues);
 
     const byHost = new Map<string, CompiledApi[]>();
     const anyHost: CompiledApi[] = [];
-    for (const api of apis) {
+    // An API without stages (a deployment that is only some stage's canary) is reached through that stage only.
+    for (const api of apis.filter((a) => a.stages.size > 0)) {
       if (api.config.hosts.length === 0) anyHost.push(api);
       for (const h of api.config.hosts) {
         let list = byHost.get(h);
@@ -173,21 +151,53 @@ function resolveMount(mounts: readonly Mount[], segments: readonly string[]): Re
   return null;
 }
 
-/** Gives every stage with `canary` its canary side; the canary's routes come from the API with the named deployment. */
-function linkCanaries(config: TurnpikeConfig, apis: CompiledApi[], issues: ConfigError['issues']): void {
+/** One API's routes and pipelines; a canary side's stages are all marked `isCanary`. */
+function compileRoutes(apiConfig: ApiConfig, canary: boolean, builder: PipelineBuilder, at: string, file: string, issues: ConfigError['issues']): CompiledApi {
+  const api = compileApi(apiConfig, canary);
+  api.preRoute = builder.apiStages(api);
+  for (const [key, routeConfig] of Object.entries(apiConfig.routes)) {
+    const space = key.indexOf(' ');
+    const route: CompiledRoute = {
+      api,
+      routeKey: key,
+      method: key.slice(0, space) as RouteMethod,
+      resourcePath: key.slice(space + 1),
+      config: routeConfig,
+      stages: [],
+    };
+    try {
+      route.stages = builder.routeStages(route);
+      api.trie.add(route.method, route.resourcePath, route);
+    } catch (err) {
+      if (err instanceof ConfigError) issues.push(...err.issues);
+      else if (err instanceof RouteConflictError || err instanceof RouteBuildError) issues.push({ file, path: `${at}.routes.${key}`, message: err.message });
+      else throw err;
+    }
+  }
+  return api;
+}
+
+/**
+ * Gives every stage with `canary` its canary side: the routes of the API entry with the named deployment
+ * (or the stage's own), compiled again for this one stage with the canary's variables laid over the
+ * stage's, so every integration is built for exactly the variables its requests will see.
+ */
+function linkCanaries(config: TurnpikeConfig, apis: CompiledApi[], builder: PipelineBuilder, issues: ConfigError['issues']): void {
   apis.forEach((api, index) => {
     const stages = api.stages as Map<string, ApiStage>;
     for (const [name, s] of Object.entries(api.config.stages)) {
       if (!s.canary) continue;
       const wanted = s.canary.deployment;
       const target = wanted === undefined || wanted === api.config.deployment ? api : apis.find((a) => a.name === api.name && a.config.deployment === wanted);
+      const at = `apis[${index}].stages.${name}.canary`;
       if (!target) {
-        issues.push({ file: config.file, path: `apis[${index}].stages.${name}.canary.deployment`, message: `no deployment "${wanted}" of API "${api.name}" is loaded` });
+        issues.push({ file: config.file, path: `${at}.deployment`, message: `no deployment "${wanted}" of API "${api.name}" is loaded` });
         continue;
       }
+      const sideConfig: ApiConfig = { ...target.config, stages: { [name]: { ...s, canary: undefined, variables: { ...s.variables, ...s.canary.variables } } } };
+      const side = compileRoutes(sideConfig, true, builder, at, config.file, issues);
       const main = stages.get(name)!;
-      const side: ApiStage = Object.freeze({ name, variables: Object.freeze({ ...main.variables, ...s.canary.variables }), isDefault: main.isDefault, isCanary: true, canary: null });
-      const linked: ApiStage = Object.freeze({ ...main, canary: Object.freeze({ percent: s.canary.percent, api: target, stage: side }) });
+      const linked: ApiStage = Object.freeze({ ...main, canary: Object.freeze({ percent: s.canary.percent, api: side, stage: side.stages.get(name)! }) });
       stages.set(name, linked);
       if (main.isDefault) (api as { defaultStage: ApiStage | null }).defaultStage = linked;
     }
@@ -212,10 +222,10 @@ function compileDomains(config: TurnpikeConfig, apis: CompiledApi[], issues: Con
   return byDomain;
 }
 
-function compileApi(config: ApiConfig): CompiledApi {
+function compileApi(config: ApiConfig, isCanary: boolean): CompiledApi {
   const stages = new Map<string, ApiStage>();
   for (const [name, s] of Object.entries(config.stages)) {
-    stages.set(name, Object.freeze({ name, variables: s.variables, isDefault: name === '$default', isCanary: false, canary: null }));
+    stages.set(name, Object.freeze({ name, variables: s.variables, isDefault: name === '$default', isCanary, canary: null }));
   }
   return {
     id: config.id ?? config.name,
