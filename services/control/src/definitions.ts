@@ -1,4 +1,4 @@
-import { ConfigError, TurnpikeFile, formatPath, isOpenApi, parseConfig, type ApiConfig } from '@turnpike/config';
+import { ConfigError, TurnpikeFile, formatPath, isOpenApi, parseConfig, routeKeyProblem, type ApiConfig } from '@turnpike/config';
 import { ApiError } from './http.js';
 
 /**
@@ -15,8 +15,14 @@ export function definitionFrom(name: string, body: Record<string, unknown>): Api
   if (d.name !== undefined && d.name !== name) throw new ApiError(400, 'invalid', `definition.name "${String(d.name)}" differs from the API name in the path "${name}"`);
   if (d.openapi !== undefined) throw new ApiError(400, 'invalid', 'definition.openapi names a file the control service cannot read: send the imported routes (turnpike apis put does) or { "openapi": document }');
   const parsed = TurnpikeFile.safeParse({ apis: [{ ...d, name }] });
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: formatPath(['definition', ...(i.path as PropertyKey[]).slice(2)]), message: i.message }));
+  // Route keys are checked beside the schema, as the config loader does (WebSocket APIs have their own).
+  const routes = d.type !== 'websocket' && d.routes !== null && typeof d.routes === 'object' ? Object.keys(d.routes) : [];
+  const keyIssues = routes.flatMap((k) => {
+    const message = routeKeyProblem(k);
+    return message ? [{ path: `definition.routes.${k}`, message }] : [];
+  });
+  if (!parsed.success || keyIssues.length) {
+    const issues = [...keyIssues, ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: formatPath(['definition', ...(i.path as PropertyKey[]).slice(2)]), message: i.message })))];
     throw new ApiError(400, 'invalid', `the definition has ${issues.length} problem(s): ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
   return parsed.data.apis[0]!;
