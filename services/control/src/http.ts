@@ -38,6 +38,7 @@ export type Handler = (call: Call) => Promise<unknown>;
 
 interface Route {
   readonly method: string;
+  readonly template: string;
   readonly pattern: RegExp;
   readonly names: readonly string[];
   readonly area: ScopeArea;
@@ -52,8 +53,13 @@ export class Router {
   add(method: string, template: string, area: ScopeArea, handler: Handler): this {
     const names: string[] = [];
     const source = template.replace(/\{([A-Za-z]+)\}/g, (_, n: string) => (names.push(n), '([^/]+)'));
-    this.routes.push({ method, pattern: new RegExp(`^${source}$`), names, area, access: method === 'GET' ? 'read' : 'write', handler });
+    this.routes.push({ method, template, pattern: new RegExp(`^${source}$`), names, area, access: method === 'GET' ? 'read' : 'write', handler });
     return this;
+  }
+
+  /** Every endpoint: what services/control/openapi.yaml documents (a test holds the two equal). */
+  get endpoints(): { method: string; template: string; area: ScopeArea }[] {
+    return this.routes.map(({ method, template, area }) => ({ method, template, area }));
   }
 
   /** The route and its parameters; a path known under other methods is a 405 naming them. */

@@ -27,7 +27,7 @@ export class ControlServer {
   readonly redis: Redis;
   readonly store: ControlStore;
   readonly tokens: AdminTokenStore;
-  private readonly router = new Router();
+  readonly router = new Router();
   private readonly server: Server;
   port = -1;
 
