@@ -38,7 +38,7 @@ export interface EdgeOptions {
   telemetry?: TelemetryOptions;
   /** Replaces Date.now for throttle buckets, quota periods and metering days (tests). */
   clock?: () => number;
-  /** Serve the APIs of the control plane in this Redis instead of the config's (docs/versions.md). */
+  /** Serve the APIs of the control plane in this Redis instead of the config's (as `gateway.control` does; docs/versions.md). */
   control?: { pollMs?: number };
 }
 
@@ -112,10 +112,11 @@ export class Edge {
     const host = this.options.host ?? gw.listen.host;
     const port = this.options.port ?? gw.listen.port;
     await this.websockets?.start();
-    if (this.options.control) {
-      const { redisUrl = this.options.config.gateway.redis.url } = this.options;
+    const control = this.options.control ?? (gw.control.enabled ? { pollMs: gw.control.pollMs } : null);
+    if (control) {
+      const { redisUrl = gw.redis.url } = this.options;
       const onReload = (revision: number, ok: boolean) => this.telemetry.metrics?.gateway.controlReload(revision, ok);
-      this.control = await new ControlFollower({ ...this.options.control, redisUrl, redis: this.redis, keys: this.services.keys, base: this.options.config, apply: (c) => this.swapRoutes(c), logger: this.logger, onReload }).start();
+      this.control = await new ControlFollower({ ...control, redisUrl, redis: this.redis, keys: this.services.keys, base: this.options.config, apply: (c) => this.swapRoutes(c), logger: this.logger, onReload }).start();
     }
     this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) =>
       this.app.listen(host, port, (s) => (s ? resolve(s) : reject(new Error(`edge cannot listen on ${host}:${port}`)))),

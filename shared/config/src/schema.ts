@@ -389,6 +389,12 @@ export const Tracing = z.strictObject({
   sampleRatio: z.number().min(0).max(1).default(0.01),
 });
 
+export const ControlFollow = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** How often the edge checks the revision, in case a pub/sub message was missed. */
+  pollMs: Millis(50, 600_000, 2_000),
+});
+
 export const Gateway = z.strictObject({
   region: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
   accountId: z.string().regex(/^\d{12}$/, 'an account id is 12 digits').default('000000000000'),
@@ -406,6 +412,8 @@ export const Gateway = z.strictObject({
   metrics: Metrics.default({ enabled: true }),
   tracing: Tracing.default({ enabled: true, sampleRatio: 0.01 }),
   websocket: WebSocketNode.default(WebSocketNode.parse({})),
+  /** Serve the APIs of the control plane in `redis` instead of the file's (docs/versions.md). */
+  control: ControlFollow.default({ enabled: false, pollMs: 2_000 }),
 });
 export type GatewayConfig = z.output<typeof Gateway>;
 
@@ -428,9 +436,15 @@ export type BasePathMappingConfig = z.output<typeof BasePathMapping>;
  */
 export const Domains = z
   .record(
-    z.string().regex(DOMAIN_NAME, 'a domain is a lower-case host name without port'),
-    z.record(z.string().regex(MAPPING_BASE_PATH, 'a base path is (none) or one path segment'), BasePathMapping),
+    z.string(),
+    z.record(z.string(), BasePathMapping).superRefine((mappings, ctx) => {
+      // Checked here rather than by the record's key schema, whose error would not say what a key is.
+      for (const key of Object.keys(mappings)) if (!MAPPING_BASE_PATH.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: `base path "${key}" is not (none) or one path segment` });
+    }),
   )
+  .superRefine((domains, ctx) => {
+    for (const d of Object.keys(domains)) if (!DOMAIN_NAME.test(d)) ctx.addIssue({ code: 'custom', path: [d], message: `"${d}" is not a lower-case host name without port` });
+  })
   .default({});
 export type DomainsConfig = z.output<typeof Domains>;
 
@@ -442,10 +456,12 @@ export const TurnpikeFile = z
     authorizers: Authorizers,
     /** Functions the workers run; `turnpike worker --functions DIR` adds every module in DIR as well. */
     functions: Functions,
-    apis: z.array(Api).min(1, 'at least one API is needed'),
+    apis: z.array(Api).default([]),
     domains: Domains,
   })
   .superRefine((file, ctx) => {
+    // An edge following the control plane takes its APIs from Redis; any other config needs its own.
+    if (file.apis.length === 0 && !file.gateway.control.enabled) ctx.addIssue({ code: 'custom', path: ['apis'], message: 'at least one API is needed (or gateway.control.enabled: the control plane\'s)' });
     for (const [domain, mappings] of Object.entries(file.domains)) {
       for (const [basePath, m] of Object.entries(mappings)) {
         const api = file.apis.find((a) => a.name === m.api);
