@@ -113,3 +113,29 @@ describe('concurrent changes', () => {
     expect(await status(cp.client.call('PUT', '/v1/apis/shop', { body: { definition: mockApi('v3') }, ifMatch: api.version }))).toBe(409);
   });
 });
+
+describe('the stores a console needs besides versions', () => {
+  it('manages keys, plans, usage, credentials, connections and tokens over HTTP', async () => {
+    const key = await cp.client.call<{ id: string; value: string; enabled: boolean }>('POST', '/v1/keys', { body: { name: 'console key' } });
+    expect(key.value).toMatch(/^[A-Za-z0-9_-]{40}$/);
+    expect((await cp.client.call<{ enabled: boolean }>('PATCH', `/v1/keys/${key.id}`, { body: { enabled: false } })).enabled).toBe(false);
+    const plan = await cp.client.call<{ id: string }>('POST', '/v1/plans', { body: { name: 'gold', throttle: { rateLimit: 10, burstLimit: 20 }, quota: { limit: 1000, period: 'DAY' }, apiStages: [{ apiId: 'shop', stage: 'prod' }] } });
+    expect((await cp.client.call<{ planIds: string[] }>('POST', `/v1/plans/${plan.id}/keys`, { body: { keyId: key.id } })).planIds).toEqual([plan.id]);
+    expect((await cp.client.call<{ plans: { id: string }[] }>('GET', '/v1/plans')).plans.map((p) => p.id)).toContain(plan.id);
+    const usage = await cp.client.call<{ usage: unknown[] }>('GET', `/v1/usage?keyId=${key.id}&from=2026-11-01&to=2026-11-30`);
+    expect(usage.usage).toEqual([]);
+    expect(await status(cp.client.call('GET', `/v1/usage?keyId=${key.id}&from=2026-11-30&to=2026-11-01`))).toBe(400);
+    expect(await status(cp.client.call('GET', '/v1/keys/nope'))).toBe(404);
+
+    const cred = await cp.client.call<{ accessKeyId: string; secretAccessKey: string }>('POST', '/v1/credentials', { body: { description: 'ci' } });
+    expect(cred.secretAccessKey).toHaveLength(40);
+    const { credentials } = await cp.client.call<{ credentials: Record<string, unknown>[] }>('GET', '/v1/credentials');
+    expect(credentials.find((c) => c.accessKeyId === cred.accessKeyId)).not.toHaveProperty('secretAccessKey');
+    expect(await status(cp.client.call('DELETE', `/v1/credentials/${cred.accessKeyId}`))).toBe('ok');
+    expect(await status(cp.client.call('DELETE', `/v1/credentials/${cred.accessKeyId}`))).toBe(404);
+
+    expect(await status(cp.client.call('GET', '/v1/connections/abc'))).toBe(404);
+    const { tokens } = await cp.client.call<{ tokens: Record<string, unknown>[] }>('GET', '/v1/tokens');
+    for (const t of tokens) expect(Object.keys(t).sort()).toEqual(['createdAt', 'createdBy', 'id', 'name', 'scopes']);
+  });
+});

@@ -58,7 +58,7 @@ export class Edge {
   private readonly ctxServices: ContextServices;
   private listenSocket: us_listen_socket | null = null;
   private management: ManagementServer | null = null;
-  /** Follows the control plane when `options.control` is set. */
+  /** Follows the control plane when `options.control` or `gateway.control.enabled` says so. */
   control: ControlFollower | null = null;
   private inflight = 0;
   private drained: (() => void) | null = null;
