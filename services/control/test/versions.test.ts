@@ -146,8 +146,8 @@ describe('canary', () => {
 
 describe('base path mappings', () => {
   it('serves two versions side by side under one custom domain, and the root mapping', async () => {
-    await putAndDeploy(cp.client, 'orders', mockApi('orders v1'));
-    await putAndDeploy(cp.client, 'orders2', mockApi('orders v2'));
+    await putAndDeploy(cp.client, 'orders', mockApi('orders v1', { basePath: '/orders' }));
+    await putAndDeploy(cp.client, 'orders2', mockApi('orders v2', { basePath: '/orders2' }));
     await cp.client.call('PUT', '/v1/domains/api.example.com/mappings/v1', { body: { api: 'orders', stage: 'prod' } });
     await cp.client.call('PUT', '/v1/domains/api.example.com/mappings/v2', { body: { api: 'orders2', stage: 'prod' } });
     await cp.client.call('PUT', '/v1/domains/api.example.com/mappings/(none)', { body: { api: 'orders2', stage: 'prod' } });
@@ -158,7 +158,7 @@ describe('base path mappings', () => {
     // On the custom domain only its mappings route: the stage path is not served there.
     expect((await get('/prod/which', 'api.example.com')).status).toBe(404);
     // Elsewhere the stages are where they always are.
-    expect(await get('/prod/which')).toEqual({ status: 200, body: 'orders v1' });
+    expect(await get('/orders/prod/which')).toEqual({ status: 200, body: 'orders v1' });
 
     const { status } = await cp.client.call<{ status?: number }>('DELETE', '/v1/domains/api.example.com/mappings/v1').then(() => ({ status: 204 }));
     expect(status).toBe(204);
@@ -169,16 +169,16 @@ describe('base path mappings', () => {
 
 describe('a deployment that does not compile', () => {
   it('leaves the previous deployment serving and reports the refusal on /readyz and /metrics', async () => {
-    await putAndDeploy(cp.client, 'fragile', mockApi('good'));
+    await putAndDeploy(cp.client, 'fragile', mockApi('good', { basePath: '/fragile' }));
     await settle();
-    expect((await get('/prod/which')).body).toBe('good');
+    expect((await get('/fragile/prod/which')).body).toBe('good');
 
     // Valid by the schema, but the stage has no `upstream` variable: the edge cannot build the route.
-    await putAndDeploy(cp.client, 'fragile', { routes: { 'GET /which': { integration: { type: 'http_proxy', uri: '${stageVariables.upstream}/x' } } } });
+    await putAndDeploy(cp.client, 'fragile', { basePath: '/fragile', routes: { 'GET /which': { integration: { type: 'http_proxy', uri: '${stageVariables.upstream}/x' } } } });
     const { revision } = await cp.client.call<{ revision: number }>('GET', '/v1/revision');
     expect(await loadedRevision(edge, revision)).toEqual({ revision, ok: false });
 
-    expect(await get('/prod/which')).toEqual({ status: 200, body: 'good' });
+    expect(await get('/fragile/prod/which')).toEqual({ status: 200, body: 'good' });
     expect((await get('/live/which')).status).toBe(200);
     const ready = await (await fetch(`http://127.0.0.1:${edge.managementPort}/readyz`)).json() as { checks: { control: string } };
     expect(ready.checks.control).toMatch(new RegExp(`revision ${revision} refused: .*undefined stage variable\\(s\\) upstream`));
@@ -188,8 +188,22 @@ describe('a deployment that does not compile', () => {
     // Giving the stage the variable fixes the same deployment.
     await cp.client.call('PATCH', '/v1/apis/fragile/stages/prod', { body: { variables: { upstream: upstream.url } } });
     await settle();
-    expect(JSON.parse((await get('/prod/which')).body)).toEqual({ path: '/x' });
+    expect(JSON.parse((await get('/fragile/prod/which')).body)).toEqual({ path: '/x' });
     const after = await (await fetch(`http://127.0.0.1:${edge.managementPort}/readyz`)).json() as { checks: { control: string } };
     expect(after.checks.control).not.toMatch(/refused/);
+  });
+});
+
+describe('two APIs claiming one path', () => {
+  it('refuses the revision and keeps serving the API that had the path', async () => {
+    await putAndDeploy(cp.client, 'squatter', mockApi('squatter'));
+    const { revision } = await cp.client.call<{ revision: number }>('GET', '/v1/revision');
+    const r = await loadedRevision(edge, revision);
+    expect(r.ok).toBe(false);
+    expect(edge.control!.readiness().detail).toMatch(/API "squatter" and API "shop" both serve \*\/prod/);
+    expect((await get('/prod/which')).body).toBe('v2');
+    await cp.client.call('DELETE', '/v1/apis/squatter/stages/prod');
+    await settle();
+    expect((await get('/prod/which')).body).toBe('v2');
   });
 });

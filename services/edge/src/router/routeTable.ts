@@ -87,6 +87,7 @@ export class RouteTable {
   static compile(config: TurnpikeConfig, builder: PipelineBuilder, random: () => number = Math.random): RouteTable {
     const issues: ConfigError['issues'] = [];
     const apis = config.apis.map((apiConfig, index) => compileRoutes(apiConfig, false, builder, `apis[${index}]`, config.file, issues));
+    checkMounts(config, apis, issues);
     linkCanaries(config, apis, builder, issues);
     const byDomain = compileDomains(config, apis, issues);
     if (issues.length) throw new ConfigError(issues);
@@ -149,6 +150,25 @@ function resolveMount(mounts: readonly Mount[], segments: readonly string[]): Re
     if (i === base.length) return { api: m.api, stage: m.stage, offset: i };
   }
   return null;
+}
+
+/**
+ * Two APIs serving the same stage at the same host and base path would shadow each other silently. A
+ * config file cannot say so (the loader refuses a shared mount); APIs composed from the control plane
+ * can, and entries of one API (one per deployment) never share a stage.
+ */
+function checkMounts(config: TurnpikeConfig, apis: CompiledApi[], issues: ConfigError['issues']): void {
+  const owner = new Map<string, string>();
+  apis.forEach((api, index) => {
+    for (const host of api.config.hosts.length ? api.config.hosts : ['*']) {
+      for (const stage of api.stages.keys()) {
+        const where = `${host}${api.config.basePath === '/' ? '' : api.config.basePath}${stage === '$default' ? '' : '/' + stage}`;
+        const other = owner.get(where);
+        if (other !== undefined && other !== api.name) issues.push({ file: config.file, path: `apis[${index}].stages.${stage}`, message: `API "${api.name}" and API "${other}" both serve ${where}` });
+        owner.set(where, api.name);
+      }
+    }
+  });
 }
 
 /** One API's routes and pipelines; a canary side's stages are all marked `isCanary`. */
