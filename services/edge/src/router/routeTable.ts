@@ -115,7 +115,12 @@ export class RouteTable {
    */
   resolve(host: string, segments: readonly string[]): Resolved | null {
     const mounts = this.byDomain.get(host);
-    const found = mounts !== undefined ? resolveMount(mounts, segments) : ((this.byHost.get(host) && resolveIn(this.byHost.get(host)!, segments)) || resolveIn(this.anyHost, segments));
+    let found: Resolved | null;
+    if (mounts !== undefined) found = resolveMount(mounts, segments);
+    else {
+      const forHost = this.byHost.get(host);
+      found = (forHost && resolveIn(forHost, segments)) || resolveIn(this.anyHost, segments);
+    }
     if (found === null) return null;
     const canary = found.stage.canary;
     if (canary !== null && this.random() * 100 < canary.percent) return { api: canary.api, stage: canary.stage, offset: found.offset };
