@@ -80,11 +80,9 @@ export class RouteTable {
     private readonly anyHost: readonly CompiledApi[],
     private readonly byDomain: ReadonlyMap<string, readonly Mount[]>,
     readonly apis: readonly CompiledApi[],
-    private readonly random: () => number,
   ) {}
 
-  /** `random` picks canary requests (tests may make it deterministic). */
-  static compile(config: TurnpikeConfig, builder: PipelineBuilder, random: () => number = Math.random): RouteTable {
+  static compile(config: TurnpikeConfig, builder: PipelineBuilder): RouteTable {
     const issues: ConfigError['issues'] = [];
     const apis = config.apis.map((apiConfig, index) => compileRoutes(apiConfig, false, builder, `apis[${index}]`, config.file, issues));
     checkMounts(config, apis, issues);
@@ -106,7 +104,7 @@ export class RouteTable {
     const longestBaseFirst = (a: CompiledApi, b: CompiledApi) => b.basePathSegments.length - a.basePathSegments.length;
     for (const list of byHost.values()) list.sort(longestBaseFirst);
     anyHost.sort(longestBaseFirst);
-    return new RouteTable(byHost, anyHost, byDomain, apis, random);
+    return new RouteTable(byHost, anyHost, byDomain, apis);
   }
 
   /**
@@ -123,7 +121,7 @@ export class RouteTable {
     }
     if (found === null) return null;
     const canary = found.stage.canary;
-    if (canary !== null && this.random() * 100 < canary.percent) return { api: canary.api, stage: canary.stage, offset: found.offset };
+    if (canary !== null && Math.random() * 100 < canary.percent) return { api: canary.api, stage: canary.stage, offset: found.offset };
     return found;
   }
 

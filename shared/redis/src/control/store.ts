@@ -66,7 +66,7 @@ export class ControlStore {
     this.redis = redis as CasRedis;
   }
 
-  key(...parts: string[]): string {
+  private key(...parts: string[]): string {
     return this.keys.tagged('ctl', 'control', ...parts);
   }
 
