@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pool } from 'undici';
 import type { Edge } from '@turnpike/edge';
 import type { StageRecord } from '@turnpike/redis';
+import { ControlCallError } from '@turnpike/control';
 import { startUpstream, type Upstream } from '@turnpike/testing';
 import { baseConfig, loadedRevision, mockApi, putAndDeploy, startControlPlane, type ControlPlane } from './fixtures.js';
 
@@ -195,15 +196,14 @@ describe('a deployment that does not compile', () => {
 });
 
 describe('two APIs claiming one path', () => {
-  it('refuses the revision and keeps serving the API that had the path', async () => {
-    await putAndDeploy(cp.client, 'squatter', mockApi('squatter'));
-    const { revision } = await cp.client.call<{ revision: number }>('GET', '/v1/revision');
-    const r = await loadedRevision(edge, revision);
-    expect(r.ok).toBe(false);
-    expect(edge.control!.readiness().detail).toMatch(/API "squatter" and API "shop" both serve \*\/prod/);
-    expect((await get('/prod/which')).body).toBe('v2');
-    await cp.client.call('DELETE', '/v1/apis/squatter/stages/prod');
+  it('refuses the deploy up front, naming the API that has the path', async () => {
+    await cp.client.call('PUT', '/v1/apis/squatter', { body: { definition: mockApi('squatter') } });
+    const err = await cp.client.call('POST', '/v1/apis/squatter/deployments', { body: { stage: 'prod' } }).catch((e: unknown) => e as ControlCallError);
+    expect(err).toMatchObject({ status: 400, message: expect.stringMatching(/API "shop" already serves stage "prod" at host \*, base path \//) });
+    await cp.client.call('PUT', '/v1/apis/squatter', { body: { definition: mockApi('squatter', { basePath: '/squat' }) } });
+    await putAndDeploy(cp.client, 'squatter', mockApi('squatter', { basePath: '/squat' }));
     await settle();
+    expect((await get('/squat/prod/which')).body).toBe('squatter');
     expect((await get('/prod/which')).body).toBe('v2');
   });
 });

@@ -93,6 +93,13 @@ domains: { api.example.com: { two/segments: { api: a, stage: prod } } }
     expect(badKey.map((i) => [i.path, i.message])).toEqual([['domains.api.example.com.two/segments', 'base path "two/segments" is not (none) or one path segment']]);
   });
 
+  it('refuses a table where two APIs serve one stage path, keeping the table served', async () => {
+    const [a] = edge.config.apis;
+    const clash = { ...edge.config, apis: [a!, { ...a!, name: 'other', stages: { beta: { variables: {} } } }] };
+    expect(() => edge.swapRoutes(clash)).toThrow(/API "other" and API "shop" both serve \*\/beta/);
+    expect((await rawRequest(edge.port, { path: '/beta/which' })).body.toString()).toBe('/beta');
+  });
+
   it('takes an edge config without APIs only when it follows the control plane', () => {
     expect(issuesOf(() => parseConfig('gateway: { region: us-east-1 }')).map((i) => i.path)).toEqual(['apis']);
     expect(parseConfig('gateway: { control: { enabled: true } }').apis).toEqual([]);

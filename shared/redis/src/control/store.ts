@@ -169,6 +169,7 @@ export class ControlStore {
     const raw = await this.redis.hget(this.key('stages'), stageField(apiName, stage));
     const current = raw === null ? null : (JSON.parse(raw) as StageRecord);
     checkExpected(current?.version ?? 0, opts);
+    await this.checkPath(apiName, stage, (await this.getApi(apiName)).definition);
     const deployment = await this.createDeployment(apiName, opts);
     const seed = deployment.definition.stages[stage];
     const next: StageRecord = current
@@ -194,7 +195,7 @@ export class ControlStore {
       to = history.find((h) => h.deploymentId !== current.deploymentId)?.deploymentId;
       if (to === undefined) throw new ControlError('invalid', `stage "${stage}" of API "${apiName}" has served no other deployment: give the one to roll back to`);
     }
-    await this.getDeployment(apiName, to);
+    await this.checkPath(apiName, stage, (await this.getDeployment(apiName, to)).definition);
     return this.writeStage(current, { ...current, deploymentId: to, updatedAt: now(), updatedBy: opts.by }, 'rollback', opts);
   }
 
@@ -224,6 +225,24 @@ export class ControlStore {
     const current = await this.getStage(apiName, stage);
     if (!current.canary) throw new ControlError('invalid', `stage "${stage}" of API "${apiName}" has no canary`);
     return this.writeStage(current, { ...current, canary: null, updatedAt: now(), updatedBy: opts.by }, 'canary-delete', opts);
+  }
+
+  /**
+   * Refuses to serve `stage` of `apiName` with `definition` where another API already serves the same
+   * stage at the same host and base path (one would shadow the other). Edges refuse such a revision too;
+   * this says so to the operator before anything changes. Two such deploys racing can both pass here:
+   * the edges' check is the backstop.
+   */
+  private async checkPath(apiName: string, stage: string, definition: ApiConfig): Promise<void> {
+    const others = (await this.allStages()).filter((s) => s.name === stage && s.api !== apiName);
+    if (others.length === 0) return;
+    const served = await this.deploymentsById(others.map((s) => ({ api: s.api, id: s.deploymentId })));
+    const hosts = (d: ApiConfig) => (d.hosts.length ? d.hosts : ['*']);
+    for (const d of served) {
+      if (!d || d.definition.basePath !== definition.basePath) continue;
+      const shared = hosts(d.definition).find((h) => hosts(definition).includes(h));
+      if (shared !== undefined) throw new ControlError('invalid', `API "${d.api}" already serves stage "${stage}" at host ${shared}, base path ${definition.basePath}: give this API another basePath or hosts`);
+    }
   }
 
   private async allStages(): Promise<StageRecord[]> {
