@@ -12,9 +12,11 @@ export function diffDefinitions(from: unknown, to: unknown, path = ''): Definiti
     const out: DefinitionChange[] = [];
     for (const k of [...new Set([...Object.keys(from), ...Object.keys(to)])].sort()) {
       const p = path ? `${path}.${k}` : k;
-      if (!(k in to) || to[k] === undefined) { if (from[k] !== undefined) out.push({ path: p, change: 'removed', from: from[k] }); }
-      else if (!(k in from) || from[k] === undefined) out.push({ path: p, change: 'added', to: to[k] });
-      else out.push(...diffDefinitions(from[k], to[k], p));
+      const [a, b] = [from[k], to[k]];
+      if (a === undefined && b === undefined) continue;
+      if (b === undefined) out.push({ path: p, change: 'removed', from: a });
+      else if (a === undefined) out.push({ path: p, change: 'added', to: b });
+      else out.push(...diffDefinitions(a, b, p));
     }
     return out;
   }
