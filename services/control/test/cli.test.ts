@@ -82,6 +82,10 @@ it('prints every problem of a bad definition with file and line before calling t
   expect(r.code).toBe(1);
   expect(r.stderr).toContain(`${bad}:4: apis[0].routes.GET /v.integration.uri:`);
 
+  // An OpenAPI document (AWS export) is one API, named by --api.
+  const pets = await turnpike('apis', 'put', '--file', join(__dirname, '../../../examples/petstore-openapi.yaml'), '--api', 'pets');
+  expect(pets.stdout).toMatch(/API pets saved \(version 1, 5 routes\)/);
+
   const noToken = await new Promise<{ code: number; stderr: string }>((resolve) =>
     execFile(process.execPath, [TURNPIKE_BIN, 'apis', 'list'], { env: { ...process.env, TURNPIKE_CONTROL_URL: cp.url, TURNPIKE_TOKEN: '' } }, (err, _o, stderr) => resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr })),
   );
