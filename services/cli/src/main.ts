@@ -14,6 +14,14 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   worker: () => import('./commands/worker.js'),
   dlq: () => import('./commands/dlq.js'),
   credentials: () => import('./commands/credentials.js'),
+  control: () => import('./commands/control.js'),
+  apis: () => import('./commands/apis.js'),
+  deploy: () => import('./commands/deploy.js'),
+  deployments: () => import('./commands/deployments.js'),
+  stages: () => import('./commands/stages.js'),
+  rollback: () => import('./commands/rollback.js'),
+  canary: () => import('./commands/canary.js'),
+  domains: () => import('./commands/domains.js'),
 };
 
 function usage(): string {

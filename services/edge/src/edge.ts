@@ -21,6 +21,7 @@ import { startManagement, type ManagementServer } from './management/server.js';
 import { EdgeTelemetry, type TelemetryOptions } from './observe/edgeTelemetry.js';
 import { TrafficControl } from './stages/throttle/trafficControl.js';
 import { WebSocketGateway } from './websocket/gateway.js';
+import { ControlFollower } from './control/follower.js';
 
 export interface EdgeOptions {
   config: TurnpikeConfig;
@@ -39,6 +40,8 @@ export interface EdgeOptions {
   telemetry?: TelemetryOptions;
   /** Replaces Date.now for throttle buckets, quota periods and metering days (tests). */
   clock?: () => number;
+  /** Serve the APIs of the control plane in this Redis instead of the config's (as `gateway.control` does; docs/versions.md). */
+  control?: { pollMs?: number };
 }
 
 /**
@@ -68,6 +71,8 @@ export class Edge {
   private readonly ctxServices: ContextServices;
   private listenSocket: us_listen_socket | null = null;
   private management: ManagementServer | null = null;
+  /** Follows the control plane when `options.control` or `gateway.control.enabled` says so. */
+  control: ControlFollower | null = null;
   private inflight = 0;
   private drained: (() => void) | null = null;
   private draining = false;
@@ -128,6 +133,12 @@ export class Edge {
     const host = this.options.host ?? gw.listen.host;
     const port = this.options.port ?? gw.listen.port;
     await this.websockets?.start();
+    const control = this.options.control ?? (gw.control.enabled ? { pollMs: gw.control.pollMs } : null);
+    if (control) {
+      const { redisUrl = gw.redis.url } = this.options;
+      const onReload = (revision: number, ok: boolean) => this.telemetry.metrics?.gateway.controlReload(revision, ok);
+      this.control = await new ControlFollower({ ...control, redisUrl, redis: this.redis, keys: this.services.keys, base: this.options.config, apply: (c) => this.swapRoutes(c), logger: this.logger, onReload }).start();
+    }
     this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) =>
       this.app.listen(host, port, (s) => (s ? resolve(s) : reject(new Error(`edge cannot listen on ${host}:${port}`)))),
     );
@@ -152,6 +163,11 @@ export class Edge {
   private async readiness(): Promise<{ ok: boolean; checks: Record<string, string> }> {
     const checks: Record<string, string> = { config: 'loaded' };
     let ok = !this.draining;
+    if (this.control) {
+      const c = this.control.readiness();
+      checks.control = c.detail;
+      ok &&= c.ok;
+    }
     if (this.draining) checks.edge = 'draining';
     try {
       await Promise.race([this.redis.ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 500))]);
@@ -177,6 +193,7 @@ export class Edge {
     }
     this.logger.info({ inflight: this.inflight, graceMs }, 'edge draining: listener closed');
     await this.websockets?.stop(graceMs);
+    await this.control?.close();
     let clean = true;
     if (this.inflight > 0) {
       clean = await new Promise<boolean>((resolve) => {
@@ -326,7 +343,7 @@ const NO_API: CompiledApi = {
   trie: new RouteTrie(),
   preRoute: [],
 };
-const NO_STAGE: ApiStage = { name: '-', variables: {}, isDefault: false };
+const NO_STAGE: ApiStage = { name: '-', variables: {}, isDefault: false, isCanary: false, canary: null };
 const EMPTY: readonly string[] = [];
 
 function serving(config: TurnpikeConfig, services: EdgeServices): Serving {

@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { substituteEnv } from './env.js';
 import { lineOf, parseSource, readSource, zodIssues, type SourceDoc } from './source.js';
-import { TurnpikeFile, Api, Gateway, routeKeyProblem, type ApiConfig, type GatewayConfig, type RouteConfig, type FunctionDefinitionConfig } from './schema.js';
+import { TurnpikeFile, Api, Gateway, routeKeyProblem, type ApiConfig, type GatewayConfig, type RouteConfig, type FunctionDefinitionConfig, type DomainsConfig } from './schema.js';
 import { importOpenApi } from './openapi.js';
 
 /** A loaded, validated configuration: what services are built from. Immutable by convention. */
@@ -12,6 +12,8 @@ export interface TurnpikeConfig {
   readonly apis: readonly ApiConfig[];
   /** Functions declared in the file (workers may register more from a directory). */
   readonly functions: Readonly<Record<string, FunctionDefinitionConfig>>;
+  /** Custom domains and their base path mappings; absent is none. */
+  readonly domains?: Readonly<DomainsConfig>;
   /** Things that load but that the user should know about (unsupported OpenAPI extensions, ...). */
   readonly warnings: readonly ConfigIssue[];
 }
@@ -65,7 +67,7 @@ function configFromSource(raw: SourceDoc): TurnpikeConfig {
   });
   checkUnique(src, apis, issues);
   if (issues.length) throw new ConfigError(issues);
-  return freeze({ file: abs, gateway: parsed.data.gateway, apis, functions: parsed.data.functions, warnings });
+  return freeze({ file: abs, gateway: parsed.data.gateway, apis, functions: parsed.data.functions, domains: parsed.data.domains, warnings });
 }
 
 function routeKeyIssues(src: SourceDoc): ConfigIssue[] {

@@ -193,12 +193,27 @@ export const Route = z.strictObject({
 });
 export type RouteConfig = z.output<typeof Route>;
 
-const StageName = z.string().regex(/^(\$default|[A-Za-z0-9_-]{1,128})$/, 'stage names are $default or letters, digits, - and _');
+export const STAGE_NAME = /^(\$default|[A-Za-z0-9_-]{1,128})$/;
+const StageName = z.string().regex(STAGE_NAME, 'stage names are $default or letters, digits, - and _');
+export const StageVariables = z.record(z.string().regex(/^[A-Za-z0-9_]+$/, 'stage variable names are letters, digits and _'), z.string());
+/**
+ * AWS `canarySettings`: a share of the stage's requests goes to the canary, which sees the stage's variables
+ * with `variables` laid over them. The canary serves the routes of `deployment` (another entry of `apis`
+ * with the same name and that `deployment`; docs/versions.md), or the stage's own routes when absent.
+ */
+export const Canary = z.strictObject({
+  percent: z.number().min(0).max(100),
+  variables: StageVariables.default({}),
+  deployment: z.string().min(1).optional(),
+});
+export type CanaryConfig = z.output<typeof Canary>;
 export const Stage = z.strictObject({
-  variables: z.record(z.string().regex(/^[A-Za-z0-9_]+$/, 'stage variable names are letters, digits and _'), z.string()).default({}),
+  variables: StageVariables.default({}),
   /** One bucket for every request to this stage. */
   throttle: ThrottleSettings.optional(),
+  canary: Canary.optional(),
 });
+export type StageConfig = z.output<typeof Stage>;
 
 const BasePath = z
   .string()
@@ -292,6 +307,8 @@ export const Api = z
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'API names are letters, digits, ., - and _'),
     /** AWS-style API id used in ARNs and request contexts; defaults to the name. */
     id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+    /** The control-plane deployment these routes were frozen in (docs/versions.md); `$context.deploymentId`. */
+    deployment: z.string().min(1).optional(),
     type: z.enum(['rest', 'websocket']).default('rest'),
     /** `type: websocket` only: routes, route selection and limits (docs/websocket.md). */
     websocket: WebSocketApiSettings.optional(),
@@ -331,7 +348,7 @@ export const ACCESS_LOG_VARIABLES = [
   'requestId', 'extendedRequestId', 'requestTime', 'requestTimeEpoch', 'httpMethod', 'path', 'resourcePath', 'routeKey',
   'status', 'responseLength', 'responseLatency', 'integrationLatency', 'integration.latency', 'protocol', 'domainName',
   'stage', 'apiId', 'accountId', 'identity.sourceIp', 'identity.userAgent', 'identity.apiKeyId', 'authorizer.principalId', 'error.message',
-  'connectionId', 'eventType', 'messageId',
+  'connectionId', 'eventType', 'messageId', 'isCanaryRequest', 'deploymentId',
 ] as const;
 export type AccessLogVariable = (typeof ACCESS_LOG_VARIABLES)[number];
 const KNOWN_VARIABLES: ReadonlySet<string> = new Set(ACCESS_LOG_VARIABLES);
@@ -374,6 +391,12 @@ export const Tracing = z.strictObject({
   sampleRatio: z.number().min(0).max(1).default(0.01),
 });
 
+export const ControlFollow = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** How often the edge checks the revision, in case a pub/sub message was missed. */
+  pollMs: Millis(50, 600_000, 2_000),
+});
+
 export const Gateway = z.strictObject({
   region: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
   accountId: z.string().regex(/^\d{12}$/, 'an account id is 12 digits').default('000000000000'),
@@ -401,6 +424,8 @@ export const Gateway = z.strictObject({
   metrics: Metrics.default({ enabled: true }),
   tracing: Tracing.default({ enabled: true, sampleRatio: 0.01 }),
   websocket: WebSocketNode.default(WebSocketNode.parse({})),
+  /** Serve the APIs of the control plane in `redis` instead of the file's (docs/versions.md). */
+  control: ControlFollow.default({ enabled: false, pollMs: 2_000 }),
 });
 export type GatewayConfig = z.output<typeof Gateway>;
 
@@ -411,6 +436,30 @@ export function routeKeyProblem(key: string): string | null {
     : `route key "${key}" is not "METHOD /path" (METHOD one of GET POST PUT PATCH DELETE HEAD OPTIONS ANY; segments literal or {param}; a greedy {name+} only last)`;
 }
 
+/** A custom domain's host name, lower case, without port. */
+export const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+/** A base path mapping's key: `(none)` for the root, else one path segment (AWS: `v1`, `orders`). */
+export const MAPPING_BASE_PATH = /^(\(none\)|[A-Za-z0-9._~-]{1,128})$/;
+export const BasePathMapping = z.strictObject({ api: z.string().min(1), stage: StageName });
+export type BasePathMappingConfig = z.output<typeof BasePathMapping>;
+/**
+ * Custom domains (AWS base path mappings): requests whose host is one of these are routed only by its
+ * mappings, `api.example.com/v1/...` to one API's stage, served without the stage in the path.
+ */
+export const Domains = z
+  .record(
+    z.string(),
+    z.record(z.string(), BasePathMapping).superRefine((mappings, ctx) => {
+      // Checked here rather than by the record's key schema, whose error would not say what a key is.
+      for (const key of Object.keys(mappings)) if (!MAPPING_BASE_PATH.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: `base path "${key}" is not (none) or one path segment` });
+    }),
+  )
+  .superRefine((domains, ctx) => {
+    for (const d of Object.keys(domains)) if (!DOMAIN_NAME.test(d)) ctx.addIssue({ code: 'custom', path: [d], message: `"${d}" is not a lower-case host name without port` });
+  })
+  .default({});
+export type DomainsConfig = z.output<typeof Domains>;
+
 export const TurnpikeFile = z
   .strictObject({
     turnpike: z.literal(1).default(1),
@@ -419,9 +468,19 @@ export const TurnpikeFile = z
     authorizers: Authorizers,
     /** Functions the workers run; `turnpike worker --functions DIR` adds every module in DIR as well. */
     functions: Functions,
-    apis: z.array(Api).min(1, 'at least one API is needed'),
+    apis: z.array(Api).default([]),
+    domains: Domains,
   })
   .superRefine((file, ctx) => {
+    // An edge following the control plane takes its APIs from Redis; any other config needs its own.
+    if (file.apis.length === 0 && !file.gateway.control.enabled) ctx.addIssue({ code: 'custom', path: ['apis'], message: 'at least one API is needed (or gateway.control.enabled: the control plane\'s)' });
+    for (const [domain, mappings] of Object.entries(file.domains)) {
+      for (const [basePath, m] of Object.entries(mappings)) {
+        const api = file.apis.find((a) => a.name === m.api);
+        if (!api) ctx.addIssue({ code: 'custom', path: ['domains', domain, basePath, 'api'], message: `no API named "${m.api}"` });
+        else if (!api.stages[m.stage]) ctx.addIssue({ code: 'custom', path: ['domains', domain, basePath, 'stage'], message: `API "${m.api}" has no stage "${m.stage}"` });
+      }
+    }
     file.apis.forEach((api, i) => {
       for (const [key, route] of Object.entries(api.routes)) {
         if (route.authorizer === undefined) continue;

@@ -22,6 +22,10 @@ const CALLS: Record<string, { keys: string[]; args: (string | number | Buffer)[]
   'function-enqueue-2.lua': { keys: [functionQueueKey(keys.prefix, 'orders', 'sync'), functionQueueKey(keys.prefix, 'orders', 'meta')], args: [60_000, Buffer.from('job')] },
   'function-reply-1.lua': { keys: [keys.tagged('reply', 'node-1')], args: [60_000, Buffer.from('reply')] },
   'ws-deliver-1.lua': { keys: [keys.tagged('wsconn', 'conn-1')], args: [Buffer.from('envelope')] },
+  'control-cas-3.lua': {
+    keys: [keys.tagged('ctl', 'control', 'stages'), keys.tagged('ctl', 'control', 'revision'), keys.tagged('ctl', 'control', 'history', 'stage:shop/prod')],
+    args: ['shop/prod', 0, '{"version":1}', '{"version":1}', 200, keys.tagged('ctl', 'control', 'changes')],
+  },
 };
 
 const nodes: RedisServer[] = [];

@@ -1,11 +1,14 @@
-import { loadConfig, formatIssue } from '@turnpike/config';
+import { Gateway, loadConfig, formatIssue, type TurnpikeConfig } from '@turnpike/config';
 import { Edge } from '@turnpike/edge';
 import { UsageError, intOption, onShutdown, parse, type Command } from '../command.js';
 
 export const command: Command = {
   help: `turnpike edge --config FILE [--port N] [--management-port N|-1] [--redis URL] [--key-prefix P]
+turnpike edge --control URL [--config FILE] [--control-poll-ms N] [...]
 
-Starts one edge node serving the APIs in FILE (a Turnpike config or an OpenAPI 3 document).
+Starts one edge node serving the APIs in FILE (a Turnpike config or an OpenAPI 3 document). With
+--control it serves the APIs of the control plane in the Redis at URL instead (docs/versions.md), follows
+every deploy without restarting, and takes only gateway settings from FILE (defaults without one).
 SIGTERM or SIGINT stops accepting, lets in-flight requests finish (gateway.shutdownGraceMs), and exits 0.
 Several edge processes can share one port (SO_REUSEPORT).`,
   async run(argv) {
@@ -15,14 +18,19 @@ Several edge processes can share one port (SO_REUSEPORT).`,
       'management-port': { type: 'string' },
       redis: { type: 'string' },
       'key-prefix': { type: 'string' },
+      control: { type: 'string' },
+      'control-poll-ms': { type: 'string' },
     });
-    if (!values.config) throw new UsageError('--config is required');
-    const config = loadConfig(values.config);
+    if (!values.config && !values.control) throw new UsageError('--config (or --control) is required');
+    // The control plane lives in the Redis the edge shares with every other node: one URL.
+    if (values.control && values.redis && values.control !== values.redis) throw new UsageError('--control and --redis name different Redis servers: the control plane is in the gateway\'s Redis');
+    const config: TurnpikeConfig = values.config ? loadConfig(values.config) : { file: 'control plane', gateway: Gateway.parse({}), apis: [], functions: {}, warnings: [] };
     const edge = new Edge({
       config,
+      control: values.control ? { pollMs: intOption(values['control-poll-ms'], 'control-poll-ms', 50, 600_000) } : undefined,
       port: intOption(values.port, 'port', 0, 65535),
       managementPort: intOption(values['management-port'], 'management-port', -1, 65535),
-      redisUrl: values.redis ?? process.env.REDIS_URL,
+      redisUrl: values.redis ?? values.control ?? process.env.REDIS_URL,
       keyPrefix: values['key-prefix'],
     });
     for (const w of config.warnings) edge.logger.warn({ file: w.file, path: w.path, line: w.line }, `config: ${formatIssue(w)}`);

@@ -10,7 +10,7 @@ export class EdgeMetrics {
   constructor(readonly gateway: GatewayMetrics) {}
 
   private labelsOf(ctx: RequestContext): RouteLabels {
-    return this.gateway.labels(ctx.api.id, ctx.stage.name, ctx.route === null ? '-' : ctx.route.routeKey);
+    return this.gateway.labels(ctx.api.id, ctx.stage.name, ctx.route === null ? '-' : ctx.route.routeKey, ctx.stage.isCanary);
   }
 
   /** Called by the observer once per finished request. */

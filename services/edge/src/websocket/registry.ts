@@ -18,6 +18,13 @@ export interface RegisteredConnection {
   readonly userAgent: string;
 }
 
+/** A registered connection, read by any node or by the control service (GET /v1/connections/{id}). */
+export async function lookupConnection(redis: Redis, keys: RedisKeys, id: string): Promise<RegisteredConnection | null> {
+  const [connectedAt, lastActiveAt, sourceIp, userAgent] = await redis.hmget(keys.tagged('wsconn', id), 'connectedAt', 'lastActiveAt', 'sourceIp', 'userAgent');
+  if (connectedAt === null) return null;
+  return { connectedAt: Number(connectedAt), lastActiveAt: Number(lastActiveAt), sourceIp: sourceIp ?? '', userAgent: userAgent ?? '' };
+}
+
 /**
  * The cluster-wide connection registry in Redis:
  * - `wsconn:{id}`: hash of one connection (owning node and its inbox channel, api, stage, times, source
@@ -88,10 +95,8 @@ export class ConnectionRegistry {
     }
   }
 
-  async lookup(id: string): Promise<RegisteredConnection | null> {
-    const [connectedAt, lastActiveAt, sourceIp, userAgent] = await this.redis.hmget(this.connKey(id), 'connectedAt', 'lastActiveAt', 'sourceIp', 'userAgent');
-    if (connectedAt === null) return null;
-    return { connectedAt: Number(connectedAt), lastActiveAt: Number(lastActiveAt), sourceIp: sourceIp ?? '', userAgent: userAgent ?? '' };
+  lookup(id: string): Promise<RegisteredConnection | null> {
+    return lookupConnection(this.redis, this.keys, id);
   }
 
   /** -1: unknown connection; 0: its node is gone; otherwise delivered to the owning node's inbox. */

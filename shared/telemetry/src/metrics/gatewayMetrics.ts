@@ -35,6 +35,8 @@ export interface GatewayMetricsOptions {
 /** The sampling timer's own interval is part of what monitorEventLoopDelay records; it is taken off. */
 const LOOP_RESOLUTION_MS = 10;
 const loopDelayMs = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
+const RELOAD_OK = Object.freeze({ result: 'ok' });
+const RELOAD_FAILED = Object.freeze({ result: 'failed' });
 const REDIS_BUCKETS_MS = [0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000];
 
 export class GatewayMetrics {
@@ -54,6 +56,8 @@ export class GatewayMetrics {
   private readonly wsClientErrors: Counter;
   private readonly redisLatency: Histogram;
   private readonly accessLogDropped: Counter;
+  private readonly controlReloads: Counter;
+  private controlServedRevision = -1;
 
   constructor(opts: GatewayMetricsOptions) {
     const metricProducers = [this.series];
@@ -79,6 +83,10 @@ export class GatewayMetrics {
       advice: { explicitBucketBoundaries: REDIS_BUCKETS_MS },
     });
     this.accessLogDropped = meter.createCounter('turnpike_access_log_dropped', { description: 'Access-log lines dropped because the destination could not keep up' });
+    this.controlReloads = meter.createCounter('turnpike_control_reloads', { description: 'Control-plane revisions this edge compiled, by result (ok, failed: the previous routes kept serving)' });
+    meter.createObservableGauge('turnpike_control_revision', { description: 'The control-plane revision this edge serves (-1: none yet)' }).addCallback((r) => {
+      if (this.controlServedRevision >= 0) r.observe(this.controlServedRevision);
+    });
 
     // Sampled between collections; reset after each so every scrape reports its own interval.
     this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
@@ -108,15 +116,20 @@ export class GatewayMetrics {
     );
   }
 
-  /** The cached attribute objects for one API, stage and route template (`-` before routing). */
-  labels(apiId: string, stage: string, route: string): RouteLabels {
+  /**
+   * The cached attribute objects for one API, stage and route template (`-` before routing). Canary
+   * requests (docs/versions.md) carry `canary="true"` so the two sides of a stage compare side by side.
+   */
+  labels(apiId: string, stage: string, route: string, canary = false): RouteLabels {
     let byStage = this.cache.get(apiId);
     if (byStage === undefined) this.cache.set(apiId, (byStage = new Map()));
-    let byRoute = byStage.get(stage);
-    if (byRoute === undefined) byStage.set(stage, (byRoute = new Map()));
+    // A stage name never contains a space, so the canary side cannot collide with a real stage.
+    const stageKey = canary ? stage + ' canary' : stage;
+    let byRoute = byStage.get(stageKey);
+    if (byRoute === undefined) byStage.set(stageKey, (byRoute = new Map()));
     let l = byRoute.get(route);
     if (l === undefined) {
-      const base = Object.freeze({ api: apiId, stage, route });
+      const base = Object.freeze(canary ? { api: apiId, stage, route, canary: 'true' } : { api: apiId, stage, route });
       const byStatusClass = [0, 1, 2, 3, 4, 5].map((c) => new RequestSeries(Object.freeze({ ...base, status_class: `${c}XX` })));
       for (const s of byStatusClass) this.series.add(s);
       byRoute.set(route, (l = { base, byStatusClass }));
@@ -161,6 +174,12 @@ export class GatewayMetrics {
   /** `command` must come from a closed set (command names), never from request data. */
   redisCommand(command: Attributes, ms: number): void {
     this.redisLatency.record(ms, command);
+  }
+
+  /** A control-plane revision compiled and served, or refused with the previous one kept (docs/versions.md). */
+  controlReload(revision: number, ok: boolean): void {
+    this.controlReloads.add(1, ok ? RELOAD_OK : RELOAD_FAILED);
+    if (ok) this.controlServedRevision = revision;
   }
 
   accessLogLinesDropped(n: number): void {
