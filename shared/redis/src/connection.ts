@@ -11,6 +11,11 @@ export interface RedisConnectOptions {
   failFast?: boolean;
   /** BullMQ requires null here for blocking connections. */
   maxRetriesPerRequest?: number | null;
+  /**
+   * Rejects any command without a reply after this long (ioredis `commandTimeout`), so a Redis that
+   * hangs cannot stall a caller however it calls. Never for blocking connections (BLMPOP, subscribers).
+   */
+  commandTimeoutMs?: number;
 }
 
 /** One ioredis connection that keeps reconnecting with capped backoff, and never crashes the process. */
@@ -20,8 +25,11 @@ export function connectRedis(opts: RedisConnectOptions): Redis {
     lazyConnect: false,
     enableOfflineQueue: !opts.failFast,
     maxRetriesPerRequest: opts.maxRetriesPerRequest === undefined ? (opts.failFast ? 0 : 20) : opts.maxRetriesPerRequest,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    // Reconnect within half a second of Redis coming back (a refused TCP connect costs next to nothing),
+    // so a node's recovery after an outage is not delayed by a long backoff.
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 4), 500),
     enableAutoPipelining: true,
+    ...(opts.commandTimeoutMs === undefined ? {} : { commandTimeout: opts.commandTimeoutMs }),
   };
   const client = new Redis(opts.url, options);
   // Errors are reported through readiness checks and the callers' own results; an unhandled 'error'

@@ -60,7 +60,7 @@ afterAll(async () => {
 describe('Redis down', () => {
   it('fail-open admits, fail-closed answers 503, each within the wait bound, and every decision is counted', async () => {
     await server.stop();
-    const before = { ...open.traffic.guard.counters };
+    const before = { ...open.traffic.fallback.counters };
     const t0 = performance.now();
     // A bucket this node already knows to be empty keeps refusing without asking Redis.
     expect((await get(open.port, '/tight')).status).toBe(429);
@@ -72,10 +72,10 @@ describe('Redis down', () => {
     // Bound is 50 ms per decision; the generous ceiling only guards against waiting on reconnects.
     expect(performance.now() - t0).toBeLessThan(1_500);
     expect(await statuses(5, open.port, '/fresh')).toEqual([200, 200, 200, 200, 200]);
-    expect(open.traffic.guard.counters.failOpen - before.failOpen).toBe(6);
+    expect(open.traffic.fallback.counters.failOpen - before.failOpen).toBe(6);
     const logged = openLog.map((l) => JSON.parse(l) as { event?: string; policy?: string }).filter((l) => l.event === 'traffic_redis_fallback');
     expect(logged[0]).toMatchObject({ policy: 'fail-open' });
-    expect(closed.traffic.guard.counters.failClosed).toBe(1);
+    expect(closed.traffic.fallback.counters.failClosed).toBe(1);
     // Tokens already leased need no Redis: the cached key's plan bucket still admits on the fail-closed edge.
     expect((await get(closed.port, '/keyed', { 'x-api-key': keyValue })).status).toBe(200);
     // An API key this node never verified cannot be admitted without Redis, whatever the policy.

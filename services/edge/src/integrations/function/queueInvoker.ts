@@ -17,12 +17,18 @@ import {
   functionQueuePrefix,
   type InvocationJob,
 } from '@turnpike/codec';
+import { RedisGuard, type RedisBound } from '../../redis/redisGuard.js';
 import { FunctionInvokeError, type FunctionInvoker, type InvokeOptions } from './invoker.js';
 
 export interface QueueInvokerOptions {
   readonly redisUrl: string;
   readonly keyPrefix: string;
   readonly logger: Logger;
+  /**
+   * gateway.redis.timeoutMs: the longest an enqueue waits on Redis, and how long invocations already
+   * queued keep waiting for their result once the connection is lost (then 503, see docs/functions.md).
+   */
+  readonly timeoutMs: number;
 }
 
 interface Pending {
@@ -68,6 +74,8 @@ const ASYNC_OPTS: JobsOptions = { attempts: 3, backoff: { type: 'function' }, re
  * with the number of edge nodes (which BullMQ's QueueEvents broadcast would).
  *
  * Connections open on the first invocation: an edge whose routes never call a function pays nothing.
+ * Every enqueue is bounded by the connection's RedisGuard: with Redis down or hung an invocation fails
+ * `unavailable` (503) within `timeoutMs`, at once while the connection is known to be down.
  */
 export class QueueFunctionInvoker implements FunctionInvoker {
   readonly nodeId = randomUUID();
@@ -80,7 +88,10 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
   private conn: (Redis & EnqueueCommands) | null = null;
+  private enqueue: RedisBound | null = null;
   private reader: Redis | null = null;
+  /** Runs while the reply connection is down: when it fires, waiting invocations give up. */
+  private lostTimer: NodeJS.Timeout | null = null;
   private readLoop: Promise<void> | null = null;
   private closed = false;
 
@@ -118,7 +129,7 @@ export class QueueFunctionInvoker implements FunctionInvoker {
     if (typeof lane === 'string') throw new FunctionInvokeError('unavailable', lane);
     const job: InvocationJob = { e: event, id: opts.requestId, ...(opts.traceparent ? { t: opts.traceparent } : {}) };
     try {
-      await lane.queue.add(ASYNC_JOB, job, ASYNC_OPTS);
+      await this.enqueue!.call(() => lane.queue.add(ASYNC_JOB, job, ASYNC_OPTS));
     } catch (err) {
       throw new FunctionInvokeError('unavailable', `${functionRef}: cannot queue the invocation: ${(err as Error).message}`);
     }
@@ -128,6 +139,7 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.lostTimer !== null) clearTimeout(this.lostTimer);
     for (const [seq] of this.pending) this.settleError(seq, new FunctionInvokeError('unavailable', 'the edge node is shutting down'));
     this.reader?.disconnect();
     await this.readLoop;
@@ -163,15 +175,7 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private flush(): void {
     if (this.closed) return;
     const conn = this.conn!;
-    // The first invocations of a node wait for its connection to come up (once: it fails fast after that).
-    if (conn.status === 'connecting' || conn.status === 'connect' || conn.status === 'wait') {
-      const settle = () => {
-        conn.off('ready', settle).off('error', settle);
-        this.flush();
-      };
-      conn.once('ready', settle).once('error', settle);
-      return;
-    }
+    const enqueue = this.enqueue!;
     this.flushScheduled = false;
     for (const lane of this.toFlush.splice(0)) {
       const batch = lane.batch;
@@ -179,11 +183,15 @@ export class QueueFunctionInvoker implements FunctionInvoker {
       for (let i = 0; i < batch.length; i += MAX_BATCH) {
         const part = batch.length <= MAX_BATCH ? batch : batch.slice(i, i + MAX_BATCH);
         lane.sending++;
-        this.conn!.tpFunctionEnqueue(lane.syncKey, lane.metaKey, SYNC_LIST_TTL_MS, ...part.map((p) => p.encoded)).then(
+        // A batch that times out may still reach the list later; its jobs carry their deadline (`d`), so
+        // the worker drops them unrun and nobody waits for their replies.
+        enqueue.call(() => conn.tpFunctionEnqueue(lane.syncKey, lane.metaKey, SYNC_LIST_TTL_MS, ...part.map((p) => p.encoded))).then(
           (queued) => {
             this.sent(lane);
             // The function has a cluster-wide concurrency limit, which only its BullMQ queue enforces.
-            if (queued === 0) for (const { job } of part) lane.queue.add(SYNC_JOB, job, SYNC_OPTS).catch((err: unknown) => this.cannotQueue(lane, job.s, err));
+            if (queued === 0) {
+              for (const { job } of part) enqueue.call(() => lane.queue.add(SYNC_JOB, job, SYNC_OPTS)).catch((err: unknown) => this.cannotQueue(lane, job.s, err));
+            }
           },
           (err: unknown) => {
             this.sent(lane);
@@ -205,15 +213,34 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private start(): void {
     if (this.conn !== null) return;
     // Fail fast: an invocation while Redis is down answers at once instead of queueing in memory.
-    this.conn = connectRedis({ url: this.options.redisUrl, name: 'turnpike-edge-functions', failFast: true }) as Redis & EnqueueCommands;
+    this.conn = connectRedis({ url: this.options.redisUrl, name: 'turnpike-edge-functions', failFast: true, commandTimeoutMs: this.options.timeoutMs }) as Redis & EnqueueCommands;
+    this.enqueue = RedisGuard.of(this.conn, this.options.logger).bound('function enqueue');
     this.conn.defineCommand('tpFunctionEnqueue', {
       numberOfKeys: 2,
       lua: readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/function-enqueue-2.lua'), 'utf8'),
     });
-    // The blocking reader waits out a Redis restart, and has nothing to pipeline.
-    this.reader = this.conn.duplicate({ connectionName: 'turnpike-edge-replies', enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false });
+    // The blocking reader waits out a Redis restart (no command timeout: BLMPOP blocks), and has nothing to pipeline.
+    this.reader = this.conn.duplicate({ connectionName: 'turnpike-edge-replies', enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined, enableAutoPipelining: false });
     this.reader.on('error', () => {});
+    // A result cannot arrive while the reply connection is down. Invocations already queued wait for it
+    // `timeoutMs` (a failover or a quick restart keeps them), then fail `unavailable` instead of each
+    // waiting out its integration timeout.
+    this.reader.on('reconnecting', () => {
+      this.lostTimer ??= setTimeout(() => this.replyConnectionLost(), this.options.timeoutMs);
+    });
+    this.reader.on('ready', () => {
+      if (this.lostTimer !== null) clearTimeout(this.lostTimer);
+      this.lostTimer = null;
+    });
     this.readLoop = this.readReplies(this.reader);
+  }
+
+  private replyConnectionLost(): void {
+    this.lostTimer = null;
+    if (this.pending.size === 0) return;
+    const err = new FunctionInvokeError('unavailable', `redis unreachable for ${this.options.timeoutMs} ms: the result cannot arrive`);
+    this.options.logger.warn({ event: 'function_replies_lost', invocations: this.pending.size }, 'function invocations abandoned: the reply connection to redis is down');
+    for (const [seq] of this.pending) this.settleError(seq, err);
   }
 
   private async readReplies(reader: Redis): Promise<void> {
