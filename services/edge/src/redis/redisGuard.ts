@@ -87,7 +87,7 @@ export class RedisGuard {
     const ms = Math.min(timeoutMs, this.timeoutMs);
     const id = `${what} ${ms}`;
     let b = this.bounds.get(id);
-    if (b === undefined) this.bounds.set(id, (b = new RedisBound(this, what, ms)));
+    if (b === undefined) this.bounds.set(id, (b = new RedisBound(this, what, ms, this.logger)));
     return b;
   }
 
@@ -125,6 +125,8 @@ export class RedisGuard {
 export class RedisBound {
   readonly counters: BoundCounters = { timeouts: 0, errors: 0, refused: 0 };
   private openUntil = 0;
+  /** Since the last timeout, no call has succeeded: logged once each way, not per call. */
+  private timingOut = false;
   private readonly downError: RedisUnavailableError;
   private readonly openError: RedisUnavailableError;
   private readonly timeoutMessage: string;
@@ -133,6 +135,7 @@ export class RedisBound {
     private readonly guard: RedisGuard,
     readonly what: string,
     readonly timeoutMs: number,
+    private readonly logger: Logger,
   ) {
     // Refusals during an outage come by the thousand: one error object each, not one per request.
     this.downError = new RedisUnavailableError(`${what}: redis unreachable`);
@@ -150,6 +153,11 @@ export class RedisBound {
         settled = true;
         this.counters.timeouts++;
         this.openUntil = Date.now() + BREAKER_MS;
+        if (!this.timingOut) {
+          // A hung Redis keeps its connections open: this line is how an operator sees it.
+          this.timingOut = true;
+          this.logger.warn({ event: 'redis_timeout', what: this.what, timeoutMs: this.timeoutMs }, this.timeoutMessage);
+        }
         reject(new RedisUnavailableError(this.timeoutMessage));
       }, this.timeoutMs);
       const run = () => {
@@ -167,6 +175,10 @@ export class RedisBound {
             settled = true;
             clearTimeout(timer);
             this.openUntil = 0;
+            if (this.timingOut) {
+              this.timingOut = false;
+              this.logger.info({ event: 'redis_answering', what: this.what }, `${this.what}: redis answers again`);
+            }
             resolve(v);
           },
           (err: unknown) => {

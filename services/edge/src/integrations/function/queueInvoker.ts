@@ -25,8 +25,8 @@ export interface QueueInvokerOptions {
   readonly keyPrefix: string;
   readonly logger: Logger;
   /**
-   * gateway.redis.timeoutMs: the longest an enqueue waits on Redis, and how long invocations already
-   * queued keep waiting for their result once the connection is lost (then 503, see docs/functions.md).
+   * gateway.redis.timeoutMs: the longest an enqueue waits on Redis; invocations already queued give up
+   * (503) once a reply read has gone unanswered this long past its block time.
    */
   readonly timeoutMs: number;
 }
@@ -54,6 +54,8 @@ interface EnqueueCommands {
 
 /** Invocations per script call (Lua's unpack has a stack limit in the thousands). */
 const MAX_BATCH = 512;
+/** How long one reply read blocks on an empty list. */
+const REPLY_BLOCK_S = 1;
 /** The sync list of a function nobody calls any more expires: no sync invocation waits longer than this. */
 const SYNC_LIST_TTL_MS = 60_000;
 
@@ -90,8 +92,6 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private conn: (Redis & EnqueueCommands) | null = null;
   private enqueue: RedisBound | null = null;
   private reader: Redis | null = null;
-  /** Runs while the reply connection is down: when it fires, waiting invocations give up. */
-  private lostTimer: NodeJS.Timeout | null = null;
   private readLoop: Promise<void> | null = null;
   private closed = false;
 
@@ -139,7 +139,6 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.lostTimer !== null) clearTimeout(this.lostTimer);
     for (const [seq] of this.pending) this.settleError(seq, new FunctionInvokeError('unavailable', 'the edge node is shutting down'));
     this.reader?.disconnect();
     await this.readLoop;
@@ -222,38 +221,40 @@ export class QueueFunctionInvoker implements FunctionInvoker {
     // The blocking reader waits out a Redis restart (no command timeout: BLMPOP blocks), and has nothing to pipeline.
     this.reader = this.conn.duplicate({ connectionName: 'turnpike-edge-replies', enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined, enableAutoPipelining: false });
     this.reader.on('error', () => {});
-    // A result cannot arrive while the reply connection is down. Invocations already queued wait for it
-    // `timeoutMs` (a failover or a quick restart keeps them), then fail `unavailable` instead of each
-    // waiting out its integration timeout.
-    this.reader.on('reconnecting', () => {
-      this.lostTimer ??= setTimeout(() => this.replyConnectionLost(), this.options.timeoutMs);
-    });
-    this.reader.on('ready', () => {
-      if (this.lostTimer !== null) clearTimeout(this.lostTimer);
-      this.lostTimer = null;
-    });
     this.readLoop = this.readReplies(this.reader);
   }
 
-  private replyConnectionLost(): void {
-    this.lostTimer = null;
+  /**
+   * The reply read got no answer within its block time plus the Redis bound: Redis is down or hung, and
+   * no result can arrive. Invocations already queued fail `unavailable` (503) now instead of each waiting
+   * out its integration timeout; a Redis back within the bound (a failover, a quick restart) loses none.
+   */
+  private repliesOverdue(): void {
     if (this.pending.size === 0) return;
-    const err = new FunctionInvokeError('unavailable', `redis unreachable for ${this.options.timeoutMs} ms: the result cannot arrive`);
-    this.options.logger.warn({ event: 'function_replies_lost', invocations: this.pending.size }, 'function invocations abandoned: the reply connection to redis is down');
+    const err = new FunctionInvokeError('unavailable', `redis did not answer the reply read within ${REPLY_BLOCK_S * 1000 + this.options.timeoutMs} ms: the result cannot arrive`);
+    this.options.logger.warn({ event: 'function_replies_overdue', invocations: this.pending.size }, 'function invocations abandoned: redis is not answering the reply connection');
     for (const [seq] of this.pending) this.settleError(seq, err);
   }
 
   private async readReplies(reader: Redis): Promise<void> {
     while (!this.closed) {
       let res: [Buffer, Buffer[]] | null;
+      // Re-armed while the read stays unanswered: invocations queued meanwhile get the same bound.
+      const overdue = () => {
+        this.repliesOverdue();
+        watchdog = setTimeout(overdue, this.options.timeoutMs);
+      };
+      let watchdog = setTimeout(overdue, REPLY_BLOCK_S * 1000 + this.options.timeoutMs);
       try {
-        // Up to 512 replies per round trip; the 1 s block only bounds how long a quiet loop sleeps.
-        res = await reader.blmpopBuffer(1, 1, this.replyKey, 'RIGHT', 'COUNT', 512);
+        // Up to 512 replies per round trip; the block only bounds how long a quiet loop sleeps.
+        res = await reader.blmpopBuffer(REPLY_BLOCK_S, 1, this.replyKey, 'RIGHT', 'COUNT', 512);
       } catch (err) {
         if (this.closed) return;
         this.options.logger.warn({ err }, 'reading function replies failed; retrying');
         await new Promise((r) => setTimeout(r, 200));
         continue;
+      } finally {
+        clearTimeout(watchdog);
       }
       if (res !== null) for (const msg of res[1]) this.deliver(msg);
     }
