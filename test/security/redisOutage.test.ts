@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '@turnpike/config';
-import { Edge } from '@turnpike/edge';
+import { CredentialStore, Edge, type Credential } from '@turnpike/edge';
 import { ApiKeyStore, RedisKeys, connectRedis } from '@turnpike/redis';
 import { RedisServer, spawnTurnpike, startUpstream, testPrefix, type TurnpikeProcess, type Upstream } from '@turnpike/testing';
+import { signedRequest } from '../../services/edge/test/websocket/signing.js';
 
 /**
  * Threat: Redis goes away (crash, restart, partition) while the gateway is under load. Expected: every
@@ -65,6 +66,13 @@ apis:
       GET /throttled:
         throttle: { rateLimit: 200, burstLimit: 100 }
         integration: { type: mock, body: t }
+  - name: chat
+    type: websocket
+    basePath: /chat
+    stages: { prod: {} }
+    websocket:
+      routes:
+        $default: { integration: { type: mock, body: x } }
 `;
 
 interface Sample {
@@ -81,6 +89,7 @@ let upstream: Upstream;
 let worker: TurnpikeProcess | undefined;
 let edge: Edge;
 let kinds: Record<string, { path: string; headers: Record<string, string> }>;
+let creds: Credential;
 const edgeLog: string[] = [];
 
 beforeAll(async () => {
@@ -90,6 +99,7 @@ beforeAll(async () => {
   const key = await store.createKey({ name: 'outage' });
   const plan = await store.createPlan({ name: 'outage', apiStages: [{ apiId: 'outage', stage: '$default' }], throttle: { rateLimit: 1000, burstLimit: 1000 } });
   await store.attachKey(plan.id, key.id);
+  creds = await new CredentialStore(redis, new RedisKeys(prefix)).create('outage');
   redis.disconnect();
   upstream = await startUpstream((_req, res) => res.end('p'));
   const yaml = config(upstream.url);
@@ -281,4 +291,24 @@ describe('Redis outages under load', () => {
     );
     expectBounded(outcome);
   }, 60_000);
+
+  it('@connections while Redis is down: 503 ServiceUnavailableException within the bound, then served again', async () => {
+    const call = () => signedRequest(edge.port, 'GET', '/chat/prod/@connections/nobody', '', creds);
+    expect((await call()).status).toBe(410);
+    await server.stop();
+    const t0 = performance.now();
+    const down = await call();
+    expect(performance.now() - t0).toBeLessThan(REDIS_BOUND_MS + MARGIN_MS);
+    expect(down.status).toBe(503);
+    expect(down.headers['x-amzn-errortype']).toBe('ServiceUnavailableException');
+    await server.start(PERSIST);
+    // Answered at once (503) until this node's connection is back, within its reconnect backoff.
+    const deadline = performance.now() + 500 + REDIS_BOUND_MS + MARGIN_MS;
+    let status = 0;
+    while (status !== 410 && performance.now() < deadline) {
+      status = (await call()).status;
+      expect([410, 503]).toContain(status);
+    }
+    expect(status).toBe(410);
+  }, 30_000);
 });

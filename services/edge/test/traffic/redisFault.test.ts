@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import type { Edge } from '@turnpike/edge';
 import { RedisServer, testPrefix } from '@turnpike/testing';
-import { eventually, get, keyInPlan, openStore, startTrafficEdge, statuses } from './trafficFixtures.js';
+import { TestClock, eventually, get, keyInPlan, openStore, startTrafficEdge, statuses } from './trafficFixtures.js';
 
 /**
  * A private Redis, stopped and restarted under running edges: one failing open (the default), one
@@ -104,5 +104,39 @@ describe('Redis slow', () => {
     expect(waited).toBeLessThan(1_000);
     await sleeping;
     blocker.disconnect();
+  });
+});
+
+describe('API keys while Redis is down', () => {
+  it('serves a verified key stale for at most maxStaleMs past its TTL, then 503 until Redis answers again', async () => {
+    const clock = new TestClock();
+    const stale = await startTrafficEdge(
+      `
+gateway:
+  apiKeys: { cacheTtlMs: 1000, maxStaleMs: 5000 }
+apis:
+  - name: f
+    routes:
+      GET /keyed: { apiKeyRequired: true, integration: { type: mock, body: k } }
+`,
+      { redisUrl: server.url, keyPrefix: prefix, clock },
+    );
+    try {
+      const { store, redis } = openStore(prefix, server.url);
+      const key = (await keyInPlan(store, ['f/$default'])).value;
+      redis.disconnect();
+      expect((await get(stale.port, '/keyed', { 'x-api-key': key })).status).toBe(200);
+      await server.stop();
+      clock.advance(5_500); // past the TTL, within it + maxStaleMs: served as verified
+      expect(await statuses(3, stale.port, '/keyed', { 'x-api-key': key })).toEqual([200, 200, 200]);
+      clock.advance(1_000); // past TTL + maxStaleMs: no longer trusted without Redis
+      const refused = await get(stale.port, '/keyed', { 'x-api-key': key });
+      expect(refused.status).toBe(503);
+      await server.start(['--enable-debug-command', 'yes']);
+      // The restarted Redis is empty (no persistence here): the key is now unknown, and says so.
+      await eventually(async () => (await get(stale.port, '/keyed', { 'x-api-key': key })).status === 403, 10_000, 'key checked against Redis again');
+    } finally {
+      await stale.stop(1000);
+    }
   });
 });
