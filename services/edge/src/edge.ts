@@ -64,7 +64,7 @@ export class Edge {
     const { config } = options;
     this.logger = options.logger ?? pino({ name: 'turnpike-edge' });
     this.agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1 });
-    this.redis = connectRedis({ url: options.redisUrl ?? config.gateway.redis.url, name: 'turnpike-edge', failFast: true, commandTimeoutMs: config.gateway.redis.timeoutMs });
+    this.redis = connectRedis({ url: options.redisUrl ?? config.gateway.redis.url, name: 'turnpike-edge', failFast: true, requestTimeoutMs: config.gateway.redis.timeoutMs });
     const keyPrefix = options.keyPrefix ?? config.gateway.redis.keyPrefix;
     const keys = new RedisKeys(keyPrefix);
     this.traffic = new TrafficControl({ gateway: config.gateway, redis: this.redis, keys, logger: this.logger, clock: options.clock });

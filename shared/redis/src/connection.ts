@@ -12,10 +12,19 @@ export interface RedisConnectOptions {
   /** BullMQ requires null here for blocking connections. */
   maxRetriesPerRequest?: number | null;
   /**
-   * Rejects any command without a reply after this long (ioredis `commandTimeout`), so a Redis that
-   * hangs cannot stall a caller however it calls. Never for blocking connections (BLMPOP, subscribers).
+   * The longest a request may wait on this connection (gateway.redis.timeoutMs). The edge's RedisGuard
+   * enforces it per call (requestTimeoutOf); as a backstop for any command that bypasses the guard, ioredis
+   * rejects every command after twice this (`commandTimeout`), so a hung Redis cannot stall a caller
+   * however it calls. Never for blocking connections (BLMPOP, subscribers).
    */
-  commandTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+const requestTimeouts = new WeakMap<Redis, number>();
+
+/** The `requestTimeoutMs` a connection was opened with (undefined for one opened without). */
+export function requestTimeoutOf(redis: Redis): number | undefined {
+  return requestTimeouts.get(redis);
 }
 
 /** One ioredis connection that keeps reconnecting with capped backoff, and never crashes the process. */
@@ -29,9 +38,10 @@ export function connectRedis(opts: RedisConnectOptions): Redis {
     // so a node's recovery after an outage is not delayed by a long backoff.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 4), 500),
     enableAutoPipelining: true,
-    ...(opts.commandTimeoutMs === undefined ? {} : { commandTimeout: opts.commandTimeoutMs }),
+    ...(opts.requestTimeoutMs === undefined ? {} : { commandTimeout: 2 * opts.requestTimeoutMs }),
   };
   const client = new Redis(opts.url, options);
+  if (opts.requestTimeoutMs !== undefined) requestTimeouts.set(client, opts.requestTimeoutMs);
   // Errors are reported through readiness checks and the callers' own results; an unhandled 'error'
   // event would otherwise crash the process while Redis is restarting.
   client.on('error', () => {});

@@ -1,5 +1,6 @@
 import { ReplyError, type Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
+import { requestTimeoutOf } from '@turnpike/redis';
 
 /** A Redis call that got no answer within its bound, or was not tried because Redis is known to be down. */
 export class RedisUnavailableError extends Error {
@@ -22,7 +23,7 @@ export interface BoundCounters {
 
 /** After a timeout or error, a use skips Redis this long: during an outage requests decide at once. */
 const BREAKER_MS = 250;
-/** The bound of a connection opened without `commandTimeoutMs` (connectRedis). */
+/** The bound of a connection opened without `requestTimeoutMs` (connectRedis). */
 const DEFAULT_TIMEOUT_MS = 500;
 
 /** One guard per connection, whoever asks for it, so the connection's state is watched and logged once. */
@@ -31,7 +32,7 @@ const guards = new WeakMap<Redis, RedisGuard>();
 /**
  * Bounds every Redis call an edge node makes on a request path, and knows whether Redis is reachable.
  *
- * The connection's own `commandTimeout` (gateway.redis.timeoutMs) is the ceiling for any command; a use
+ * The connection's `requestTimeoutMs` (gateway.redis.timeoutMs) is the ceiling for any call; a use
  * (throttle leases, API key lookups, the policy cache, function enqueues, metering) gets a RedisBound
  * with its own, possibly shorter, bound and its own breaker, so a tight 50 ms throttle bound timing out
  * on a busy machine never makes function invocations fail.
@@ -61,7 +62,7 @@ export class RedisGuard {
     private readonly redis: Redis,
     private readonly logger: Logger,
   ) {
-    this.timeoutMs = redis.options.commandTimeout ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = requestTimeoutOf(redis) ?? DEFAULT_TIMEOUT_MS;
     const name = redis.options.connectionName ?? 'redis';
     redis.on('ready', () => {
       if (!this.down) return;
@@ -149,7 +150,8 @@ export class RedisBound {
     if (this.openUntil !== 0 && Date.now() < this.openUntil) return this.refuse(this.openError);
     return new Promise<T>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => {
+      const expire = () => {
+        if (settled) return;
         settled = true;
         this.counters.timeouts++;
         this.openUntil = Date.now() + BREAKER_MS;
@@ -159,7 +161,10 @@ export class RedisBound {
           this.logger.warn({ event: 'redis_timeout', what: this.what, timeoutMs: this.timeoutMs }, this.timeoutMessage);
         }
         reject(new RedisUnavailableError(this.timeoutMessage));
-      }, this.timeoutMs);
+      };
+      // The decision waits one I/O turn past the bound: after an event-loop stall (a busy machine) the
+      // expired timer runs before the reply already in the socket is read, and that is not a Redis timeout.
+      const timer = setTimeout(() => setImmediate(expire), this.timeoutMs);
       const run = () => {
         if (settled) return;
         if (this.guard.state() !== 'ready') {

@@ -212,7 +212,7 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private start(): void {
     if (this.conn !== null) return;
     // Fail fast: an invocation while Redis is down answers at once instead of queueing in memory.
-    this.conn = connectRedis({ url: this.options.redisUrl, name: 'turnpike-edge-functions', failFast: true, commandTimeoutMs: this.options.timeoutMs }) as Redis & EnqueueCommands;
+    this.conn = connectRedis({ url: this.options.redisUrl, name: 'turnpike-edge-functions', failFast: true, requestTimeoutMs: this.options.timeoutMs }) as Redis & EnqueueCommands;
     this.enqueue = RedisGuard.of(this.conn, this.options.logger).bound('function enqueue');
     this.conn.defineCommand('tpFunctionEnqueue', {
       numberOfKeys: 2,
@@ -239,12 +239,15 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private async readReplies(reader: Redis): Promise<void> {
     while (!this.closed) {
       let res: [Buffer, Buffer[]] | null;
-      // Re-armed while the read stays unanswered: invocations queued meanwhile get the same bound.
+      // Re-armed while the read stays unanswered: invocations queued meanwhile get the same bound. Like
+      // RedisBound, it decides one I/O turn late, so an event-loop stall is not taken for a silent Redis.
+      let answered = false;
       const overdue = () => {
+        if (answered) return;
         this.repliesOverdue();
-        watchdog = setTimeout(overdue, this.options.timeoutMs);
+        watchdog = setTimeout(() => setImmediate(overdue), this.options.timeoutMs);
       };
-      let watchdog = setTimeout(overdue, REPLY_BLOCK_S * 1000 + this.options.timeoutMs);
+      let watchdog = setTimeout(() => setImmediate(overdue), REPLY_BLOCK_S * 1000 + this.options.timeoutMs);
       try {
         // Up to 512 replies per round trip; the block only bounds how long a quiet loop sleeps.
         res = await reader.blmpopBuffer(REPLY_BLOCK_S, 1, this.replyKey, 'RIGHT', 'COUNT', 512);
@@ -254,6 +257,7 @@ export class QueueFunctionInvoker implements FunctionInvoker {
         await new Promise((r) => setTimeout(r, 200));
         continue;
       } finally {
+        answered = true;
         clearTimeout(watchdog);
       }
       if (res !== null) for (const msg of res[1]) this.deliver(msg);
