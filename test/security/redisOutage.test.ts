@@ -10,6 +10,7 @@ import { CredentialStore, Edge, type Credential } from '@turnpike/edge';
 import { ApiKeyStore, RedisKeys, connectRedis } from '@turnpike/redis';
 import { RedisServer, spawnTurnpike, startUpstream, testPrefix, type TurnpikeProcess, type Upstream } from '@turnpike/testing';
 import { signedRequest } from '../../services/edge/test/websocket/signing.js';
+import { TestClient } from '../../services/edge/test/websocket/wsClient.js';
 
 /**
  * Threat: Redis goes away (crash, restart, partition) while the gateway is under load. Expected: every
@@ -72,6 +73,7 @@ apis:
     stages: { prod: {} }
     websocket:
       routes:
+        $connect: { apiKeyRequired: true, integration: { type: mock, body: ok } }
         $default: { integration: { type: mock, body: x } }
 `;
 
@@ -90,6 +92,7 @@ let worker: TurnpikeProcess | undefined;
 let edge: Edge;
 let kinds: Record<string, { path: string; headers: Record<string, string> }>;
 let creds: Credential;
+let keyValue: string;
 const edgeLog: string[] = [];
 
 beforeAll(async () => {
@@ -97,8 +100,9 @@ beforeAll(async () => {
   const redis = connectRedis({ url: server.url, name: 'outage-test' });
   const store = new ApiKeyStore(redis, new RedisKeys(prefix));
   const key = await store.createKey({ name: 'outage' });
-  const plan = await store.createPlan({ name: 'outage', apiStages: [{ apiId: 'outage', stage: '$default' }], throttle: { rateLimit: 1000, burstLimit: 1000 } });
+  const plan = await store.createPlan({ name: 'outage', apiStages: [{ apiId: 'outage', stage: '$default' }, { apiId: 'chat', stage: 'prod' }], throttle: { rateLimit: 1000, burstLimit: 1000 } });
   await store.attachKey(plan.id, key.id);
+  keyValue = key.value;
   creds = await new CredentialStore(redis, new RedisKeys(prefix)).create('outage');
   redis.disconnect();
   upstream = await startUpstream((_req, res) => res.end('p'));
@@ -292,10 +296,15 @@ describe('Redis outages under load', () => {
     expectBounded(outcome);
   }, 60_000);
 
-  it('@connections while Redis is down: 503 ServiceUnavailableException within the bound, then served again', async () => {
+  it('WebSocket APIs while Redis is down: $connect admits a verified key and refuses an unverifiable one 503; @connections 503 within the bound', async () => {
     const call = () => signedRequest(edge.port, 'GET', '/chat/prod/@connections/nobody', '', creds);
+    const wsUrl = `ws://127.0.0.1:${edge.port}/chat/prod`;
     expect((await call()).status).toBe(410);
+    (await TestClient.connect(wsUrl, { headers: { 'x-api-key': keyValue } })).ws.close();
     await server.stop();
+    const client = await TestClient.connect(wsUrl, { headers: { 'x-api-key': keyValue } });
+    client.ws.close();
+    await expect(TestClient.connect(wsUrl, { headers: { 'x-api-key': 'never-seen' } })).rejects.toMatchObject({ status: 503 });
     const t0 = performance.now();
     const down = await call();
     expect(performance.now() - t0).toBeLessThan(REDIS_BOUND_MS + MARGIN_MS);
