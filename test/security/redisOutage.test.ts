@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '@turnpike/config';
 import { CredentialStore, Edge, type Credential } from '@turnpike/edge';
 import { ApiKeyStore, RedisKeys, connectRedis } from '@turnpike/redis';
+import { PolicyCache } from '../../services/edge/src/stages/authorize/cache/policyCache.js';
 import { RedisServer, spawnTurnpike, startUpstream, testPrefix, type TurnpikeProcess, type Upstream } from '@turnpike/testing';
 import { signedRequest } from '../../services/edge/test/websocket/signing.js';
 import { TestClient } from '../../services/edge/test/websocket/wsClient.js';
@@ -319,5 +320,26 @@ describe('Redis outages under load', () => {
       expect([410, 503]).toContain(status);
     }
     expect(status).toBe(410);
+  }, 30_000);
+
+  it('the shared policy cache under a hung Redis: its GET and SET each give up within the bound, the authorizer still decides', async () => {
+    const redis = connectRedis({ url: server.url, name: 'outage-policy-cache', failFast: true, requestTimeoutMs: REDIS_BOUND_MS });
+    try {
+      await new Promise((r) => redis.once('ready', r));
+      const cache = new PolicyCache({ redis, keys: new RedisKeys(prefix), logger: pino({ level: 'silent' }) });
+      const result = { principalId: 'p', context: null, usageIdentifierKey: null, allow: ['arn:*'], deny: [] };
+      server.pause();
+      const t0 = performance.now();
+      // A miss: GET (no answer), the authorizer runs, SET (no answer); two bounds at most.
+      const entry = await cache.fetch('ns', 'token', 60_000, async () => result);
+      const waited = performance.now() - t0;
+      server.resume();
+      expect(entry.result).toEqual(result);
+      expect(waited).toBeLessThan(2 * REDIS_BOUND_MS + MARGIN_MS);
+      expect(cache.stats.redisErrors).toBe(2);
+    } finally {
+      server.resume();
+      redis.disconnect();
+    }
   }, 30_000);
 });

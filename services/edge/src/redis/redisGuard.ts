@@ -33,7 +33,8 @@ const guards = new WeakMap<Redis, RedisGuard>();
  * Bounds every Redis call an edge node makes on a request path, and knows whether Redis is reachable.
  *
  * The connection's `requestTimeoutMs` (gateway.redis.timeoutMs) is the ceiling for any call; a use
- * (throttle leases, API key lookups, the policy cache, function enqueues, metering) gets a RedisBound
+ * (throttle leases, API key lookups, the policy cache, function enqueues, metering, the WebSocket
+ * registry, SigV4 credentials, topic publishes) gets a RedisBound
  * with its own, possibly shorter, bound and its own breaker, so a tight 50 ms throttle bound timing out
  * on a busy machine never makes function invocations fail.
  *
@@ -76,11 +77,6 @@ export class RedisGuard {
       this.downSince = Date.now();
       this.logger.warn({ event: 'redis_unavailable', connection: name, stats: this.stats() }, `${name}: redis unreachable; calls on request paths are answered without it until it is back`);
     });
-  }
-
-  /** True while the connection is known to be down: calls are refused without trying. */
-  get unavailable(): boolean {
-    return this.down;
   }
 
   /** A use of this connection, bounded by `timeoutMs` (at most the connection's own bound). */
