@@ -61,8 +61,14 @@ export class ApiKeyCache {
     this.subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
     this.subscriber.on('error', () => {});
     this.subscriber.on('message', (_channel: string, digest: string) => {
-      if (digest === '*') this.entries.clear();
-      else this.entries.delete(digest);
+      // A lookup already in flight may have read the record before the change: it must not store it.
+      if (digest === '*') {
+        this.entries.clear();
+        this.loading.clear();
+      } else {
+        this.entries.delete(digest);
+        this.loading.delete(digest);
+      }
     });
     let connectedBefore = false;
     this.subscriber.on('ready', () => {
@@ -91,23 +97,24 @@ export class ApiKeyCache {
   private load(value: string, digest: string, stale: CachedKey | undefined): Promise<CachedKey> {
     let p = this.loading.get(digest);
     if (p === undefined) {
-      p = this.bound
+      const loading: Promise<CachedKey> = this.bound
         .call(() => this.traffic.store.resolveKey(value))
         .then(
           (resolved) => {
-            this.loading.delete(digest);
             const entry = this.build(resolved);
+            if (this.loading.get(digest) !== loading) return entry; // superseded by a change message
+            this.loading.delete(digest);
             if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
             this.entries.set(digest, entry);
             return entry;
           },
           (err: unknown) => {
-            this.loading.delete(digest);
+            if (this.loading.get(digest) === loading) this.loading.delete(digest);
             if (stale !== undefined) return stale;
             throw err;
           },
         );
-      this.loading.set(digest, p);
+      this.loading.set(digest, (p = loading));
     }
     return p;
   }
