@@ -82,7 +82,7 @@ export class Edge {
     const { config } = options;
     this.logger = options.logger ?? pino({ name: 'turnpike-edge' });
     this.agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1 });
-    this.redis = connectRedis({ url: options.redisUrl ?? config.gateway.redis.url, name: 'turnpike-edge', failFast: true });
+    this.redis = connectRedis({ url: options.redisUrl ?? config.gateway.redis.url, name: 'turnpike-edge', failFast: true, requestTimeoutMs: config.gateway.redis.timeoutMs });
     const keyPrefix = options.keyPrefix ?? config.gateway.redis.keyPrefix;
     const keys = new RedisKeys(keyPrefix);
     this.traffic = new TrafficControl({ gateway: config.gateway, redis: this.redis, keys, logger: this.logger, clock: options.clock });
@@ -91,7 +91,7 @@ export class Edge {
     const observer: RequestObserver = userObserver === null ? meter : (ctx) => (meter(ctx), userObserver(ctx));
     this.telemetry = new EdgeTelemetry(config, { agent: this.agent, redis: this.redis, logger: this.logger }, { ...options.telemetry, observer });
     // Opens its connections on the first invocation, so an edge that never calls a function pays nothing.
-    this.invoker = new QueueFunctionInvoker({ redisUrl: options.redisUrl ?? config.gateway.redis.url, keyPrefix, logger: this.logger });
+    this.invoker = new QueueFunctionInvoker({ redisUrl: options.redisUrl ?? config.gateway.redis.url, keyPrefix, logger: this.logger, timeoutMs: config.gateway.redis.timeoutMs });
     const authorization = new AuthorizationService({ redis: this.redis, keys, logger: this.logger });
     this.services = { config, agent: this.agent, logger: this.logger, redis: this.redis, keys, invoker: this.invoker, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog, authorization, traffic: this.traffic };
     this.serving = serving(config, this.services);

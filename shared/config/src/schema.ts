@@ -415,10 +415,26 @@ export const Gateway = z.strictObject({
   /** Request line plus headers over this many bytes answer 431 and close the connection (API Gateway: 10 KB). */
   maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(10 * 1024),
   shutdownGraceMs: Millis(0, 600_000, 10_000),
-  redis: z.strictObject({ url: z.string().default('redis://127.0.0.1:6379'), keyPrefix: z.string().default('tp') }).default({ url: 'redis://127.0.0.1:6379', keyPrefix: 'tp' }),
+  redis: z
+    .strictObject({
+      url: z.string().default('redis://127.0.0.1:6379'),
+      keyPrefix: z.string().default('tp'),
+      /** No Redis command of an edge's request path waits longer than this (docs/traffic.md, "Redis slow or down"). */
+      timeoutMs: Millis(1, 10_000, 500),
+    })
+    .default({ url: 'redis://127.0.0.1:6379', keyPrefix: 'tp', timeoutMs: 500 }),
   throttle: GatewayThrottle.default(GatewayThrottle.parse({})),
   /** Validated API keys (and their usage plans) are cached this long per edge node; changes reach nodes at once via Redis pub/sub. */
-  apiKeys: z.strictObject({ cacheTtlMs: Millis(0, 3_600_000, 60_000) }).default({ cacheTtlMs: 60_000 }),
+  apiKeys: z
+    .strictObject({
+      cacheTtlMs: Millis(0, 3_600_000, 60_000),
+      /**
+       * How long past cacheTtlMs a verified key is still served while it is checked again in the
+       * background, and the longest a node keeps admitting it when Redis cannot be asked.
+       */
+      maxStaleMs: Millis(0, 86_400_000, 900_000),
+    })
+    .default({ cacheTtlMs: 60_000, maxStaleMs: 900_000 }),
   /** One JSON line per request (and WebSocket event); off when absent. */
   accessLog: AccessLog.optional(),
   metrics: Metrics.default({ enabled: true }),

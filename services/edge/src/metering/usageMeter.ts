@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { utcDate, type ApiKeyStore } from '@turnpike/redis';
 import type { RequestContext } from '../pipeline/context.js';
+import type { RedisBound } from '../redis/redisGuard.js';
 
 const FLUSH_EVERY_MS = 1_000;
 const DAY_MS = 86_400_000;
@@ -11,8 +12,10 @@ type Pending = Map<string, Map<string, Map<string, [number, number]>>>;
 /**
  * Per-call metering: calls and response bytes per API key, API and stage per UTC day. The hot path only
  * adds to in-memory counters; a timer writes them to Redis once a second with HINCRBY (one pipelined
- * round trip for everything). A failed write keeps the counts for the next flush, so an outage delays
- * usage but loses none of it unless the process dies; shutdown flushes once more.
+ * round trip for everything). Writes are bounded like every Redis call of the node (skipped at once
+ * while Redis is down); a failed or timed-out write keeps the counts for the next flush, so an outage
+ * delays usage but loses none of it unless the process dies; shutdown flushes once more. A write that
+ * timed out may still land in Redis later and then be written again: metering is at-least-once.
  */
 export class UsageMeter {
   private pending: Pending = new Map();
@@ -23,6 +26,7 @@ export class UsageMeter {
 
   constructor(
     private readonly store: ApiKeyStore,
+    private readonly bound: RedisBound,
     private readonly clock: () => number,
     private readonly logger: Logger,
   ) {
@@ -62,7 +66,7 @@ export class UsageMeter {
     for (const [day, byKey] of batch) {
       for (const [keyId, counts] of byKey) {
         writes.push(
-          this.store.addUsage(keyId, day, counts).catch((err: unknown) => {
+          this.bound.call(() => this.store.addUsage(keyId, day, counts)).catch((err: unknown) => {
             this.merge(day, keyId, counts);
             throw err;
           }),

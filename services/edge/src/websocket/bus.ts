@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Packr } from 'msgpackr';
+import { RedisGuard, type RedisBound } from '../redis/redisGuard.js';
 
 /**
  * Node-to-node messages over Redis pub/sub, as msgpack envelopes. Each node listens on its own inbox
@@ -35,6 +36,7 @@ export const packEnvelope = (e: ConnectionEnvelope | TopicEnvelope): Buffer => p
 
 export class NodeBus {
   private readonly sub: Redis;
+  private readonly publishes: RedisBound;
 
   constructor(
     private readonly pub: Redis,
@@ -44,9 +46,11 @@ export class NodeBus {
     private readonly onTopic: (e: TopicEnvelope) => void,
     private readonly logger: Logger,
   ) {
-    // A subscriber connection cannot run other commands; it queues while reconnecting and resubscribes.
-    this.sub = pub.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'turnpike-edge-ws-bus' });
+    // A subscriber connection cannot run other commands; it queues while reconnecting and resubscribes
+    // (so it waits out an outage: no command timeout, unlike the request-path connection it copies).
+    this.sub = pub.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined, connectionName: 'turnpike-edge-ws-bus' });
     this.sub.on('error', () => {});
+    this.publishes = RedisGuard.of(pub, logger).bound('websocket topic publish');
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.dispatch(channel, message));
   }
 
@@ -67,7 +71,8 @@ export class NodeBus {
   }
 
   publishTopic(e: TopicEnvelope): Promise<number> {
-    return this.pub.publish(this.topicsChannel, packEnvelope(e));
+    const envelope = packEnvelope(e);
+    return this.publishes.call(() => this.pub.publish(this.topicsChannel, envelope));
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisKeys } from '@turnpike/redis';
 import type { WebSocketNodeConfig } from '@turnpike/config';
+import { RedisGuard, type RedisBound } from '../redis/redisGuard.js';
 import type { Connection } from './connection.js';
 
 const DELIVER_LUA = readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/ws-deliver-1.lua'), 'utf8');
@@ -44,6 +45,8 @@ export class ConnectionRegistry {
   readonly inbox: string;
   private readonly dirty = new Set<Connection>();
   private registered = false;
+  /** @connections lookups and deliveries: answered (503) within the node's Redis bound, never stalled. */
+  private readonly requests: RedisBound;
 
   constructor(
     redis: Redis,
@@ -56,6 +59,7 @@ export class ConnectionRegistry {
   ) {
     redis.defineCommand('tpWsDeliver', { numberOfKeys: 1, lua: DELIVER_LUA });
     this.redis = redis as DeliverRedis;
+    this.requests = RedisGuard.of(redis, logger).bound('websocket registry');
     this.nodesKey = keys.tagged('wsnodes', 'live');
     this.connsKey = keys.tagged('wsnode', nodeId, 'conns');
     this.inbox = keys.tagged('wsnode', nodeId, 'inbox');
@@ -95,13 +99,15 @@ export class ConnectionRegistry {
     }
   }
 
+  /** Bounded by the Redis guard: an outage answers at once (the caller says 503), never waits. */
   lookup(id: string): Promise<RegisteredConnection | null> {
-    return lookupConnection(this.redis, this.keys, id);
+    return this.requests.call(() => lookupConnection(this.redis, this.keys, id));
   }
 
   /** -1: unknown connection; 0: its node is gone; otherwise delivered to the owning node's inbox. */
   deliver(id: string, envelope: Buffer): Promise<number> {
-    return this.redis.tpWsDeliver(this.connKey(id), envelope);
+    const key = this.connKey(id);
+    return this.requests.call(() => this.redis.tpWsDeliver(key, envelope));
   }
 
   /** One heartbeat: renew this node, flush lastActiveAt, and reap one dead node if there is one. */

@@ -6,10 +6,11 @@ import type { GatewayConfig } from '@turnpike/config';
 import { ApiKeyStore, type QuotaPeriod, type QuotaSettings, type RedisKeys, type ThrottleLimits } from '@turnpike/redis';
 import { ApiKeyCache } from '../apiKey/apiKeyCache.js';
 import { UsageMeter } from '../../metering/usageMeter.js';
+import { RedisGuard, type RedisBound } from '../../redis/redisGuard.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { LeaseFn, LeaseGrant } from './leaseBucket.js';
 import { QuotaCounter } from './quotaCounter.js';
-import { RedisGuard } from './redisGuard.js';
+import { FailurePolicy } from './failurePolicy.js';
 import { TokenBucket } from './tokenBucket.js';
 
 export interface TrafficOptions {
@@ -39,11 +40,14 @@ const NAMED_IDLE_MS = 600_000;
 
 /**
  * Everything one edge node needs for traffic management, built once per node from the gateway config:
- * the Redis scripts, the guard that bounds and counts Redis failures, the shared buckets, per-IP buckets,
- * the API key cache and the usage meter. Stages get it through EdgeServices.
+ * the Redis scripts, the bound of its lease calls (the node's RedisGuard) and the failure policy, the
+ * shared buckets, per-IP buckets, the API key cache and the usage meter. Stages get it through EdgeServices.
  */
 export class TrafficControl {
-  readonly guard: RedisGuard;
+  /** Throttle and quota leases: bounded by `gateway.throttle.redisTimeoutMs`. */
+  readonly leases: RedisBound;
+  /** What a lease that got no answer decides (`gateway.throttle.redisFailurePolicy`). */
+  readonly fallback: FailurePolicy;
   readonly store: ApiKeyStore;
   readonly apiKeys: ApiKeyCache;
   readonly meter: UsageMeter;
@@ -64,10 +68,12 @@ export class TrafficControl {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua: readFileSync(resolveModule(`@turnpike/redis/scripts/${file}`), 'utf8') });
     }
     this.commands = redis as unknown as TrafficCommands;
-    this.guard = new RedisGuard(gateway.throttle.redisTimeoutMs, gateway.throttle.redisFailurePolicy, redis, logger);
+    const guard = RedisGuard.of(redis, logger);
+    this.leases = guard.bound('throttle lease', gateway.throttle.redisTimeoutMs);
+    this.fallback = new FailurePolicy(gateway.throttle.redisFailurePolicy, logger);
     this.store = new ApiKeyStore(redis, keys);
-    this.apiKeys = new ApiKeyCache(this, gateway.apiKeys.cacheTtlMs, redis, logger);
-    this.meter = new UsageMeter(this.store, this.clock, logger);
+    this.apiKeys = new ApiKeyCache(this, gateway.apiKeys, guard.bound('api key lookup'), redis, logger);
+    this.meter = new UsageMeter(this.store, guard.bound('usage metering'), this.clock, logger);
     this.sweepTimer = setInterval(() => this.sweep(), IP_IDLE_MS);
     this.sweepTimer.unref();
   }
@@ -95,7 +101,7 @@ export class TrafficControl {
   private newBucket(name: string, limits: ThrottleLimits): TokenBucket {
     const key = this.options.keys.tagged('bucket', name);
     const lease: LeaseFn = (want, returned) =>
-      this.guard
+      this.leases
         .call(() => this.commands.tpThrottleLease(key, limits.rateLimit, limits.burstLimit, want, returned, this.scriptNow()))
         .then(toGrant);
     return new TokenBucket(name, limits, lease);
@@ -114,7 +120,7 @@ export class TrafficControl {
       const key = this.store.quotaKey(keyId, planId, period.id);
       return (want, returned) => {
         const left = Math.max(1, period.endsAt - this.clock());
-        return this.guard
+        return this.leases
           .call(() => this.commands.tpQuotaLease(key, quota.limit, want, returned, left))
           .then(([granted, remaining]) => ({ granted, remaining, retryAfterMs: left }));
       };
