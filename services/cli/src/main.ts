@@ -1,24 +1,35 @@
-import { ConfigError } from '@turnpike/config';
 import { UsageError, type Command } from './command.js';
 
+interface CommandEntry {
+  readonly summary: string;
+  readonly load: () => Promise<{ command: Command }>;
+}
+
 /**
- * `turnpike <command> [options]`. Each command is its own module, loaded only when asked for, so
- * `turnpike validate` does not load uWebSockets.js or BullMQ.
+ * `turnpike <command> [options]`. Each command is its own module, loaded only when asked for (the build
+ * splits them into chunks), so `turnpike --help` and `turnpike validate` load neither uWebSockets.js,
+ * BullMQ nor OpenTelemetry. This file imports nothing else for the same reason.
  */
-const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
-  edge: () => import('./commands/edge.js'),
-  validate: () => import('./commands/validate.js'),
-  keys: () => import('./commands/keys.js'),
-  plans: () => import('./commands/plans.js'),
-  usage: () => import('./commands/usage.js'),
-  worker: () => import('./commands/worker.js'),
-  dlq: () => import('./commands/dlq.js'),
-  credentials: () => import('./commands/credentials.js'),
+const COMMANDS: Record<string, CommandEntry> = {
+  edge: { summary: 'run an edge node (HTTP and WebSocket APIs)', load: () => import('./commands/edge.js') },
+  worker: { summary: 'run function workers for Lambda-style handlers', load: () => import('./commands/worker.js') },
+  validate: { summary: 'check a config or OpenAPI file; every error with file, field and line', load: () => import('./commands/validate.js') },
+  keys: { summary: 'create, list, disable and enable API keys', load: () => import('./commands/keys.js') },
+  plans: { summary: 'usage plans: throttle and quota per API stage, keys attached', load: () => import('./commands/plans.js') },
+  usage: { summary: 'calls and bytes per key per day (like AWS GetUsage)', load: () => import('./commands/usage.js') },
+  dlq: { summary: 'list or replay asynchronous invocations that failed every retry', load: () => import('./commands/dlq.js') },
+  credentials: { summary: 'access-key pairs for signing @connections calls (SigV4)', load: () => import('./commands/credentials.js') },
 };
 
 function usage(): string {
-  const lines = ['usage: turnpike <command> [options]', '', 'commands:'];
-  return lines.concat(Object.keys(COMMANDS).map((c) => `  ${c}`), '', 'turnpike <command> --help for its options').join('\n');
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`);
+  return ['usage: turnpike <command> [options]', '', 'commands:', ...rows, '', 'turnpike <command> --help for its options'].join('\n');
+}
+
+/** A ConfigError from @turnpike/config, recognised by its code so that this file need not load the config package. */
+function isConfigError(err: unknown): err is Error {
+  return err instanceof Error && (err as { code?: unknown }).code === 'TP_CONFIG_INVALID';
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -27,12 +38,12 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name ? 0 : 2;
   }
-  const load = COMMANDS[name];
-  if (!load) {
+  const entry = COMMANDS[name];
+  if (!entry) {
     console.error(`turnpike: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  const { command } = await load();
+  const { command } = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(command.help);
     return 0;
@@ -44,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
       console.error(`turnpike ${name}: ${err.message}\n\n${command.help}`);
       return 2;
     }
-    if (err instanceof ConfigError) {
+    if (isConfigError(err)) {
       console.error(err.message);
       return 1;
     }

@@ -16,6 +16,7 @@ import { AuthorizationService } from './stages/authorize/service.js';
 import { RouteTable, type ApiStage, type CompiledApi } from './router/routeTable.js';
 import { RouteTrie } from './router/routeTrie.js';
 import { startManagement, type ManagementServer } from './management/server.js';
+import { advertisePortGroup, claimPort, type PortClaim } from './listen/portClaim.js';
 import { EdgeTelemetry, type TelemetryOptions } from './observe/edgeTelemetry.js';
 import { TrafficControl } from './stages/throttle/trafficControl.js';
 import { WebSocketGateway } from './websocket/gateway.js';
@@ -37,6 +38,11 @@ export interface EdgeOptions {
   telemetry?: TelemetryOptions;
   /** Replaces Date.now for throttle buckets, quota periods and metering days (tests). */
   clock?: () => number;
+  /**
+   * Edges started with the same group may share a port (SO_REUSEPORT); without one, an edge refuses a
+   * port that is in use (listen/portClaim.ts).
+   */
+  portGroup?: string | null;
 }
 
 /** A running edge node. Built from a config object; several can run in one process. */
@@ -55,6 +61,7 @@ export class Edge {
   private readonly ctxServices: ContextServices;
   private listenSocket: us_listen_socket | null = null;
   private management: ManagementServer | null = null;
+  private portClaims: PortClaim[] = [];
   private inflight = 0;
   private drained: (() => void) | null = null;
   private draining = false;
@@ -106,12 +113,16 @@ export class Edge {
     const gw = this.options.config.gateway;
     const host = this.options.host ?? gw.listen.host;
     const port = this.options.port ?? gw.listen.port;
+    const group = this.options.portGroup ?? null;
+    const mport = this.options.managementPort ?? gw.management.port;
+    await claimPort(host, port, group);
+    if (mport > 0) await claimPort(gw.management.host, mport, group, 'management port');
     await this.websockets?.start();
     this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) =>
       this.app.listen(host, port, (s) => (s ? resolve(s) : reject(new Error(`edge cannot listen on ${host}:${port}`)))),
     );
     this.port = uWS.getSocketPort(this.listenSocket);
-    const mport = this.options.managementPort ?? gw.management.port;
+    this.portClaims.push(await advertisePortGroup(this.port, group));
     if (mport >= 0) {
       this.management = await startManagement({
         host: gw.management.host,
@@ -119,6 +130,7 @@ export class Edge {
         ready: () => this.readiness(),
         metrics: this.telemetry.prometheus,
       });
+      this.portClaims.push(await advertisePortGroup(this.management.port, group));
     }
     this.logger.info({ port: this.port, managementPort: this.management?.port, apis: this.table.apis.length }, 'edge listening');
     return this;
@@ -166,6 +178,7 @@ export class Edge {
     }
     this.app.close();
     await this.management?.close();
+    await Promise.all(this.portClaims.map((c) => c.release()));
     await this.agent.close().catch(() => {});
     await this.telemetry.close();
     await this.invoker.close();

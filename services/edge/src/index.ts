@@ -4,3 +4,4 @@ export { CONTINUE, STOP, type Stage, type StageResult } from './pipeline/stage.j
 export { normalizePath } from './http/normalizePath.js';
 export { CredentialStore, type Credential } from './websocket/credentials.js';
 export { signSigV4 } from './websocket/sigv4.js';
+export { PortInUseError } from './listen/portClaim.js';
