@@ -1,0 +1,4 @@
+export { formatAmount, parseAmount, roundToMinor, type Nanos } from './money.js';
+export { PriceVersion, Rate, rateFor, versionOn, type PriceVersionConfig, type RateConfig } from './price.js';
+export { lastDayOf, rateMonth, type RateInput, type RouteUsage, type Statement, type StatementLine } from './rating.js';
+export { statementToText, statementsToCsv } from './statementFormat.js';
