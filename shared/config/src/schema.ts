@@ -372,6 +372,18 @@ export const Tracing = z.strictObject({
   sampleRatio: z.number().min(0).max(1).default(0.01),
 });
 
+/** Per-call metering for usage and billing (docs/billing.md). */
+export const Metering = z.strictObject({
+  /**
+   * Which calls made with an API key count: `integration`, answered by the integration with a status
+   * below 500 (no gateway refusal, timeout or upstream failure); `integration-any`, answered by the
+   * integration whatever its status; `admitted`, every call but throttling and quota refusals.
+   */
+  billable: z.enum(['integration', 'integration-any', 'admitted']).default('integration'),
+  /** How often each edge writes its counters to Redis: also the most calls a `kill -9` can lose. */
+  flushIntervalMs: Millis(100, 60_000, 1_000),
+});
+
 export const Gateway = z.strictObject({
   region: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
   accountId: z.string().regex(/^\d{12}$/, 'an account id is 12 digits').default('000000000000'),
@@ -389,6 +401,7 @@ export const Gateway = z.strictObject({
   metrics: Metrics.default({ enabled: true }),
   tracing: Tracing.default({ enabled: true, sampleRatio: 0.01 }),
   websocket: WebSocketNode.default(WebSocketNode.parse({})),
+  metering: Metering.default(Metering.parse({})),
 });
 export type GatewayConfig = z.output<typeof Gateway>;
 

@@ -67,7 +67,7 @@ export class TrafficControl {
     this.guard = new RedisGuard(gateway.throttle.redisTimeoutMs, gateway.throttle.redisFailurePolicy, redis, logger);
     this.store = new ApiKeyStore(redis, keys);
     this.apiKeys = new ApiKeyCache(this, gateway.apiKeys.cacheTtlMs, redis, logger);
-    this.meter = new UsageMeter(this.store, this.clock, logger);
+    this.meter = new UsageMeter({ store: this.store, clock: this.clock, logger, billable: gateway.metering.billable, flushIntervalMs: gateway.metering.flushIntervalMs });
     this.sweepTimer = setInterval(() => this.sweep(), IP_IDLE_MS);
     this.sweepTimer.unref();
   }
