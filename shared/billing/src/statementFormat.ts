@@ -10,7 +10,8 @@ export function statementsToCsv(statements: readonly Statement[]): string {
       const values: Record<(typeof CSV_COLUMNS)[number], unknown> = { keyId: s.keyId, planId: s.planId, month: s.month, currency: s.currency, ...l };
       rows.push(CSV_COLUMNS.map((c) => csvField(values[c])).join(','));
     }
-    rows.push(CSV_COLUMNS.map((c) => csvField(c === 'kind' ? 'total' : c === 'amount' ? s.total : c in s && c !== 'amount' ? (s as unknown as Record<string, unknown>)[c] : '')).join(','));
+    const total: Record<string, unknown> = { keyId: s.keyId, planId: s.planId, month: s.month, currency: s.currency, kind: 'total', amount: s.total };
+    rows.push(CSV_COLUMNS.map((c) => csvField(total[c])).join(','));
   }
   return `${rows.join('\r\n')}\r\n`;
 }
