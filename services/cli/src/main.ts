@@ -18,6 +18,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   plans: { summary: 'usage plans: throttle and quota per API stage, keys attached', load: () => import('./commands/plans.js') },
   usage: { summary: 'calls and bytes per key per day (like AWS GetUsage)', load: () => import('./commands/usage.js') },
   dlq: { summary: 'list or replay asynchronous invocations that failed every retry', load: () => import('./commands/dlq.js') },
+  billing: { summary: 'prices, statements, month closing and usage export to billing systems', load: () => import('./commands/billing.js') },
   credentials: { summary: 'access-key pairs for signing @connections calls (SigV4)', load: () => import('./commands/credentials.js') },
 };
 

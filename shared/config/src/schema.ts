@@ -374,6 +374,8 @@ export const Tracing = z.strictObject({
 
 /** Per-call metering for usage and billing (docs/billing.md). */
 export const Metering = z.strictObject({
+  /** Off: no usage is recorded (GetUsage, statements and spend caps see nothing); for benchmarks and gateways that bill no one. */
+  enabled: z.boolean().default(true),
   /**
    * Which calls made with an API key count: `integration`, answered by the integration with a status
    * below 500 (no gateway refusal, timeout or upstream failure); `integration-any`, answered by the
