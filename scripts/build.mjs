@@ -5,18 +5,26 @@
 import { build } from 'esbuild';
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})];
 
-/** [entry, output] pairs; an entry that does not exist yet is skipped. */
+/**
+ * [entry, output] pairs; an entry that does not exist yet is skipped. The CLI is split into chunks so
+ * that each command's imports (uWebSockets.js, BullMQ, OpenTelemetry...) load only when that command
+ * runs: a single-file bundle hoists every third-party import to its top, and `turnpike --help` paid for
+ * all of them.
+ */
 export const ENTRIES = [
   ['services/cli/src/main.ts', 'services/cli/dist/turnpike.mjs'],
   ['services/worker/src/sandbox/functionHost.ts', 'services/worker/dist/functionHost.mjs'],
   ['loadtests/src/websocket/idleClients.ts', 'loadtests/dist/wsIdleClients.mjs'],
 ];
+
+/** Outputs built with code splitting (lazily loaded commands). */
+const SPLIT = new Set(['services/cli/dist/turnpike.mjs']);
 
 export async function buildAll(extra = []) {
   const entries = [...ENTRIES, ...extra].filter(([e]) => existsSync(join(root, e)));
@@ -25,7 +33,9 @@ export async function buildAll(extra = []) {
       build({
         absWorkingDir: root,
         entryPoints: [entry],
-        outfile: out,
+        ...(SPLIT.has(out)
+          ? { outdir: dirname(join(root, out)), entryNames: basename(out, '.mjs'), chunkNames: 'chunks/[name]-[hash]', splitting: true, outExtension: { '.js': '.mjs' } }
+          : { outfile: out }),
         bundle: true,
         platform: 'node',
         format: 'esm',

@@ -1,28 +1,66 @@
 #!/usr/bin/env node
 // `npm start`: the demo. Installs and builds what is missing, finds or starts Redis, starts the example
-// upstream, a function worker and an edge node serving examples/turnpike.yaml, and prints what to try.
-// Ctrl-C stops everything it started.
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+// upstream, a function worker and an edge node serving examples/turnpike.yaml, creates an API key for
+// the example's key-protected route, and prints what to try.
+//
+// Stopping: SIGINT (Ctrl-C), SIGTERM or SIGHUP, sent to this script or to `npm start`, stops the edge
+// first (it drains in-flight requests), then the worker, the upstream and a private Redis, waits for
+// each, prints what stopped, and removes the demo's state from Redis. If npm itself goes away without
+// passing a signal on, the script notices that it was re-parented and stops the same way.
+import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-execFileSync(process.execPath, [join(root, 'scripts/setup.mjs')], { stdio: 'inherit' });
+const node = process.execPath;
+const bin = join(root, 'bin/turnpike.mjs');
+const config = join(root, 'examples/turnpike.yaml');
+// One prefix per run: the demo's keys, plans, queues and registry never mix with another run's, and
+// stopping removes exactly this run's state.
+const keyPrefix = `turnpike-demo:${process.pid}`;
 
+/** Children in start order; stopped in reverse (the edge first, so it drains while its upstreams serve). */
 const children = [];
-let stopping = false;
-function stopAll(code = 0) {
-  if (stopping) return;
-  stopping = true;
-  for (const c of children.reverse()) if (c.exitCode === null) c.kill('SIGTERM');
-  setTimeout(() => process.exit(code), 300).unref();
-  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(() => process.exit(code));
+const cleanups = [];
+let stopping = null;
+
+function stopAll(reason, code = 0) {
+  stopping ??= (async () => {
+    console.log(`\nturnpike: stopping the demo (${reason})`);
+    for (const c of [...children].reverse()) await stopChild(c);
+    for (const fn of cleanups.reverse()) await fn().catch((err) => console.error(`turnpike: cleanup failed: ${err.message}`));
+    console.log('turnpike: demo stopped');
+    process.exit(code);
+  })();
+  return stopping;
 }
-process.on('SIGINT', () => stopAll(0));
-process.on('SIGTERM', () => stopAll(0));
+
+/** SIGTERM, then wait: the edge drains for up to gateway.shutdownGraceMs (5 s in the example). */
+async function stopChild({ name, proc }) {
+  if (proc.exitCode === null && proc.signalCode === null) {
+    const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    proc.kill('SIGTERM');
+    const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+    const { code, signal } = await exited;
+    clearTimeout(killer);
+    console.log(`turnpike: ${name} stopped (${signal ? `signal ${signal}` : `exit ${code}`})`);
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (stopping) return;
+    void stopAll(signal);
+  });
+}
+// npm can exit on a signal without passing it on; the children must not outlive the demo.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stopAll('parent process exited');
+}, 500).unref();
 
 /** Resolves true if something answers PING at host:port (speaking RESP by hand: nothing is loaded yet). */
 function redisAnswers(host, port) {
@@ -51,49 +89,51 @@ function freePort() {
 }
 
 function onPath(cmd) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
 /** Starts a child and resolves with its first JSON line whose event is `readyEvent`. */
-function startChild(name, cmd, args, readyEvent, env = {}) {
-  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
+function startChild(name, args, readyEvent, env = {}) {
+  const proc = spawn(node, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push({ name, proc });
   return new Promise((resolve, reject) => {
     let buf = '';
     let ready = false;
-    child.stdout.on('data', (d) => {
+    proc.stdout.on('data', (d) => {
       buf += d.toString();
       let nl;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        let info = null;
-        try {
-          info = line.startsWith('{') ? JSON.parse(line) : null;
-        } catch {
-          /* a plain line */
-        }
+        const info = parseLine(line);
         if (!ready && info?.event === readyEvent) {
           ready = true;
           resolve(info);
-        } else if (!(info && info.event) && line.trim()) {
+        } else if (info === null && line.trim()) {
           process.stdout.write(`[${name}] ${line}\n`);
+        } else if (info && !info.event && info.level >= 40) {
+          // Process logs are JSON (pino): show warnings and errors as one readable line each.
+          process.stdout.write(`[${name}] ${info.level >= 50 ? 'error' : 'warning'}: ${info.msg}${info.err?.message ? ` (${info.err.message})` : ''}\n`);
         }
       }
     });
-    child.once('exit', (code) => {
+    proc.once('exit', (code) => {
       if (!ready) reject(new Error(`${name} exited (${code}) before it was ready`));
       else if (!stopping) {
-        console.error(`${name} exited (${code}); stopping the demo`);
-        stopAll(1);
+        console.error(`turnpike: ${name} exited (${code}); stopping the demo`);
+        void stopAll(`${name} exited`, 1);
       }
     });
   });
+}
+
+function parseLine(line) {
+  if (!line.startsWith('{')) return null;
+  try {
+    return JSON.parse(line);
+  } catch {
+    return null;
+  }
 }
 
 async function redisUrl() {
@@ -109,38 +149,74 @@ async function redisUrl() {
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'turnpike-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  children.push(child);
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  children.push({ name: 'redis-server', proc });
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
   for (let i = 0; i < 50 && !(await redisAnswers('127.0.0.1', port)); i++) await new Promise((r) => setTimeout(r, 100));
   console.log(`turnpike: started a private redis-server on 127.0.0.1:${port} (nothing answered on 6379)`);
   return `redis://127.0.0.1:${port}`;
 }
 
+/** Runs a store command of the CLI and returns its JSON output. */
+function cli(redis, ...args) {
+  const r = spawnSync(node, [bin, ...args, '--redis', redis, '--key-prefix', keyPrefix, '--json'], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`turnpike ${args.join(' ')} failed: ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Deletes this run's keys (SCAN, never KEYS or FLUSH: the Redis may be shared). */
+async function removeDemoState(redis) {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(redis, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    let cursor = '0';
+    let removed = 0;
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) removed += await client.unlink(...keys);
+    } while (cursor !== '0');
+    console.log(`turnpike: removed the demo's ${removed} Redis keys (${keyPrefix}*)`);
+  } finally {
+    client.disconnect();
+  }
+}
+
 try {
+  execFileSync(node, [join(root, 'scripts/setup.mjs')], { stdio: 'inherit' });
   const redis = await redisUrl();
-  const upstream = await startChild('upstream', process.execPath, [join(root, 'examples/upstream.mjs'), '0'], 'listening');
-  const env = { REDIS_URL: redis, DEMO_UPSTREAM: `http://127.0.0.1:${upstream.port}` };
-  const config = join(root, 'examples/turnpike.yaml');
-  const bin = join(root, 'bin/turnpike.mjs');
   const port = process.env.PORT ?? '8080';
+  const managementPort = process.env.MANAGEMENT_PORT ?? '9090';
+  const upstream = await startChild('upstream', [join(root, 'examples/upstream.mjs'), '0'], 'listening');
+  const env = { REDIS_URL: redis, DEMO_UPSTREAM: `http://127.0.0.1:${upstream.port}` };
+  cleanups.push(() => removeDemoState(redis));
   let worker = null;
   if (existsSync(join(root, 'examples/functions'))) {
-    worker = await startChild('worker', process.execPath, [bin, 'worker', '--config', config, '--functions', join(root, 'examples/functions'), '--redis', redis], 'ready', env);
+    worker = await startChild('worker', [bin, 'worker', '--config', config, '--functions', join(root, 'examples/functions'), '--redis', redis, '--key-prefix', keyPrefix], 'ready', env);
   }
-  const edge = await startChild('edge', process.execPath, [bin, 'edge', '--config', config, '--port', port, '--redis', redis], 'listening', env);
+  const edge = await startChild('edge', [bin, 'edge', '--config', config, '--port', port, '--management-port', managementPort, '--redis', redis, '--key-prefix', keyPrefix], 'listening', env);
+
+  // POST /petstore/prod/pets requires an API key (`security: [api_key]` in the example export).
+  const key = cli(redis, 'keys', 'create', '--name', 'demo');
+  const plan = cli(redis, 'plans', 'create', '--name', 'demo', '--api-stage', 'petstore/prod', '--rate', '50', '--burst', '100');
+  cli(redis, 'plans', 'attach', '--plan', plan.id, '--key', key.id);
+
   const base = `http://127.0.0.1:${edge.port}`;
   console.log(`
 Turnpike is running.
-  edge:        ${base}
-  management:  http://127.0.0.1:${edge.managementPort}/healthz  /readyz  /metrics
+  edge:        ${base}          (PORT=${port})
+  management:  http://127.0.0.1:${edge.managementPort}/healthz  /readyz  /metrics   (MANAGEMENT_PORT=${managementPort})
   upstream:    http://127.0.0.1:${upstream.port} (the example pet store)${worker ? '\n  worker:      running the functions in examples/functions' : ''}
-  redis:       ${redis}
+  redis:       ${redis} (this run's keys: ${keyPrefix}*, removed when the demo stops)
+  API key:     ${key.value}  (usage plan "demo" on petstore/prod; turnpike keys list --redis ${redis} --key-prefix ${keyPrefix})
 
 Try:
   curl -i ${base}/health
   curl -i ${base}/petstore/prod/pets?type=dog
   curl -i ${base}/petstore/prod/pets/2
-  curl -i -X POST ${base}/petstore/prod/pets -H 'content-type: application/json' -d '{"type":"cat","price":9.5}'
+  curl -i -X POST ${base}/petstore/prod/pets -H 'x-api-key: ${key.value}' -H 'content-type: application/json' -d '{"type":"cat","price":9.5}'
+  curl -i -X POST ${base}/petstore/prod/pets -H 'content-type: application/json' -d '{}'   # no key: 403
   curl -i ${base}/echo/anything?x=1
   curl -i ${base}/hello              # a Lambda-style function (examples/functions/hello.mjs) on the worker;
                                      # throttled at 5 req/s: the sixth quick call answers 429
@@ -152,8 +228,10 @@ Try:
 WebSocket: connect to ws://127.0.0.1:${edge.port}/chat/live and send {"action":"ping"} (mock: pong) or any
 other text (the echo function answers with the event it received).
 
-Ctrl-C stops everything.`);
+Ctrl-C (or SIGTERM) stops everything.`);
+  // For tests and supervisors: one machine-readable line, on request.
+  if (process.env.TURNPIKE_DEMO_EVENTS === '1') process.stdout.write(`${JSON.stringify({ event: 'demo-ready', port: edge.port, managementPort: edge.managementPort, apiKey: key.value, keyPrefix, pid: process.pid })}\n`);
 } catch (err) {
   console.error(`turnpike: ${err.message}`);
-  stopAll(1);
+  await stopAll('start failed', 1);
 }

@@ -11,6 +11,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   functions: () => import('./suites/functions.js'),
   auth: () => import('./suites/auth.js'),
   throttle: () => import('./suites/throttle.js'),
+  billing: () => import('./suites/billing.js'),
   websocket: () => import('./suites/websocket.js'),
 };
 

@@ -112,7 +112,7 @@ function rssBytes(pid: number): number {
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function startNode(file: string, port: number, prefix: string): Promise<Running> {
-  return start(process.execPath, [TURNPIKE, 'edge', '--config', file, '--port', String(port), '--management-port=-1', '--redis', REDIS_URL, '--key-prefix', prefix], { env: { LOG_LEVEL: 'warn' } });
+  return start(process.execPath, [TURNPIKE, 'edge', '--config', file, '--port', String(port), '--management-port=-1', '--redis', REDIS_URL, '--key-prefix', prefix, '--port-group', prefix], { env: { LOG_LEVEL: 'warn' } });
 }
 
 export async function run(): Promise<void> {

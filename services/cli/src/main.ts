@@ -1,32 +1,44 @@
-import { ConfigError } from '@turnpike/config';
 import { UsageError, type Command } from './command.js';
 
+interface CommandEntry {
+  readonly summary: string;
+  readonly load: () => Promise<{ command: Command }>;
+}
+
 /**
- * `turnpike <command> [options]`. Each command is its own module, loaded only when asked for, so
- * `turnpike validate` does not load uWebSockets.js or BullMQ.
+ * `turnpike <command> [options]`. Each command is its own module, loaded only when asked for (the build
+ * splits them into chunks), so `turnpike --help` and `turnpike validate` load neither uWebSockets.js,
+ * BullMQ nor OpenTelemetry. This file imports nothing else for the same reason.
  */
-const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
-  edge: () => import('./commands/edge.js'),
-  validate: () => import('./commands/validate.js'),
-  keys: () => import('./commands/keys.js'),
-  plans: () => import('./commands/plans.js'),
-  usage: () => import('./commands/usage.js'),
-  worker: () => import('./commands/worker.js'),
-  dlq: () => import('./commands/dlq.js'),
-  credentials: () => import('./commands/credentials.js'),
-  control: () => import('./commands/control.js'),
-  apis: () => import('./commands/apis.js'),
-  deploy: () => import('./commands/deploy.js'),
-  deployments: () => import('./commands/deployments.js'),
-  stages: () => import('./commands/stages.js'),
-  rollback: () => import('./commands/rollback.js'),
-  canary: () => import('./commands/canary.js'),
-  domains: () => import('./commands/domains.js'),
+const COMMANDS: Record<string, CommandEntry> = {
+  edge: { summary: 'run an edge node (HTTP and WebSocket APIs)', load: () => import('./commands/edge.js') },
+  worker: { summary: 'run function workers for Lambda-style handlers', load: () => import('./commands/worker.js') },
+  validate: { summary: 'check a config or OpenAPI file; every error with file, field and line', load: () => import('./commands/validate.js') },
+  keys: { summary: 'create, list, disable and enable API keys', load: () => import('./commands/keys.js') },
+  plans: { summary: 'usage plans: throttle and quota per API stage, keys attached', load: () => import('./commands/plans.js') },
+  usage: { summary: 'calls and bytes per key per day (like AWS GetUsage)', load: () => import('./commands/usage.js') },
+  dlq: { summary: 'list or replay asynchronous invocations that failed every retry', load: () => import('./commands/dlq.js') },
+  billing: { summary: 'prices, statements, month closing and usage export to billing systems', load: () => import('./commands/billing.js') },
+  credentials: { summary: 'access-key pairs for signing @connections calls (SigV4)', load: () => import('./commands/credentials.js') },
+  control: { summary: 'run the admin HTTP API (and manage its admin tokens)', load: () => import('./commands/control.js') },
+  apis: { summary: 'put, list, show and delete API definitions of the control plane', load: () => import('./commands/apis.js') },
+  deploy: { summary: 'freeze an API definition into a deployment and point a stage at it', load: () => import('./commands/deploy.js') },
+  deployments: { summary: 'list, show and diff deployments', load: () => import('./commands/deployments.js') },
+  stages: { summary: 'stage variables, throttle and history', load: () => import('./commands/stages.js') },
+  rollback: { summary: 're-point a stage at the previous (or a given) deployment', load: () => import('./commands/rollback.js') },
+  canary: { summary: 'create, promote and delete canary deployments on a stage', load: () => import('./commands/canary.js') },
+  domains: { summary: 'base path mappings of custom domains', load: () => import('./commands/domains.js') },
 };
 
 function usage(): string {
-  const lines = ['usage: turnpike <command> [options]', '', 'commands:'];
-  return lines.concat(Object.keys(COMMANDS).map((c) => `  ${c}`), '', 'turnpike <command> --help for its options').join('\n');
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`);
+  return ['usage: turnpike <command> [options]', '', 'commands:', ...rows, '', 'turnpike <command> --help for its options'].join('\n');
+}
+
+/** A ConfigError from @turnpike/config, recognised by its code so that this file need not load the config package. */
+function isConfigError(err: unknown): err is Error {
+  return err instanceof Error && (err as { code?: unknown }).code === 'TP_CONFIG_INVALID';
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -35,12 +47,12 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name ? 0 : 2;
   }
-  const load = COMMANDS[name];
-  if (!load) {
+  const entry = COMMANDS[name];
+  if (!entry) {
     console.error(`turnpike: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  const { command } = await load();
+  const { command } = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(command.help);
     return 0;
@@ -52,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
       console.error(`turnpike ${name}: ${err.message}\n\n${command.help}`);
       return 2;
     }
-    if (err instanceof ConfigError) {
+    if (isConfigError(err)) {
       console.error(err.message);
       return 1;
     }

@@ -18,6 +18,7 @@ import { AuthorizationService } from './stages/authorize/service.js';
 import { RouteTable, type ApiStage, type CompiledApi } from './router/routeTable.js';
 import { RouteTrie } from './router/routeTrie.js';
 import { startManagement, type ManagementServer } from './management/server.js';
+import { advertisePortGroup, claimPort, type PortClaim } from './listen/portClaim.js';
 import { EdgeTelemetry, type TelemetryOptions } from './observe/edgeTelemetry.js';
 import { TrafficControl } from './stages/throttle/trafficControl.js';
 import { WebSocketGateway } from './websocket/gateway.js';
@@ -42,6 +43,11 @@ export interface EdgeOptions {
   clock?: () => number;
   /** Serve the APIs of the control plane in this Redis instead of the config's (as `gateway.control` does; docs/versions.md). */
   control?: { pollMs?: number };
+  /**
+   * Edges started with the same group may share a port (SO_REUSEPORT); without one, an edge refuses a
+   * port that is in use (listen/portClaim.ts).
+   */
+  portGroup?: string | null;
 }
 
 /**
@@ -73,6 +79,7 @@ export class Edge {
   private management: ManagementServer | null = null;
   /** Follows the control plane when `options.control` or `gateway.control.enabled` says so. */
   control: ControlFollower | null = null;
+  private portClaims: PortClaim[] = [];
   private inflight = 0;
   private drained: (() => void) | null = null;
   private draining = false;
@@ -132,6 +139,10 @@ export class Edge {
     const gw = this.serving.config.gateway;
     const host = this.options.host ?? gw.listen.host;
     const port = this.options.port ?? gw.listen.port;
+    const group = this.options.portGroup ?? null;
+    const mport = this.options.managementPort ?? gw.management.port;
+    await claimPort(host, port, group);
+    if (mport > 0) await claimPort(gw.management.host, mport, group, 'management port');
     await this.websockets?.start();
     const control = this.options.control ?? (gw.control.enabled ? { pollMs: gw.control.pollMs } : null);
     if (control) {
@@ -143,7 +154,7 @@ export class Edge {
       this.app.listen(host, port, (s) => (s ? resolve(s) : reject(new Error(`edge cannot listen on ${host}:${port}`)))),
     );
     this.port = uWS.getSocketPort(this.listenSocket);
-    const mport = this.options.managementPort ?? gw.management.port;
+    this.portClaims.push(await advertisePortGroup(this.port, group));
     if (mport >= 0) {
       this.management = await startManagement({
         host: gw.management.host,
@@ -151,6 +162,7 @@ export class Edge {
         ready: () => this.readiness(),
         metrics: this.telemetry.prometheus,
       });
+      this.portClaims.push(await advertisePortGroup(this.management.port, group));
     }
     this.logger.info({ port: this.port, managementPort: this.management?.port, apis: this.serving.table.apis.length }, 'edge listening');
     return this;
@@ -206,6 +218,7 @@ export class Edge {
     }
     this.app.close();
     await this.management?.close();
+    await Promise.all(this.portClaims.map((c) => c.release()));
     await this.agent.close().catch(() => {});
     await this.telemetry.close();
     await this.invoker.close();

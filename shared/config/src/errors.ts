@@ -10,8 +10,15 @@ export interface ConfigIssue {
 /** Thrown for any invalid configuration; carries every issue found, not only the first. */
 export class ConfigError extends Error {
   readonly code = 'TP_CONFIG_INVALID';
-  constructor(readonly issues: ConfigIssue[]) {
-    super(issues.map(formatIssue).join('\n'));
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    // In reading order: by file, then line (issues without a line last, in the order found).
+    const sorted = issues
+      .map((issue, i) => ({ issue, i }))
+      .sort((a, b) => a.issue.file.localeCompare(b.issue.file) || (a.issue.line ?? Infinity) - (b.issue.line ?? Infinity) || a.i - b.i)
+      .map((x) => x.issue);
+    super(sorted.map(formatIssue).join('\n'));
+    this.issues = sorted;
     this.name = 'ConfigError';
   }
 }

@@ -45,7 +45,7 @@ function configFromSource(raw: SourceDoc): TurnpikeConfig {
 
   const keyIssues = routeKeyIssues(src);
   const parsed = TurnpikeFile.safeParse(src.data ?? {});
-  if (!parsed.success || keyIssues.length) throw new ConfigError([...keyIssues, ...(parsed.success ? [] : zodIssues(src, parsed.error))]);
+  if (!parsed.success || keyIssues.length) throw new ConfigError([...keyIssues, ...(parsed.success ? [] : zodIssues(src, parsed.error, [], TurnpikeFile))]);
 
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];

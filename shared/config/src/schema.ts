@@ -397,6 +397,20 @@ export const ControlFollow = z.strictObject({
   pollMs: Millis(50, 600_000, 2_000),
 });
 
+/** Per-call metering for usage and billing (docs/billing.md). */
+export const Metering = z.strictObject({
+  /** Off: no usage is recorded (GetUsage, statements and spend caps see nothing); for benchmarks and gateways that bill no one. */
+  enabled: z.boolean().default(true),
+  /**
+   * Which calls made with an API key count: `integration`, answered by the integration with a status
+   * below 500 (no gateway refusal, timeout or upstream failure); `integration-any`, answered by the
+   * integration whatever its status; `admitted`, every call but throttling and quota refusals.
+   */
+  billable: z.enum(['integration', 'integration-any', 'admitted']).default('integration'),
+  /** How often each edge writes its counters to Redis: also the most calls a `kill -9` can lose. */
+  flushIntervalMs: Millis(100, 60_000, 1_000),
+});
+
 export const Gateway = z.strictObject({
   region: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
   accountId: z.string().regex(/^\d{12}$/, 'an account id is 12 digits').default('000000000000'),
@@ -442,6 +456,7 @@ export const Gateway = z.strictObject({
   websocket: WebSocketNode.default(WebSocketNode.parse({})),
   /** Serve the APIs of the control plane in `redis` instead of the file's (docs/versions.md). */
   control: ControlFollow.default({ enabled: false, pollMs: 2_000 }),
+  metering: Metering.default(Metering.parse({})),
 });
 export type GatewayConfig = z.output<typeof Gateway>;
 

@@ -51,8 +51,35 @@ apis:
 
   it('points YAML syntax errors at their line', () => {
     const [issue] = issuesOf(() => parseConfig('apis:\n  - name: a\n    routes: {\n', 'syntax.yaml'));
-    expect(issue!.message).toMatch(/^YAML:/);
+    expect(issue!.message).toMatch(/^YAML syntax: .*\(column \d+\)\n    \d+ \| .*\n\s+\| *\^$/);
+    expect(issue!.message).not.toMatch(/:$/);
     expect(issue!.line).toBeGreaterThan(0);
+  });
+
+  it('reports an unknown field at its own line with the field it resembles, a bad type with the valid ones, in line order', () => {
+    const issues = issuesOf(() =>
+      parseConfig(
+        `apis:
+  - name: a
+    stages: { $default: {} }
+    routes:
+      GET /b: { apiKeyRequierd: true,
+                integration: { type: mock } }
+      GET /a:
+        integration: { type: mok }
+`,
+        'typos.yaml',
+      ),
+    );
+    expect(issues.map((i) => [i.line, i.path, i.message])).toEqual([
+      [5, 'apis[0].routes.GET /b.apiKeyRequierd', 'unknown field "apiKeyRequierd" (did you mean "apiKeyRequired"?)'],
+      [8, 'apis[0].routes.GET /a.integration.type', 'unknown type "mok"; expected one of http_proxy, mock, function (did you mean "mock"?)'],
+    ]);
+  });
+
+  it('says which file does not exist', () => {
+    const [issue] = issuesOf(() => loadConfig('/nonexistent/turnpike.yaml'));
+    expect(issue!.message).toBe('no such file: /nonexistent/turnpike.yaml');
   });
 
   it('substitutes ${env:NAME} and reports an unset variable by field', () => {

@@ -2,3 +2,4 @@ export { connectRedis, requestTimeoutOf, type RedisConnectOptions } from './conn
 export { RedisKeys } from './keys.js';
 export * from './apiKeys/index.js';
 export * from './control/index.js';
+export { BillingStore, type BillingAccount, type SpendCap, type StoredPriceVersion } from './billing/billingStore.js';

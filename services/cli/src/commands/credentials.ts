@@ -1,8 +1,7 @@
-import { loadConfig } from '@turnpike/config';
-import { connectRedis, RedisKeys } from '@turnpike/redis';
+import { RedisKeys } from '@turnpike/redis';
 import { CredentialStore } from '@turnpike/edge';
 import { UsageError, parse, type Command } from '../command.js';
-import { STORE_HELP, STORE_OPTIONS, printTable } from './storeAccess.js';
+import { STORE_HELP, STORE_OPTIONS, printTable, redisTarget, withRedis } from './storeAccess.js';
 
 export const command: Command = {
   help: `turnpike credentials create [--description TEXT] [redis options]
@@ -21,11 +20,9 @@ ${STORE_HELP}`,
     if (action === 'revoke' && positionals.length !== 2) throw new UsageError('revoke takes one ACCESS_KEY_ID');
     if (action !== 'revoke' && positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
     if (action !== 'create' && values.description !== undefined) throw new UsageError('--description applies to create');
-    const fromFile = values.config ? loadConfig(values.config).gateway.redis : undefined;
-    const url = values.redis ?? fromFile?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    const redis = connectRedis({ url, name: 'turnpike-credentials', maxRetriesPerRequest: 1 });
-    const store = new CredentialStore(redis, new RedisKeys(values['key-prefix'] ?? fromFile?.keyPrefix ?? 'tp'));
-    try {
+    const { url, prefix } = redisTarget(values);
+    return withRedis('credentials', url, async (redis) => {
+      const store = new CredentialStore(redis, new RedisKeys(prefix));
       if (action === 'create') {
         const c = await store.create(values.description ?? '');
         if (values.json) process.stdout.write(`${JSON.stringify(c)}\n`);
@@ -46,14 +43,6 @@ ${STORE_HELP}`,
       }
       console.log(`revoked ${id}`);
       return 0;
-    } catch (err) {
-      if (redis.status !== 'ready') {
-        console.error(`turnpike credentials: Redis at ${url} is unreachable (${(err as Error).message})`);
-        return 1;
-      }
-      throw err;
-    } finally {
-      redis.disconnect();
-    }
+    });
   },
 };

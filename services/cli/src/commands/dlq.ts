@@ -1,7 +1,7 @@
 import { loadConfig } from '@turnpike/config';
-import { connectRedis } from '@turnpike/redis';
 import { listDeadLetters, replayDeadLetters, type DeadLetter } from '@turnpike/worker';
 import { UsageError, parse, type Command } from '../command.js';
+import { withRedis } from './storeAccess.js';
 
 export const command: Command = {
   help: `turnpike dlq list --config FILE [--function NAME]... [--redis URL] [--key-prefix P] [--json]
@@ -25,16 +25,13 @@ their retries reset (all of them, or only --id ones). Without --function, every 
     if (!values.config) throw new UsageError('--config is required');
     if (action === 'list' && values.id) throw new UsageError('--id applies to replay');
     const config = loadConfig(values.config);
-    const redis = connectRedis({ url: values.redis ?? process.env.REDIS_URL ?? config.gateway.redis.url, name: 'turnpike-dlq' });
     const prefix = values['key-prefix'] ?? config.gateway.redis.keyPrefix;
-    try {
+    return withRedis('dlq', values.redis ?? process.env.REDIS_URL ?? config.gateway.redis.url, async (redis) => {
       const letters = action === 'list' ? await listDeadLetters(redis, prefix, values.function) : await replayDeadLetters(redis, prefix, values.function, values.id);
       if (values.json) process.stdout.write(`${JSON.stringify({ [action === 'list' ? 'deadLetters' : 'replayed']: letters })}\n`);
       else print(action, letters);
       return 0;
-    } finally {
-      redis.disconnect();
-    }
+    });
   },
 };
 

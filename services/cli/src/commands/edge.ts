@@ -1,16 +1,17 @@
 import { Gateway, loadConfig, formatIssue, type TurnpikeConfig } from '@turnpike/config';
-import { Edge } from '@turnpike/edge';
+import { Edge, PortInUseError } from '@turnpike/edge';
 import { UsageError, intOption, onShutdown, parse, type Command } from '../command.js';
 
 export const command: Command = {
-  help: `turnpike edge --config FILE [--port N] [--management-port N|-1] [--redis URL] [--key-prefix P]
+  help: `turnpike edge --config FILE [--port N] [--management-port N|-1] [--redis URL] [--key-prefix P] [--port-group NAME]
 turnpike edge --control URL [--config FILE] [--control-poll-ms N] [...]
 
 Starts one edge node serving the APIs in FILE (a Turnpike config or an OpenAPI 3 document). With
 --control it serves the APIs of the control plane in the Redis at URL instead (docs/versions.md), follows
 every deploy without restarting, and takes only gateway settings from FILE (defaults without one).
 SIGTERM or SIGINT stops accepting, lets in-flight requests finish (gateway.shutdownGraceMs), and exits 0.
-Several edge processes can share one port (SO_REUSEPORT).`,
+A port in use makes the edge exit 1 with the reason, unless it is held by edges started with the same
+--port-group NAME: those share the port (SO_REUSEPORT) and split its connections.`,
   async run(argv) {
     const { values } = parse(argv, {
       config: { type: 'string', short: 'c' },
@@ -20,6 +21,7 @@ Several edge processes can share one port (SO_REUSEPORT).`,
       'key-prefix': { type: 'string' },
       control: { type: 'string' },
       'control-poll-ms': { type: 'string' },
+      'port-group': { type: 'string' },
     });
     if (!values.config && !values.control) throw new UsageError('--config (or --control) is required');
     // The control plane lives in the Redis the edge shares with every other node: one URL.
@@ -32,9 +34,17 @@ Several edge processes can share one port (SO_REUSEPORT).`,
       managementPort: intOption(values['management-port'], 'management-port', -1, 65535),
       redisUrl: values.redis ?? values.control ?? process.env.REDIS_URL,
       keyPrefix: values['key-prefix'],
+      portGroup: values['port-group'] ?? null,
     });
     for (const w of config.warnings) edge.logger.warn({ file: w.file, path: w.path, line: w.line }, `config: ${formatIssue(w)}`);
-    await edge.start();
+    try {
+      await edge.start();
+    } catch (err) {
+      if (!(err instanceof PortInUseError)) throw err;
+      // Nothing is listening and nothing was accepted: there is nothing to drain.
+      console.error(`turnpike edge: ${err.message}`);
+      process.exit(1);
+    }
     // A line a supervisor (or a test) can wait for, with the ports actually bound.
     process.stdout.write(`${JSON.stringify({ event: 'listening', port: edge.port, managementPort: edge.managementPort, pid: process.pid })}\n`);
     await onShutdown(() => edge.stop());

@@ -13,20 +13,28 @@ export const STORE_OPTIONS = {
 export const STORE_HELP = `Redis: --config FILE (its gateway.redis), or --redis URL (default $REDIS_URL or redis://127.0.0.1:6379)
 and --key-prefix P (default tp); the flags win over the file. --json prints JSON.`;
 
-const CONNECT_TIMEOUT_MS = 3_000;
+/** How long a command waits for Redis before saying it cannot reach it. */
+const CONNECT_TIMEOUT_MS = 1_000;
+
+/** Where a command finds Redis: the flags, else the config file's gateway.redis, else the environment. */
+export function redisTarget(values: { config?: string; redis?: string; 'key-prefix'?: string }): { url: string; prefix: string } {
+  const fromFile = values.config ? loadConfig(values.config).gateway.redis : undefined;
+  return {
+    url: values.redis ?? fromFile?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    prefix: values['key-prefix'] ?? fromFile?.keyPrefix ?? 'tp',
+  };
+}
 
 /**
- * Opens the API key store, runs `fn`, and closes it. A store error (unknown id, invalid input) prints
- * its message and exits 1; an unreachable Redis says which URL.
+ * Connects to Redis for one command, runs `fn`, and disconnects. An unreachable Redis is one line naming
+ * the URL and the cause (`connect ECONNREFUSED 127.0.0.1:6379`) within a second, exit 1; so is a
+ * StoreError (unknown id, invalid input).
  */
-export async function withStore(command: string, values: { config?: string; redis?: string; 'key-prefix'?: string }, fn: (store: ApiKeyStore) => Promise<number>): Promise<number> {
-  const fromFile = values.config ? loadConfig(values.config).gateway.redis : undefined;
-  const url = values.redis ?? (fromFile ? fromFile.url : (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'));
-  const prefix = values['key-prefix'] ?? fromFile?.keyPrefix ?? 'tp';
+export async function withRedis(command: string, url: string, fn: (redis: Redis) => Promise<number>): Promise<number> {
   const redis = connectRedis({ url, name: `turnpike-${command}`, maxRetriesPerRequest: 1 });
   try {
-    await ping(redis, url);
-    return await fn(new ApiKeyStore(redis, new RedisKeys(prefix)));
+    await whenReady(redis, url);
+    return await fn(redis);
   } catch (err) {
     if (err instanceof StoreError || err instanceof UnreachableError) {
       console.error(`turnpike ${command}: ${err.message}`);
@@ -38,20 +46,30 @@ export async function withStore(command: string, values: { config?: string; redi
   }
 }
 
+/** withRedis with the API key store (keys, plans, usage). */
+export function withStore(command: string, values: { config?: string; redis?: string; 'key-prefix'?: string }, fn: (store: ApiKeyStore) => Promise<number>): Promise<number> {
+  const { url, prefix } = redisTarget(values);
+  return withRedis(command, url, (redis) => fn(new ApiKeyStore(redis, new RedisKeys(prefix))));
+}
+
 class UnreachableError extends Error {}
 
-async function ping(redis: Redis, url: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      redis.ping(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), CONNECT_TIMEOUT_MS))),
-    ]);
-  } catch (err) {
-    throw new UnreachableError(`cannot reach Redis at ${url}: ${(err as Error).message}`);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Resolves when the connection is ready; rejects with the connection's own error (not a retry count). */
+function whenReady(redis: Redis, url: string): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let lastError = 'timed out';
+    const onError = (err: Error) => (lastError = err.message || (err as NodeJS.ErrnoException).code || String(err));
+    const done = (err: Error | null) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady).off('error', onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => done(null);
+    const timer = setTimeout(() => done(new UnreachableError(`cannot reach Redis at ${url}: ${lastError}`)), CONNECT_TIMEOUT_MS);
+    redis.on('error', onError).once('ready', onReady);
+  });
 }
 
 /** Prints rows as aligned columns. */

@@ -83,7 +83,7 @@ apis:
   expect(created.code).toBe(0);
   creds = JSON.parse(created.stdout) as typeof creds;
   const env = { TP_TEST_ACCESS_KEY_ID: creds.accessKeyId, TP_TEST_SECRET_ACCESS_KEY: creds.secretAccessKey };
-  const edgeArgs = (port: number) => ['edge', '--config', configFile, '--port', String(port), '--management-port=0', '--redis', SHARED_REDIS_URL, '--key-prefix', prefix];
+  const edgeArgs = (port: number) => ['edge', '--config', configFile, '--port', String(port), '--management-port=0', '--redis', SHARED_REDIS_URL, '--key-prefix', prefix, '--port-group', prefix];
   [worker, edgeA, edgeB] = await Promise.all([
     spawnTurnpike(['worker', '--config', configFile, '--redis', SHARED_REDIS_URL, '--key-prefix', prefix, '--concurrency', '4'], { readyEvent: 'ready', timeoutMs: 30_000, env }),
     spawnTurnpike(edgeArgs(portA)),

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../keys.js';
 import { digestKeyValue, digestsEqual, generateId, generateKeyValue } from './secret.js';
@@ -11,7 +13,9 @@ import { utcDate, type QuotaPeriodUnit } from './quotaPeriod.js';
  *   apikeyid:{id}              string sha256(value) as hex: finds a key by id without its value
  *   plan:{id}                  string the plan as JSON
  *   index:{apikeys|plans}      set    every id, for listings
- *   usage:{keyId}:YYYY-MM-DD   hash   "<apiId>/<stage>/calls" and ".../bytes" counters
+ *   usage:{keyId}:YYYY-MM-DD   hash   "<apiId>/<stage>/calls" and ".../bytes" counters (GetUsage), and
+ *                                     "r|calls|<apiId>|<stage>|<route>", "r|bytes|..." (billing)
+ *   usage:{keyId}:batches      zset   metering batches already applied (exactly-once flushes)
  *   quota:{keyId}:plan:period  string requests leased against the plan's quota this period
  *
  * The edge looks a key up by the digest of the presented value, so a lookup is one HGETALL; changes are
@@ -82,13 +86,47 @@ export class StoreError extends Error {
 }
 
 const USAGE_RETENTION_MS = 400 * 86_400_000;
+/** Applied batch ids are remembered two days: an edge gives up resending a batch long before that. */
+const BATCH_MEMORY_MS = 2 * 86_400_000;
+const resolveScript = createRequire(import.meta.url).resolve;
+
+/** One metering batch for one key and day: "<apiId>/<stage> <route key>" → [calls, bytes]. */
+export type UsageBatch = ReadonlyMap<string, readonly [number, number]>;
+
+export interface RouteUsageRow {
+  date: string;
+  apiId: string;
+  stage: string;
+  route: string;
+  calls: number;
+  bytes: number;
+}
+
+interface UsageCommands {
+  tpUsageFlush(usageKey: string, batchesKey: string, ...args: (string | number)[]): Promise<unknown>;
+}
+
+/** `YYYY-MM-DD` days from `from` to `to` inclusive (at most 366). */
+function dayRange(from: string, to: string): string[] {
+  const start = Date.parse(`${from}T00:00:00Z`);
+  const end = Date.parse(`${to}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(from) || !/^\d{4}-\d{2}-\d{2}$/.test(to) || Number.isNaN(start) || Number.isNaN(end) || end < start) {
+    throw new StoreError('TP_INVALID', 'dates are YYYY-MM-DD with from <= to');
+  }
+  if (end - start > 366 * 86_400_000) throw new StoreError('TP_INVALID', 'at most 366 days at once');
+  const days: string[] = [];
+  for (let t = start; t <= end; t += 86_400_000) days.push(utcDate(t));
+  return days;
+}
 const NAME = /^[A-Za-z0-9 _.:-]{1,128}$/;
 
 export class ApiKeyStore {
   constructor(
     private readonly redis: Redis,
     readonly keys: RedisKeys,
-  ) {}
+  ) {
+    if (!('tpUsageFlush' in redis)) redis.defineCommand('tpUsageFlush', { numberOfKeys: 2, lua: readFileSync(resolveScript('@turnpike/redis/scripts/usage-flush-2.lua'), 'utf8') });
+  }
 
   /** The pub/sub channel carrying the digest (hex) of a changed key, or `*` when a plan changed. */
   get changesChannel(): string {
@@ -224,37 +262,58 @@ export class ApiKeyStore {
 
   // ---- usage ------------------------------------------------------------------------------------
 
-  /** Adds metered calls and bytes; `counts` maps "<apiId>/<stage>" to [calls, bytes]. */
-  addUsage(keyId: string, date: string, counts: ReadonlyMap<string, readonly [number, number]>): Promise<unknown> {
-    const k = this.usageKey(keyId, date);
-    const p = this.redis.pipeline();
-    for (const [apiStage, [calls, bytes]] of counts) {
-      p.hincrby(k, `${apiStage}/calls`, calls);
-      if (bytes) p.hincrby(k, `${apiStage}/bytes`, bytes);
+  /**
+   * Applies one metering batch of an edge node at most once (usage-flush-2.lua): a batch resent after a
+   * lost reply is recognised by its id and not counted again. Resolves true when applied now, false when
+   * it had been applied before.
+   */
+  async applyUsageBatch(keyId: string, date: string, batchId: string, batch: UsageBatch): Promise<boolean> {
+    const args: (string | number)[] = [batchId, Date.now(), BATCH_MEMORY_MS, USAGE_RETENTION_MS];
+    for (const [route, [calls, bytes]] of batch) {
+      const slash = route.indexOf(' ');
+      // "<apiId>/<stage> <route key>": GetUsage's per-stage fields, and billing's per-route ones.
+      const apiStage = route.slice(0, slash);
+      const [apiId, stage] = apiStage.split('/') as [string, string];
+      const routeKey = route.slice(slash + 1);
+      args.push(`${apiStage}/calls`, calls, `r|calls|${apiId}|${stage}|${routeKey}`, calls);
+      if (bytes) args.push(`${apiStage}/bytes`, bytes, `r|bytes|${apiId}|${stage}|${routeKey}`, bytes);
     }
-    p.pexpire(k, USAGE_RETENTION_MS);
-    return p.exec().then((results) => {
-      const failed = results?.find(([err]) => err);
-      if (failed) throw failed[0];
+    const r = (await (this.redis as unknown as UsageCommands).tpUsageFlush(this.usageKey(keyId, date), this.keys.tagged('usage', keyId, 'batches'), ...args)) as number;
+    return r === 1;
+  }
+
+  /** Billable calls and bytes per day and route, for rating (`from`/`to` inclusive, UTC). */
+  async getRouteUsage(keyId: string, from: string, to: string): Promise<RouteUsageRow[]> {
+    const days = dayRange(from, to);
+    const hashes = await Promise.all(days.map((d) => this.redis.hgetall(this.usageKey(keyId, d))));
+    const rows: RouteUsageRow[] = [];
+    days.forEach((date, i) => {
+      const byRoute = new Map<string, RouteUsageRow>();
+      for (const [field, v] of Object.entries(hashes[i]!)) {
+        if (!field.startsWith('r|')) continue;
+        const [, kind, apiId, stage] = field.split('|', 4) as [string, string, string, string];
+        const route = field.slice(`r|${kind}|${apiId}|${stage}|`.length);
+        const id = `${apiId}/${stage} ${route}`;
+        let row = byRoute.get(id);
+        if (!row) byRoute.set(id, (row = { date, apiId, stage, route, calls: 0, bytes: 0 }));
+        if (kind === 'calls') row.calls = Number(v);
+        else row.bytes = Number(v);
+      }
+      rows.push(...byRoute.values());
     });
+    return rows;
   }
 
   /** Usage of one key per day from `from` to `to` (inclusive, `YYYY-MM-DD`, UTC). */
   async getUsage(keyId: string, from: string, to: string): Promise<UsageRow[]> {
-    const start = Date.parse(`${from}T00:00:00Z`);
-    const end = Date.parse(`${to}T00:00:00Z`);
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(from) || !/^\d{4}-\d{2}-\d{2}$/.test(to) || Number.isNaN(start) || Number.isNaN(end) || end < start) {
-      throw new StoreError('TP_INVALID', 'dates are YYYY-MM-DD with from <= to');
-    }
-    if (end - start > 366 * 86_400_000) throw new StoreError('TP_INVALID', 'at most 366 days at once');
+    const days = dayRange(from, to);
     await this.keyById(keyId);
-    const days: string[] = [];
-    for (let t = start; t <= end; t += 86_400_000) days.push(utcDate(t));
     const hashes = await Promise.all(days.map((d) => this.redis.hgetall(this.usageKey(keyId, d))));
     const rows: UsageRow[] = [];
     days.forEach((date, i) => {
       const byStage = new Map<string, UsageRow>();
       for (const [field, v] of Object.entries(hashes[i]!)) {
+        if (field.startsWith('r|')) continue;
         const cut = field.lastIndexOf('/');
         const apiStage = field.slice(0, cut);
         const slash = apiStage.indexOf('/');

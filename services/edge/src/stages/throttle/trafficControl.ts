@@ -3,10 +3,12 @@ import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '@turnpike/config';
-import { ApiKeyStore, type QuotaPeriod, type QuotaSettings, type RedisKeys, type ThrottleLimits } from '@turnpike/redis';
+import { ApiKeyStore, BillingStore, type QuotaPeriod, type QuotaSettings, type RedisKeys, type ThrottleLimits } from '@turnpike/redis';
 import { ApiKeyCache } from '../apiKey/apiKeyCache.js';
 import { UsageMeter } from '../../metering/usageMeter.js';
 import { RedisGuard, type RedisBound } from '../../redis/redisGuard.js';
+import { SpendGuard } from '../../metering/spendGuard.js';
+import { BillingService } from '@turnpike/billing/core';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { LeaseFn, LeaseGrant } from './leaseBucket.js';
 import { QuotaCounter } from './quotaCounter.js';
@@ -30,6 +32,9 @@ interface TrafficCommands {
 const resolveModule = createRequire(import.meta.url).resolve;
 const SCRIPTS = { tpThrottleLease: ['throttle-lease-1.lua', 1], tpQuotaLease: ['quota-lease-1.lua', 1] } as const;
 
+/** How often spend caps are re-checked. */
+const SPEND_CHECK_MS = 2_000;
+
 /** Per-IP buckets idle this long are dropped (their leases have long expired). */
 const IP_IDLE_MS = 10_000;
 /**
@@ -51,6 +56,7 @@ export class TrafficControl {
   readonly store: ApiKeyStore;
   readonly apiKeys: ApiKeyCache;
   readonly meter: UsageMeter;
+  readonly spend: SpendGuard;
   readonly clock: () => number;
   private readonly commands: TrafficCommands;
   /** 0 tells the scripts to use Redis's clock, the one every node shares; an injected clock is passed. */
@@ -59,10 +65,12 @@ export class TrafficControl {
   private readonly perIp = new Map<string, TokenBucket>();
   private readonly quotas = new Map<string, QuotaCounter>();
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly metering: boolean;
 
   constructor(private readonly options: TrafficOptions) {
     const { gateway, redis, keys, logger } = options;
     this.clock = options.clock ?? Date.now;
+    this.metering = gateway.metering.enabled;
     this.scriptNow = options.clock ?? (() => 0);
     for (const [name, [file, numberOfKeys]] of Object.entries(SCRIPTS)) {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua: readFileSync(resolveModule(`@turnpike/redis/scripts/${file}`), 'utf8') });
@@ -73,13 +81,16 @@ export class TrafficControl {
     this.fallback = new FailurePolicy(gateway.throttle.redisFailurePolicy, logger);
     this.store = new ApiKeyStore(redis, keys);
     this.apiKeys = new ApiKeyCache(this, gateway.apiKeys, guard.bound('api key lookup'), redis, logger);
-    this.meter = new UsageMeter(this.store, guard.bound('usage metering'), this.clock, logger);
+    this.spend = new SpendGuard(new BillingService(this.store, new BillingStore(redis, keys), this.clock), logger, SPEND_CHECK_MS);
+    this.meter = new UsageMeter({ store: this.store, bound: guard.bound('usage metering'), clock: this.clock, logger, billable: gateway.metering.billable, flushIntervalMs: gateway.metering.flushIntervalMs });
     this.sweepTimer = setInterval(() => this.sweep(), IP_IDLE_MS);
     this.sweepTimer.unref();
   }
 
   /** Called for every finished request. */
-  readonly observe = (ctx: RequestContext): void => this.meter.record(ctx);
+  readonly observe = (ctx: RequestContext): void => {
+    if (this.metering) this.meter.record(ctx);
+  };
 
   /**
    * The node's bucket for a named level. Route tables are rebuilt on every deployment; buckets with the
@@ -137,6 +148,7 @@ export class TrafficControl {
   /** Flushes metered usage and stops listening for key changes. */
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
+    this.spend.close();
     await this.meter.close();
     this.apiKeys.close();
   }
