@@ -98,7 +98,8 @@ afterAll(async () => {
 });
 
 describe('WebSocket APIs on two edge processes with real workers', () => {
-  it('manages access keys with `turnpike credentials`', async () => {
+  // Four CLI processes: each loads the whole CLI bundle, seconds apiece when both cores are busy.
+  it('manages access keys with `turnpike credentials`', { timeout: 90_000 }, async () => {
     const other = JSON.parse((await cli('create', '--json')).stdout) as { accessKeyId: string };
     const listed = JSON.parse((await cli('list', '--json')).stdout) as { credentials: { accessKeyId: string; description: string }[] };
     expect(listed.credentials.map((c) => c.accessKeyId).sort()).toEqual([creds.accessKeyId, other.accessKeyId].sort());
@@ -183,7 +184,7 @@ describe('WebSocket APIs on two edge processes with real workers', () => {
   // when the publish runs, while the other node's connection, connected the same way, gets the message.
   // The cause is not found yet (docs/websocket.md, "Known issue"); a failure prints both edges' logs and
   // the CONNECT events the ws function recorded.
-  it('publishes to a topic the $connect function subscribed connections on both nodes to', { retry: 2 }, async () => {
+  it('publishes to a topic the $connect function subscribed connections on both nodes to', async () => {
     const onA = await connect(portA, '?room=r1');
     const onB = await connect(portB, '?room=r1');
     const elsewhere = await connect(portB, '?room=r2');
