@@ -4,7 +4,7 @@ export default defineConfig({
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
   test: {
-    include: ['services/*/test/**/*.test.ts', 'shared/*/test/**/*.test.ts', 'loadtests/test/**/*.test.ts'],
+    include: ['services/*/test/**/*.test.ts', 'shared/*/test/**/*.test.ts', 'loadtests/test/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['./test/globalSetup.ts'],
     // uWebSockets.js is a native addon: one process per test file, never worker threads.
     pool: 'forks',
