@@ -198,7 +198,7 @@ apis:
     clients.push(c);
     const failures = async () => {
       const text = (await rawRequest(a.info.managementPort as number, { path: '/metrics' })).body.toString();
-      return Number(/turnpike_websocket_registry_write_failures_total\{op="register"\} (\d+)/.exec(text)?.[1] ?? 0);
+      return Number(/turnpike_websocket_registry_write_failures_total\{op="register"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
     };
     await eventually(async () => ((await failures()) >= 1 ? true : undefined), 'a failed registry write, counted', 5_000);
     await redis.start(['--appendonly', 'yes', '--appendfsync', 'always']);

@@ -44,14 +44,15 @@ apis:
   );
   edges = await Promise.all(
     Array.from({ length: EDGES }, () =>
-      spawnTurnpike(['edge', '--config', config, '--port', '0', '--management-port', '0', '--redis', redisServer.url, '--key-prefix', prefix], { env: { LOG_LEVEL: 'warn' } }),
+      spawnTurnpike(['edge', '--config', config, '--port', '0', '--management-port', '0', '--redis', redisServer.url, '--key-prefix', prefix], { env: { LOG_LEVEL: 'warn' }, timeoutMs: 60_000 }),
     ),
   );
   // Readiness includes a Redis ping: load starts only once every node can reach the buckets.
   for (const e of edges) {
-    await eventually(async () => (await fetch(`http://127.0.0.1:${e.info.managementPort as number}/readyz`).catch(() => null))?.status === 200, 10_000, 'edge ready');
+    await eventually(async () => (await fetch(`http://127.0.0.1:${e.info.managementPort as number}/readyz`).catch(() => null))?.status === 200, 30_000, 'edge ready');
   }
-}, 60_000);
+  // Four process starts take seconds each when the machine is busy.
+}, 150_000);
 
 afterAll(async () => {
   await Promise.all(edges.map((e) => e.stop()));
