@@ -171,13 +171,14 @@ describe('WebSocket APIs on two edge processes with real workers', () => {
     expect(event.requestContext.routeKey).toBe('$default');
   });
 
-  it('lets a handler reach the management API from its environment and from domainName/stage', async () => {
+  it('lets a handler reach the management API from its environment and from domainName/stage', { timeout: 60_000 }, async () => {
     // The environment's endpoint is node B; the connection is on node A.
     const c = await connect(portA);
+    // The handler loads and builds an SDK client per call: seconds when both cores are busy.
     c.send(JSON.stringify({ action: 'push-env' }));
-    expect(await c.next()).toBe('from-env');
+    expect(await c.next(20_000)).toBe('from-env');
     c.send(JSON.stringify({ action: 'push-domain' }));
-    expect(await c.next()).toBe('from-domain');
+    expect(await c.next(20_000)).toBe('from-domain');
   });
 
   // No retry: this case used to fail under CPU load (the connection accepted through the $connect function
