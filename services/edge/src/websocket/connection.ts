@@ -16,7 +16,7 @@ export class Connection {
   dirty = false;
   /** What the `$connect` authorizer returned (principalId + context), carried into every event. */
   authorizer: Record<string, unknown> | null = null;
-  /** Topics from `$connect` (config and integration), subscribed once uWS opens the socket. */
+  /** Topics from `$connect` (config and integration), subscribed right after the upgrade (gateway.opened). */
   initialTopics: readonly string[] | null = null;
   /** The subprotocol a `$connect` integration selected (Sec-WebSocket-Protocol). */
   protocol: string | null = null;
