@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiGatewayManagementApiClient, GetConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
@@ -96,6 +96,7 @@ afterAll(async () => {
   for (const c of clients) c.ws.terminate();
   await Promise.all([edgeA?.stop('SIGKILL'), edgeB?.stop('SIGKILL'), worker?.stop()]);
   await deletePrefix(SHARED_REDIS_URL, prefix);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('WebSocket APIs on two edge processes with real workers', () => {
