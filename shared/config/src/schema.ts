@@ -275,6 +275,19 @@ export const WebSocketApiSettings = z
     maxConnectionDurationMs: Millis(1_000, 604_800_000, 7_200_000),
     /** A bigger message closes the connection with 1009 (API Gateway: 128 KB). */
     maxMessageBytes: z.number().int().min(16).max(16 * 1024 * 1024).default(128 * 1024),
+    /**
+     * Messages a connection may send per second, on average; past it (and its burst) the connection is
+     * closed with 1008. Bounds what one client can make the edge do, integrations and access-log lines
+     * included.
+     */
+    maxMessagesPerSecond: z.number().int().min(1).max(100_000).default(100),
+    /** Messages a connection may send at once above its per-second rate (the bucket's size). */
+    messageBurst: z.number().int().min(1).max(1_000_000).default(200),
+    /**
+     * Bytes of a connection's messages that may wait for their route integrations at once; a message
+     * that would pass it closes the connection with 1008 (a message is always taken when none waits).
+     */
+    maxPendingBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
   })
   .superRefine((ws, ctx) => {
     for (const [key, route] of Object.entries(ws.routes)) {

@@ -46,4 +46,12 @@ export class EdgeMetrics {
   webSocketClientError(apiId: string, stage: string, routeKey: string): void {
     this.gateway.webSocketClientError(this.gateway.labels(apiId, stage, routeKey));
   }
+
+  webSocketRegistryWriteFailure(op: 'register' | 'unregister'): void {
+    this.gateway.webSocketRegistryWriteFailure(op);
+  }
+
+  webSocketLimitClose(apiId: string, stage: string, limit: 'message_rate' | 'pending_bytes'): void {
+    this.gateway.webSocketLimitClose(this.gateway.labels(apiId, stage, '-'), limit);
+  }
 }

@@ -6,6 +6,7 @@ import type { RedisKeys } from '@turnpike/redis';
 import type { WebSocketNodeConfig } from '@turnpike/config';
 import { RedisGuard, type RedisBound } from '../redis/redisGuard.js';
 import type { Connection } from './connection.js';
+import { RetriedWrites, type RegistryWrite } from './retriedWrites.js';
 
 const DELIVER_LUA = readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/ws-deliver-1.lua'), 'utf8');
 
@@ -47,6 +48,7 @@ export class ConnectionRegistry {
   private registered = false;
   /** @connections lookups and deliveries: answered (503) within the node's Redis bound, never stalled. */
   private readonly requests: RedisBound;
+  private readonly writes: RetriedWrites;
 
   constructor(
     redis: Redis,
@@ -56,7 +58,10 @@ export class ConnectionRegistry {
     private readonly logger: Logger,
     /** Every connection this node holds, to re-register after this node was wrongly reaped. */
     private readonly local: () => Iterable<Connection>,
+    /** Told of every failed registry write (metrics); the write is retried. */
+    onWriteFailure: (op: RegistryWrite) => void = () => {},
   ) {
+    this.writes = new RetriedWrites(logger, onWriteFailure);
     redis.defineCommand('tpWsDeliver', { numberOfKeys: 1, lua: DELIVER_LUA });
     this.redis = redis as DeliverRedis;
     this.requests = RedisGuard.of(redis, logger).bound('websocket registry');
@@ -69,9 +74,18 @@ export class ConnectionRegistry {
     return this.keys.tagged('wsconn', id);
   }
 
+  /**
+   * Writes a connection's entries (its hash and its id in this node's set). A failed write is retried
+   * with a bounded backoff for as long as the connection is open: an entry that is never written makes
+   * every other node answer 410 for a live connection.
+   */
   register(conn: Connection): void {
-    this.redis
-      .hset(this.connKey(conn.id), {
+    this.writes.run('register', conn.id, () => !conn.closed, () => this.writeEntries(conn));
+  }
+
+  private writeEntries(conn: Connection): Promise<unknown> {
+    return Promise.all([
+      this.redis.hset(this.connKey(conn.id), {
         node: this.nodeId,
         inbox: this.inbox,
         api: conn.api.id,
@@ -81,15 +95,15 @@ export class ConnectionRegistry {
         sourceIp: conn.sourceIp,
         userAgent: conn.userAgent,
         principalId: typeof conn.authorizer?.principalId === 'string' ? conn.authorizer.principalId : '',
-      })
-      .catch((err: unknown) => this.logger.warn({ err, connectionId: conn.id }, 'websocket registry: register failed'));
-    this.redis.sadd(this.connsKey, conn.id).catch(() => {});
+      }),
+      this.redis.sadd(this.connsKey, conn.id),
+    ]);
   }
 
+  /** Removes a connection's entries, retried until written while this node is in the registry. */
   unregister(conn: Connection): void {
     this.dirty.delete(conn);
-    this.redis.unlink(this.connKey(conn.id)).catch((err: unknown) => this.logger.warn({ err, connectionId: conn.id }, 'websocket registry: unregister failed'));
-    this.redis.srem(this.connsKey, conn.id).catch(() => {});
+    this.writes.run('unregister', conn.id, () => true, () => Promise.all([this.redis.unlink(this.connKey(conn.id)), this.redis.srem(this.connsKey, conn.id)]));
   }
 
   touched(conn: Connection): void {
@@ -163,6 +177,7 @@ export class ConnectionRegistry {
 
   /** Leaves the registry on a graceful stop (connections were unregistered as they closed). */
   async leave(): Promise<void> {
+    this.writes.stop();
     await this.redis.zrem(this.nodesKey, this.nodeId);
     await this.redis.unlink(this.connsKey);
   }

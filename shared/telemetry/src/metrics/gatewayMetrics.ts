@@ -37,6 +37,8 @@ const LOOP_RESOLUTION_MS = 10;
 const loopDelayMs = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
 const RELOAD_OK = Object.freeze({ result: 'ok' });
 const RELOAD_FAILED = Object.freeze({ result: 'failed' });
+const REGISTER = Object.freeze({ op: 'register' });
+const UNREGISTER = Object.freeze({ op: 'unregister' });
 const REDIS_BUCKETS_MS = [0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000];
 
 export class GatewayMetrics {
@@ -54,6 +56,8 @@ export class GatewayMetrics {
   private readonly wsConnections: UpDownCounter;
   private readonly wsIntegrationErrors: Counter;
   private readonly wsClientErrors: Counter;
+  private readonly wsRegistryWriteFailures: Counter;
+  private readonly wsLimitCloses: Counter;
   private readonly redisLatency: Histogram;
   private readonly accessLogDropped: Counter;
   private readonly controlReloads: Counter;
@@ -77,6 +81,8 @@ export class GatewayMetrics {
     this.wsConnections = meter.createUpDownCounter('turnpike_websocket_connections', { description: 'WebSocket connections open on this node' });
     this.wsIntegrationErrors = meter.createCounter('turnpike_websocket_integration_errors', { description: 'WebSocket route integrations that failed' });
     this.wsClientErrors = meter.createCounter('turnpike_websocket_client_errors', { description: 'WebSocket frames or handshakes refused for the client\'s fault' });
+    this.wsRegistryWriteFailures = meter.createCounter('turnpike_websocket_registry_write_failures', { description: 'Failed writes of WebSocket connections to the registry (each is retried)' });
+    this.wsLimitCloses = meter.createCounter('turnpike_websocket_limit_closes', { description: 'WebSocket connections closed (1008) for passing a per-connection limit' });
     this.redisLatency = meter.createHistogram('turnpike_redis_command_latency_ms', {
       unit: 'ms',
       description: 'Redis round trips made by this process, by command',
@@ -169,6 +175,16 @@ export class GatewayMetrics {
 
   webSocketClientError(l: RouteLabels): void {
     this.wsClientErrors.add(1, l.base);
+  }
+
+  /** `op` is `register` or `unregister`. */
+  webSocketRegistryWriteFailure(op: 'register' | 'unregister'): void {
+    this.wsRegistryWriteFailures.add(1, op === 'register' ? REGISTER : UNREGISTER);
+  }
+
+  /** `limit` comes from a closed set: `message_rate` or `pending_bytes`. */
+  webSocketLimitClose(l: RouteLabels, limit: 'message_rate' | 'pending_bytes'): void {
+    this.wsLimitCloses.add(1, { ...l.base, limit });
   }
 
   /** `command` must come from a closed set (command names), never from request data. */
