@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-execFileSync(process.execPath, [join(root, 'scripts/setup.mjs')], { stdio: 'inherit' });
+// Run by `npm start` (scripts/setup.mjs exec), which installs, builds and picks the runtime first.
 
 const children = [];
 let stopping = false;

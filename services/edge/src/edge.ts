@@ -110,7 +110,7 @@ export class Edge {
     this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) =>
       this.app.listen(host, port, (s) => (s ? resolve(s) : reject(new Error(`edge cannot listen on ${host}:${port}`)))),
     );
-    this.port = uWS.getSocketPort(this.listenSocket);
+    this.port = uWS.us_socket_local_port(this.listenSocket);
     const mport = this.options.managementPort ?? gw.management.port;
     if (mport >= 0) {
       this.management = await startManagement({
@@ -149,7 +149,7 @@ export class Edge {
   async stop(graceMs = this.options.config.gateway.shutdownGraceMs): Promise<boolean> {
     this.draining = true;
     if (this.listenSocket) {
-      uWS.closeSocket(this.listenSocket);
+      uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
     }
     this.logger.info({ inflight: this.inflight, graceMs }, 'edge draining: listener closed');
@@ -183,7 +183,7 @@ export class Edge {
     const query = req.getQuery() ?? '';
     const headers: Record<string, string> = {};
     const rawHeaders: string[] = [];
-    req.forEachHeader((k, v) => {
+    req.forEach((k, v) => {
       rawHeaders.push(k, v);
       const prev = headers[k];
       headers[k] = prev === undefined ? v : prev + (k === 'cookie' ? '; ' : ', ') + v;

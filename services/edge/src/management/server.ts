@@ -56,9 +56,9 @@ export async function startManagement(opts: ManagementOptions): Promise<Manageme
     app.listen(opts.host, opts.port, (s) => (s ? resolve(s) : reject(new Error(`management listener cannot listen on ${opts.host}:${opts.port}`)))),
   );
   return {
-    port: uWS.getSocketPort(socket),
+    port: uWS.us_socket_local_port(socket),
     close: async () => {
-      uWS.closeSocket(socket);
+      uWS.us_listen_socket_close(socket);
       app.close();
     },
   };
