@@ -9,4 +9,8 @@ if (!existsSync(bundle)) {
   console.error('turnpike: not built yet. Run `npm run build` (or `npm start`, which builds first).');
   process.exit(1);
 }
+// uWebSockets.js reads its header-section limit from the environment once, when it loads (default
+// 4 KB, which refuses ordinary requests carrying a few cookies and a JWT). 16 KB is Node's own default;
+// docs/edge.md, "HTTP/1.1 conformance". vitest.config.ts sets the same for in-process edges.
+process.env.UWS_HTTP_MAX_HEADERS_SIZE ??= '16384';
 await import(bundle);

@@ -10,6 +10,7 @@ import { connectRedis, RedisKeys } from '@turnpike/redis';
 import { QueueFunctionInvoker } from './integrations/function/queueInvoker.js';
 import { normalizePath } from './http/normalizePath.js';
 import { RequestBody } from './http/requestBody.js';
+import { refuseAmbiguousFraming } from './http/requestHead.js';
 import { RequestContext, type ContextServices, type RequestObserver } from './pipeline/context.js';
 import { pipelineBuilder, runStages, type EdgeServices } from './pipeline/pipeline.js';
 import { AuthorizationService } from './stages/authorize/service.js';
@@ -188,6 +189,7 @@ export class Edge {
       const prev = headers[k];
       headers[k] = prev === undefined ? v : prev + (k === 'cookie' ? '; ' : ', ') + v;
     });
+    if (refuseAmbiguousFraming(res, rawHeaders) !== null) return;
     const hostHeader = headers.host ?? '';
     const colon = hostHeader.lastIndexOf(':');
     const host = (colon > 0 && hostHeader.indexOf(']') < colon ? hostHeader.slice(0, colon) : hostHeader).toLowerCase();
