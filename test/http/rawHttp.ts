@@ -34,7 +34,7 @@ export function parseResponses(buf: Buffer): { responses: WireResponse[]; rest: 
       return [l.slice(0, c), l.slice(c + 1).trim()];
     });
     let pos = end + 4;
-    let body = Buffer.alloc(0);
+    let body: Buffer = Buffer.alloc(0);
     const te = headers.find(([k]) => k.toLowerCase() === 'transfer-encoding')?.[1];
     const cl = headers.find(([k]) => k.toLowerCase() === 'content-length')?.[1];
     if (status >= 100 && status < 200) {
@@ -74,7 +74,7 @@ export function parseResponses(buf: Buffer): { responses: WireResponse[]; rest: 
 /** A raw TCP connection to the server under test, collecting what it answers. */
 export class RawConnection {
   private readonly socket: Socket;
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
   closed = false;
   readonly ready: Promise<void>;
