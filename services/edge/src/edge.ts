@@ -1,4 +1,3 @@
-/// <reference path="./types/uws-augment.d.ts" />
 import { randomUUID } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
