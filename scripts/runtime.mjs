@@ -91,6 +91,11 @@ function fetchNode(dir) {
   rmSync(join(dir, 'package'), { recursive: true });
 }
 
+/** Points dir/bin/node at the libraries in `libDir` (absolute: the ELF interpreter path cannot be relative). */
+function patchNode(dir, libDir) {
+  execFileSync('patchelf', ['--set-interpreter', join(libDir, 'ld-linux-x86-64.so.2'), '--force-rpath', '--set-rpath', libDir, join(dir, 'bin/node')], { stdio: 'inherit' });
+}
+
 /** Extracts Debian's libc6, libstdc++6 and libgcc-s1 into dir/debian and points bin/node at them. */
 function graftDebianLibs(dir) {
   ensureDebianTools();
@@ -98,7 +103,7 @@ function graftDebianLibs(dir) {
   log(`extracting Debian ${DEBIAN_SUITE}'s libc6, libstdc++6, libgcc-s1 (mmdebstrap, ${DEBIAN_MIRROR})`);
   execFileSync('mmdebstrap', ['--quiet', '--variant=extract', '--include=libc6,libstdc++6,libgcc-s1', DEBIAN_SUITE, rootfs, DEBIAN_MIRROR], { stdio: 'inherit' });
   const lib = join(rootfs, 'usr/lib/x86_64-linux-gnu');
-  execFileSync('patchelf', ['--set-interpreter', join(lib, 'ld-linux-x86-64.so.2'), '--force-rpath', '--set-rpath', lib, join(dir, 'bin/node')], { stdio: 'inherit' });
+  patchNode(dir, lib);
   // "ld.so (Debian GLIBC 2.41-12) stable release version 2.41." names the exact Debian build.
   return execFileSync(join(lib, 'ld-linux-x86-64.so.2'), ['--version'], { encoding: 'utf8' }).split('\n')[0];
 }
@@ -119,19 +124,30 @@ export function ensureRuntime() {
 
   const started = Date.now();
   log(`building ${dir} (Node.js ${NODE_VERSION}${grafted ? `, host glibc ${glibc.join('.')} < 2.38: with Debian ${DEBIAN_SUITE}'s libc` : ''})`);
-  // The interpreter path patched into bin/node is absolute, so the build happens in place; runtime.json,
-  // written last once the binary has run, marks it complete, and a partial build is started over.
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  // Built next to its final place and renamed into it (atomic), so a concurrent or interrupted build
+  // never leaves a half-made runtime where another process looks. The ELF interpreter path is
+  // absolute: the binary is verified with the build directory's libraries, then re-pointed at the
+  // final directory's just before the rename.
+  mkdirSync(cacheRoot, { recursive: true });
+  const tmp = `${dir}.build-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
   try {
-    fetchNode(dir);
-    const debianGlibc = grafted ? graftDebianLibs(dir) : [];
-    const version = execFileSync(node, ['-p', 'process.version'], { encoding: 'utf8' }).trim();
+    fetchNode(tmp);
+    const debianGlibc = grafted ? graftDebianLibs(tmp) : null;
+    const version = execFileSync(join(tmp, 'bin/node'), ['-p', 'process.version'], { encoding: 'utf8' }).trim();
     if (version !== `v${NODE_VERSION}`) throw new Error(`built node reports ${version}`);
+    if (grafted) patchNode(tmp, join(dir, 'debian/usr/lib/x86_64-linux-gnu'));
     const info = { node: NODE_VERSION, hostGlibc: glibc.join('.'), debian: grafted ? { suite: DEBIAN_SUITE, mirror: DEBIAN_MIRROR, glibc: debianGlibc } : null, builtAt: new Date().toISOString() };
-    writeFileSync(join(dir, 'runtime.json'), `${JSON.stringify(info, null, 2)}\n`);
+    writeFileSync(join(tmp, 'runtime.json'), `${JSON.stringify(info, null, 2)}\n`);
+    try {
+      renameSync(tmp, dir);
+    } catch (err) {
+      if (!existsSync(join(dir, 'runtime.json'))) throw new Error(`${dir} exists but is not a finished runtime; delete it (${err.message})`);
+      rmSync(tmp, { recursive: true, force: true }); // another process finished first: use its build
+    }
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${node}`);
