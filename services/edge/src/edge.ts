@@ -11,7 +11,7 @@ import { ClientResponse } from './http/clientResponse.js';
 import { hostOf } from './http/hostHeader.js';
 import { normalizePath } from './http/normalizePath.js';
 import type { BodyLimits } from './http/requestBody.js';
-import { refuseAmbiguousFraming } from './http/requestHead.js';
+import { ambiguousFraming } from './http/requestHead.js';
 import { RequestContext, type ContextServices, type RequestObserver } from './pipeline/context.js';
 import { pipelineBuilder, runStages, type EdgeServices } from './pipeline/pipeline.js';
 import { AuthorizationService } from './stages/authorize/service.js';
@@ -249,8 +249,7 @@ export class Edge {
         const prev = headers[k];
         headers[k] = prev === undefined ? v : prev + (k === 'cookie' ? '; ' : ', ') + v;
       });
-      // Framing another hop could read differently is refused before anything else (http/requestHead.ts).
-      if (refuseAmbiguousFraming(res, rawHeaders) !== null) return;
+      const framing = ambiguousFraming(rawHeaders);
       const host = hostOf(headers.host);
       const sourceIp = out.remoteAddress();
 
@@ -277,6 +276,12 @@ export class Edge {
       if (this.telemetry.tracer !== null) ctx.trace = this.telemetry.startTrace(ctx);
 
       // Refusals of a head the edge cannot trust close the connection: nothing after it is read as a request.
+      // Framing another hop could read differently (http/requestHead.ts) is answered on the next turn.
+      if (framing !== null) {
+        const refused = ctx;
+        setImmediate(() => this.refuse(refused, 400, 'Bad Request', framing));
+        return;
+      }
       if (headBytes > serving.maxHeaderBytes) return this.refuse(ctx, 431, 'Request Header Fields Too Large', `request line and headers exceed ${serving.maxHeaderBytes} bytes`);
       if (host === null) return this.refuse(ctx, 400, 'Bad Request', 'invalid Host header');
       const cl = headers['content-length'];
