@@ -4,6 +4,7 @@ import { substituteEnv } from './env.js';
 import { lineOf, parseSource, readSource, zodIssues, type SourceDoc } from './source.js';
 import { TurnpikeFile, Api, Gateway, routeKeyProblem, type ApiConfig, type GatewayConfig, type RouteConfig, type FunctionDefinitionConfig } from './schema.js';
 import { importOpenApi } from './openapi.js';
+import { isSwagger, swaggerToOpenApi } from './swagger.js';
 
 /** A loaded, validated configuration: what services are built from. Immutable by convention. */
 export interface TurnpikeConfig {
@@ -18,7 +19,12 @@ export interface TurnpikeConfig {
 
 /** True when a parsed document is an OpenAPI document rather than a Turnpike config. */
 export function isOpenApi(data: unknown): boolean {
-  return typeof data === 'object' && data !== null && 'openapi' in data;
+  return typeof data === 'object' && data !== null && ('openapi' in data || isSwagger(data));
+}
+
+/** The document in the OpenAPI 3 shape the importer reads: Swagger 2.0 is converted first. */
+function importDocument(src: SourceDoc, issues: ConfigIssue[], warnings: ConfigIssue[]) {
+  return importOpenApi(isSwagger(src.data) ? swaggerToOpenApi(src, issues) : src, issues, warnings);
 }
 
 /**
@@ -87,7 +93,7 @@ function routeKeyIssues(src: SourceDoc): ConfigIssue[] {
 function fromOpenApiFile(src: SourceDoc): TurnpikeConfig {
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
-  const imported = importOpenApi(src, issues, warnings);
+  const imported = importDocument(src, issues, warnings);
   if (issues.length) throw new ConfigError(issues);
   const api = Api.parse({ name: imported.name, stages: { $default: {} }, openapi: src.file });
   return freeze({
@@ -112,10 +118,10 @@ function importOpenApiFile(file: string, issues: ConfigIssue[], warnings: Config
     throw err;
   }
   if (!isOpenApi(src.data)) {
-    issues.push({ file, path: 'openapi', line: 1, message: 'not an OpenAPI 3 document (no `openapi:` field)' });
+    issues.push({ file, path: 'openapi', line: 1, message: 'neither an OpenAPI 3 document (`openapi: 3.x`) nor a Swagger 2.0 one (`swagger: "2.0"`)' });
     return undefined;
   }
-  return importOpenApi(src, issues, warnings);
+  return importDocument(src, issues, warnings);
 }
 
 function checkUnique(src: SourceDoc, apis: ApiConfig[], issues: ConfigIssue[]): void {

@@ -1,6 +1,5 @@
 import type { ConfigIssue } from './errors.js';
-import { formatPath } from './errors.js';
-import { lineOf, zodIssues, type SourceDoc } from './source.js';
+import { lineOf, sourcePath, zodIssues, type SourceDoc } from './source.js';
 import { Cors, HTTP_METHODS, ROUTE_KEY, Route, type CorsConfig, type RouteConfig } from './schema.js';
 import type { AuthorizerConfig } from './schema.js';
 import { importAuthorizer, routeAuthorization } from './openapiAuthorizers.js';
@@ -33,11 +32,11 @@ const PATH_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head',
 
 export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: ConfigIssue[]): ImportedApi {
   const doc = src.data as Obj;
-  const at = (path: PropertyKey[]) => ({ file: src.file, path: formatPath(path), line: lineOf(src, path) });
+  const at = (path: PropertyKey[]) => ({ file: src.file, path: sourcePath(src, path), line: lineOf(src, path) });
   const warn = (path: PropertyKey[], message: string) => warnings.push({ ...at(path), message });
   const fail = (path: PropertyKey[], message: string) => issues.push({ ...at(path), message });
 
-  if (typeof doc.openapi !== 'string' || !doc.openapi.startsWith('3.')) fail(['openapi'], `only OpenAPI 3.x is supported (found ${JSON.stringify(doc.openapi)})`);
+  if (typeof doc.openapi !== 'string' || !doc.openapi.startsWith('3.')) fail(['openapi'], `only OpenAPI 3.x and Swagger 2.0 are supported (found ${JSON.stringify(doc.openapi)})`);
   const info = isObj(doc.info) ? doc.info : {};
   const name = String(info.title ?? 'api').replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 128) || 'api';
 

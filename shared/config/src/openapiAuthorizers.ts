@@ -1,5 +1,5 @@
-import { formatPath, type ConfigIssue } from './errors.js';
-import { lineOf, zodIssues, type SourceDoc } from './source.js';
+import type { ConfigIssue } from './errors.js';
+import { lineOf, sourcePath, zodIssues, type SourceDoc } from './source.js';
 import { Authorizer, type AuthorizerConfig } from './schema.js';
 
 /**
@@ -69,7 +69,7 @@ export function importAuthorizer(src: SourceDoc, scheme: Obj, where: PropertyKey
     const fn = functionNameFromUri(uri);
     if (!fn) {
       const path = [...at, 'authorizerUri'];
-      issues.push({ file: src.file, path: formatPath(path), line: lineOf(src, path), message: `authorizerUri "${uri}" names no Lambda function (arn:...:function:NAME/invocations or a function name)` });
+      issues.push({ file: src.file, path: sourcePath(src, path), line: lineOf(src, path), message: `authorizerUri "${uri}" names no Lambda function (arn:...:function:NAME/invocations or a function name)` });
       return undefined;
     }
     if (type === 'token') {

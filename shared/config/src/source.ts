@@ -9,6 +9,10 @@ export interface SourceDoc {
   doc: Document;
   lines: LineCounter;
   data: unknown;
+  /** For a converted document (Swagger 2.0): where a path of `data` is in the original text. */
+  locate?: (path: readonly PropertyKey[]) => PropertyKey[];
+  /** What the document was written as, for messages ("Swagger 2.0"); absent for the native format. */
+  format?: string;
 }
 
 export function readSource(file: string): SourceDoc {
@@ -33,7 +37,8 @@ export function parseSource(file: string, text: string): SourceDoc {
 }
 
 /** The line of the deepest node that exists along `path`. */
-export function lineOf(src: SourceDoc, path: ReadonlyArray<PropertyKey>): number | undefined {
+export function lineOf(src: SourceDoc, converted: ReadonlyArray<PropertyKey>): number | undefined {
+  const path = src.locate ? src.locate(converted) : converted;
   for (let n = path.length; n >= 0; n--) {
     const node = src.doc.getIn(path.slice(0, n) as unknown[], true);
     if (isNode(node) && node.range) return src.lines.linePos(node.range[0]).line;
@@ -44,6 +49,11 @@ export function lineOf(src: SourceDoc, path: ReadonlyArray<PropertyKey>): number
 export function zodIssues(src: SourceDoc, error: z.ZodError, prefix: ReadonlyArray<PropertyKey> = []): ConfigIssue[] {
   return error.issues.map((i) => {
     const path = [...prefix, ...(i.path as PropertyKey[])];
-    return { file: src.file, path: formatPath(path), line: lineOf(src, path), message: i.message };
+    return { file: src.file, path: sourcePath(src, path), line: lineOf(src, path), message: i.message };
   });
+}
+
+/** A path of `src.data` as the user wrote it (the original document's path for a converted one), dotted. */
+export function sourcePath(src: SourceDoc, path: ReadonlyArray<PropertyKey>): string {
+  return formatPath(src.locate ? src.locate(path) : path);
 }
