@@ -2,7 +2,7 @@ import type { ConfigIssue } from './errors.js';
 import { lineOf, sourcePath, zodIssues, type SourceDoc } from './source.js';
 import { Cors, HTTP_METHODS, ROUTE_KEY, Route, type CorsConfig, type RouteConfig } from './schema.js';
 import type { AuthorizerConfig } from './schema.js';
-import { importAuthorizer, routeAuthorization } from './openapiAuthorizers.js';
+import { importAuthorizer, routeAuthorization, schemeMeaning, type SchemeMeaning } from './openapiAuthorizers.js';
 import { functionNameOf } from '@turnpike/codec';
 
 /**
@@ -47,16 +47,14 @@ export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: C
     ? (doc['x-amazon-apigateway-binary-media-types'] as unknown[]).map(String)
     : [];
 
-  const apiKeySchemes = new Set<string>();
   const authorizers: Record<string, AuthorizerConfig> = {};
+  const schemeMeanings = new Map<string, SchemeMeaning>();
   const schemes = isObj(doc.components) && isObj(doc.components.securitySchemes) ? doc.components.securitySchemes : {};
   for (const [schemeName, scheme] of Object.entries(schemes)) {
     if (!isObj(scheme)) continue;
-    if (scheme.type === 'apiKey' && scheme.in === 'header' && String(scheme.name).toLowerCase() === 'x-api-key') {
-      apiKeySchemes.add(schemeName);
-    }
     const authorizer = importAuthorizer(src, scheme, ['components', 'securitySchemes', schemeName], warn, issues);
     if (authorizer) authorizers[schemeName] = authorizer;
+    schemeMeanings.set(schemeName, schemeMeaning(scheme, authorizer));
   }
   const globalSecurity = Array.isArray(doc.security) ? doc.security : [];
 
@@ -90,8 +88,7 @@ export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: C
       const mapped = mapIntegration(integration, [...where, 'x-amazon-apigateway-integration'], warn, fail);
       if (!mapped) continue;
       const security = Array.isArray(operation.security) ? operation.security : globalSecurity;
-      const apiKeyRequired = security.some((req) => isObj(req) && Object.keys(req).some((s) => apiKeySchemes.has(s)));
-      const parsed = Route.safeParse({ integration: mapped, apiKeyRequired, ...routeAuthorization(security, authorizers, where, warn) });
+      const parsed = Route.safeParse({ integration: mapped, ...routeAuthorization(security, schemeMeanings, where, warn, fail) });
       if (!parsed.success) {
         issues.push(...zodIssues(src, parsed.error, [...where, 'x-amazon-apigateway-integration']).map((i) => ({ ...i, path: i.path.replace(/\.integration(?=\.|$)/, '') })));
         continue;

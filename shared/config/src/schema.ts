@@ -142,11 +142,33 @@ export const JwtAuthorizer = z.strictObject({
   identitySource: HeaderIdentitySource.default('$request.header.Authorization'),
 });
 
-export const Authorizer = z.discriminatedUnion('type', [TokenAuthorizer, RequestAuthorizer, JwtAuthorizer]);
+/** `arn:aws:cognito-idp:REGION:ACCOUNT:userpool/POOL_ID`, as `providerARNs` lists them. */
+export const COGNITO_POOL_ARN = /^arn:aws[a-z-]*:cognito-idp:([a-z0-9-]+):\d{12}:userpool\/([a-z0-9-]+_[A-Za-z0-9]+)$/;
+
+/**
+ * REST APIs' Cognito user pool authorizer: the token is a JWT of one of the pools, verified against the
+ * pool's key set. Without authorization scopes on the route it must be an ID token (`token_use: id`),
+ * with scopes an access token (`token_use: access`) granting one of them, as API Gateway does.
+ */
+export const CognitoAuthorizer = z.strictObject({
+  type: z.literal('cognito_user_pools'),
+  userPools: z.array(z.string().regex(COGNITO_POOL_ARN, 'a user pool is arn:aws:cognito-idp:REGION:ACCOUNT:userpool/POOL_ID')).min(1, 'at least one user pool'),
+  /** App client ids accepted (`aud` of an ID token, `client_id` of an access token); any client of the pools when empty. */
+  clientIds: z.array(z.string().min(1)).default([]),
+  identitySource: HeaderIdentitySource.default('method.request.header.Authorization'),
+  clockSkewSeconds: z.number().int().min(0).max(300).default(30),
+  jwksCacheSeconds: z.number().int().min(30).max(86_400).default(600),
+  jwksCooldownSeconds: z.number().int().min(1).max(300).default(30),
+});
+
+export const Authorizer = z.discriminatedUnion('type', [TokenAuthorizer, RequestAuthorizer, JwtAuthorizer, CognitoAuthorizer]);
 export type AuthorizerConfig = z.output<typeof Authorizer>;
 export type TokenAuthorizerConfig = z.output<typeof TokenAuthorizer>;
 export type RequestAuthorizerConfig = z.output<typeof RequestAuthorizer>;
 export type JwtAuthorizerConfig = z.output<typeof JwtAuthorizer>;
+export type CognitoAuthorizerConfig = z.output<typeof CognitoAuthorizer>;
+/** Authorizers that check a route's authorizationScopes. */
+export const SCOPED_AUTHORIZERS: ReadonlySet<AuthorizerConfig['type']> = new Set(['jwt', 'cognito_user_pools']);
 export const AUTHORIZER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const Authorizers = z.record(z.string().regex(AUTHORIZER_NAME, 'authorizer names are letters, digits, ., - and _'), Authorizer).default({});
 
@@ -184,7 +206,7 @@ export const Route = z.strictObject({
   apiKeyRequired: z.boolean().default(false),
   /** Name of an authorizer in the API's (or the file's top-level) `authorizers`. */
   authorizer: z.string().regex(AUTHORIZER_NAME).optional(),
-  /** JWT authorizers: the token must carry at least one of these scopes. */
+  /** JWT and Cognito authorizers: the token must carry at least one of these scopes. */
   authorizationScopes: z.array(z.string().min(1)).optional(),
   /** This route's own bucket in every stage (AWS method throttling); each stage counts separately. */
   throttle: ThrottleSettings.optional(),
@@ -389,6 +411,12 @@ export const Gateway = z.strictObject({
   metrics: Metrics.default({ enabled: true }),
   tracing: Tracing.default({ enabled: true, sampleRatio: 0.01 }),
   websocket: WebSocketNode.default(WebSocketNode.parse({})),
+  /**
+   * Where Cognito user pools are: `ENDPOINT/POOL_ID` is a pool's token issuer and
+   * `ENDPOINT/POOL_ID/.well-known/jwks.json` its key set. Default `https://cognito-idp.REGION.amazonaws.com`
+   * (REGION from the pool's ARN); set it to run against a local Cognito (cognito-local, tests) offline.
+   */
+  cognito: z.strictObject({ endpoint: z.url().optional() }).default({}),
 });
 export type GatewayConfig = z.output<typeof Gateway>;
 
@@ -415,7 +443,7 @@ export const TurnpikeFile = z
         if (route.authorizer === undefined) continue;
         const authorizer = api.authorizers[route.authorizer] ?? file.authorizers[route.authorizer];
         if (!authorizer) ctx.addIssue({ code: 'custom', path: ['apis', i, 'routes', key, 'authorizer'], message: `no authorizer named "${route.authorizer}" in this API's or the top-level authorizers` });
-        else if (route.authorizationScopes?.length && authorizer.type !== 'jwt') ctx.addIssue({ code: 'custom', path: ['apis', i, 'routes', key, 'authorizationScopes'], message: 'authorization scopes apply to jwt authorizers only' });
+        else if (route.authorizationScopes?.length && !SCOPED_AUTHORIZERS.has(authorizer.type)) ctx.addIssue({ code: 'custom', path: ['apis', i, 'routes', key, 'authorizationScopes'], message: 'authorization scopes apply to jwt and cognito_user_pools authorizers only' });
       }
       const wsAuthorizer = api.websocket?.routes.$connect?.authorizer;
       if (wsAuthorizer !== undefined && !(api.authorizers[wsAuthorizer] ?? file.authorizers[wsAuthorizer])) {
