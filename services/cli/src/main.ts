@@ -45,8 +45,10 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof ConfigError) {
+      // The same lines `turnpike validate` prints. A long-running command may already hold connections
+      // (an edge opens Redis before compiling routes), so the process exits here rather than lingering.
       console.error(err.message);
-      return 1;
+      process.exit(1);
     }
     throw err;
   }

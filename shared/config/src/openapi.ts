@@ -20,6 +20,11 @@ export interface ImportedApi {
   cors?: CorsConfig;
   /** From `x-amazon-apigateway-api-key-source`. */
   apiKeySource?: 'HEADER' | 'AUTHORIZER';
+  /**
+   * The path of the first `servers` URL (Swagger: `basePath`), variables at their defaults: AWS exports
+   * write the stage there (`https://ID.execute-api.REGION.amazonaws.com/{basePath}`, default `prod`).
+   */
+  serverPath?: string;
 }
 
 type Obj = Record<string, unknown>;
@@ -99,7 +104,19 @@ export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: C
   const keySource = doc['x-amazon-apigateway-api-key-source'];
   const apiKeySource = keySource === 'HEADER' || keySource === 'AUTHORIZER' ? keySource : undefined;
   if (keySource !== undefined && !apiKeySource) fail(['x-amazon-apigateway-api-key-source'], `must be HEADER or AUTHORIZER (found ${JSON.stringify(keySource)})`);
-  return { name, routes, binaryMediaTypes, authorizers, cors: importCors(src, issues), apiKeySource };
+  return { name, routes, binaryMediaTypes, authorizers, cors: importCors(src, issues), apiKeySource, serverPath: serverPath(doc) };
+}
+
+function serverPath(doc: Obj): string | undefined {
+  const server = Array.isArray(doc.servers) && isObj(doc.servers[0]) ? doc.servers[0] : undefined;
+  if (!server || typeof server.url !== 'string') return undefined;
+  const vars = isObj(server.variables) ? server.variables : {};
+  const url = server.url.replace(/\{([^}]+)\}/g, (_, v: string) => {
+    const d = vars[v];
+    return isObj(d) && d.default !== undefined ? String(d.default) : '';
+  });
+  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').replace(/\/+$/, '');
+  return path && path !== '/' ? path : undefined;
 }
 
 function isPassthrough(target: string, src: string): boolean {

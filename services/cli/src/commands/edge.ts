@@ -1,11 +1,12 @@
 import { loadConfig, formatIssue } from '@turnpike/config';
 import { Edge } from '@turnpike/edge';
-import { UsageError, intOption, onShutdown, parse, type Command } from '../command.js';
+import { STAGE_VARIABLE_OPTION, UsageError, intOption, onShutdown, parse, stageVariables, type Command } from '../command.js';
 
 export const command: Command = {
-  help: `turnpike edge --config FILE [--port N] [--management-port N|-1] [--redis URL] [--key-prefix P]
+  help: `turnpike edge --config FILE [--port N] [--management-port N|-1] [--redis URL] [--key-prefix P] [--stage-variable NAME=VALUE ...]
 
-Starts one edge node serving the APIs in FILE (a Turnpike config or an OpenAPI 3 document).
+Starts one edge node serving the APIs in FILE (a Turnpike config, an OpenAPI 3 or a Swagger 2.0 document;
+--stage-variable sets the variables of a document's stage).
 SIGTERM or SIGINT stops accepting, lets in-flight requests finish (gateway.shutdownGraceMs), and exits 0.
 Several edge processes can share one port (SO_REUSEPORT).`,
   async run(argv) {
@@ -15,9 +16,10 @@ Several edge processes can share one port (SO_REUSEPORT).`,
       'management-port': { type: 'string' },
       redis: { type: 'string' },
       'key-prefix': { type: 'string' },
+      ...STAGE_VARIABLE_OPTION,
     });
     if (!values.config) throw new UsageError('--config is required');
-    const config = loadConfig(values.config);
+    const config = loadConfig(values.config, { stageVariables: stageVariables(values['stage-variable']) });
     const edge = new Edge({
       config,
       port: intOption(values.port, 'port', 0, 65535),

@@ -1,5 +1,5 @@
 import type { Agent, Dispatcher } from 'undici';
-import type { HttpProxyIntegrationConfig } from '@turnpike/config';
+import { STAGE_VARIABLE_REF, undefinedStageVariables, type HttpProxyIntegrationConfig } from '@turnpike/config';
 import { HOP_BY_HOP, connectionTokens } from '../../http/hopByHop.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
@@ -99,10 +99,9 @@ interface HeaderTemplate {
 const CONTEXT_REFS = /\$\{context\.([A-Za-z0-9_.]+)\}/g;
 
 function compileHeader(name: string, value: string, variables: Readonly<Record<string, string>>): HeaderTemplate {
-  const withVars = value.replace(/\$\{stageVariables\.([A-Za-z0-9_]+)\}/g, (_, v: string) => {
-    if (!(v in variables)) throw new RouteBuildError(`request header ${name} uses undefined stage variable ${v}`);
-    return variables[v]!;
-  });
+  const missing = undefinedStageVariables(value, variables);
+  if (missing.length) throw new RouteBuildError(`request header ${name} uses undefined stage variable(s) ${missing.join(', ')}`);
+  const withVars = value.replace(STAGE_VARIABLE_REF, (_, v: string) => variables[v]!);
   const parts: string[] = [];
   let last = 0;
   for (const m of withVars.matchAll(CONTEXT_REFS)) {
