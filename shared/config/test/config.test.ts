@@ -80,10 +80,11 @@ apis:
 
 describe('OpenAPI import', () => {
   it('imports an AWS export with x-amazon-apigateway-* extensions', () => {
-    const c = loadConfig(`${examples}petstore-openapi.yaml`);
+    const c = loadConfig(`${examples}petstore-openapi.yaml`, { stageVariables: { petstoreUrl: 'http://127.0.0.1:8081' } });
     expect(c.apis).toHaveLength(1);
     const api = c.apis[0]!;
-    expect(api.basePath).toBe('/');
+    // The export's server URL (https://...amazonaws.com/{basePath}, default prod) names the stage, as on AWS.
+    expect(Object.keys(api.stages)).toEqual(['prod']);
     expect(Object.keys(api.stages)).toEqual(['$default']);
     expect(Object.keys(api.routes).sort()).toEqual(['ANY /{proxy+}', 'GET /pets', 'GET /pets/{petId}', 'OPTIONS /pets', 'POST /pets']);
     expect(api.routes['GET /pets']!.integration).toMatchObject({ type: 'http_proxy', method: 'GET', timeoutMs: 29000, uri: '${stageVariables.petstoreUrl}/petstore/pets' });

@@ -16,7 +16,7 @@ function configError(f: () => unknown): ConfigError {
 
 describe('Swagger 2.0 import', () => {
   it('imports AWS PetStore sample export as OpenAPI 3 would be', () => {
-    const config = loadConfig(join(fixtures, 'petstore-swagger2.yaml'));
+    const config = loadConfig(join(fixtures, 'petstore-swagger2.yaml'), { stageVariables: { upstream: 'http://127.0.0.1:1' } });
     const routes = config.apis[0]!.routes;
     expect(Object.keys(routes).sort()).toEqual(['GET /', 'GET /pets', 'GET /pets/{petId}', 'POST /pets']);
     expect(routes['GET /pets/{petId}']!.integration).toMatchObject({ type: 'http_proxy', uri: '${stageVariables.upstream}/petstore/pets/{petId}', method: 'GET' });
