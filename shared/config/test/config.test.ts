@@ -85,7 +85,7 @@ describe('OpenAPI import', () => {
     const api = c.apis[0]!;
     // The export's server URL (https://...amazonaws.com/{basePath}, default prod) names the stage, as on AWS.
     expect(Object.keys(api.stages)).toEqual(['prod']);
-    expect(Object.keys(api.stages)).toEqual(['$default']);
+    expect(api.basePath).toBe('/');
     expect(Object.keys(api.routes).sort()).toEqual(['ANY /{proxy+}', 'GET /pets', 'GET /pets/{petId}', 'OPTIONS /pets', 'POST /pets']);
     expect(api.routes['GET /pets']!.integration).toMatchObject({ type: 'http_proxy', method: 'GET', timeoutMs: 29000, uri: '${stageVariables.petstoreUrl}/petstore/pets' });
     // requestParameters renames the integration's {id} to the method's {petId}.
