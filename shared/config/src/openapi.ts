@@ -135,46 +135,95 @@ function mapIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report
   switch (type) {
     case 'http_proxy':
     case 'http': {
-      if (type === 'http') warn([...where, 'type'], 'non-proxy http integrations are served as http_proxy: mapping templates are ignored');
       // AWS itself ignores `responses`, `passthroughBehavior` and `requestTemplates` on proxy integrations
       // (exports carry them anyway), so they load without a warning; the rest change behaviour we lack.
       ignored(['contentHandling', 'connectionType', 'connectionId', 'tlsConfig', 'cacheKeyParameters', 'cacheNamespace', 'integrationSubtype']);
       const { uri, requestHeaders } = mapRequestParameters(String(x.uri ?? ''), x.requestParameters, [...where, 'requestParameters'], warn);
       const httpMethod = String(x.httpMethod ?? 'ANY').toUpperCase();
       return {
-        type: 'http_proxy',
+        type: type === 'http' ? 'http' : 'http_proxy',
         uri,
         ...(httpMethod !== 'ANY' && (HTTP_METHODS as readonly string[]).includes(httpMethod) ? { method: httpMethod } : {}),
         ...(x.timeoutInMillis !== undefined ? { timeoutMs: Number(x.timeoutInMillis) } : {}),
         requestHeaders,
+        ...(type === 'http' ? { mapping: mapMapping(x, where, warn) } : {}),
       };
     }
-    case 'mock': {
-      // AWS picks a mock's status with the request template `{"statusCode": N}` and the matching
-      // integration response; the static forms of both map onto a fixed response.
-      const responses = isObj(x.responses) ? x.responses : {};
-      const dflt = isObj(responses.default) ? responses.default : {};
-      const templates = isObj(dflt.responseTemplates) ? dflt.responseTemplates : {};
-      const body = templates['application/json'];
-      const requestTemplate = isObj(x.requestTemplates) ? x.requestTemplates['application/json'] : undefined;
-      const selected = typeof requestTemplate === 'string' ? /"statusCode"\s*:\s*(\d{3})/.exec(requestTemplate)?.[1] : undefined;
-      if (requestTemplate !== undefined && !selected) warn([...where, 'requestTemplates'], 'only the static mock request template {"statusCode": N} is supported; the template is ignored');
-      const headers: Record<string, string> = {};
-      const params = isObj(dflt.responseParameters) ? dflt.responseParameters : {};
-      for (const [k, v] of Object.entries(params)) {
-        const h = /^method\.response\.header\.(.+)$/.exec(k);
-        const value = String(v);
-        if (h && value.startsWith("'") && value.endsWith("'")) headers[h[1]!] = value.slice(1, -1);
-        else warn([...where, 'responses', 'default', 'responseParameters', k], `response parameter ${k} = ${value} is not supported and is ignored`);
-      }
-      return { type: 'mock', statusCode: Number(dflt.statusCode ?? selected ?? 200), headers, body: typeof body === 'string' ? body : '' };
-    }
+    case 'mock':
+      return mapMock(x, where, warn);
     case 'aws_proxy':
       return mapFunctionIntegration(x, where, warn, fail);
+    case 'aws': {
+      const uri = String(x.uri ?? '');
+      if (/:lambda:path\/[^/]+\/functions\//.test(uri)) return mapFunctionIntegration(x, where, warn, fail, mapMapping(x, where, warn));
+      const service = /^arn:aws[a-z-]*:apigateway:[^:]*:([a-z0-9-]+):(action|path)\/(.*)$/.exec(uri);
+      const what = service ? `${service[1]}:${service[2]}/${service[3]} (${AWS_SERVICES[service[1]!] ?? service[1]})` : JSON.stringify(uri);
+      fail([...where, 'uri'], `AWS service integration ${what} has no local equivalent in Turnpike; serve it with a function (aws_proxy or a non-proxy Lambda integration) or an http integration`);
+      return undefined;
+    }
     default:
-      fail([...where, 'type'], `integration type "${String(x.type)}" is not supported (supported: http_proxy, http, mock, aws_proxy)`);
+      fail([...where, 'type'], `integration type "${String(x.type)}" is not supported (supported: http_proxy, http, mock, aws_proxy, aws with a Lambda function)`);
       return undefined;
   }
+}
+
+const AWS_SERVICES: Record<string, string> = {
+  states: 'Step Functions', sqs: 'SQS', sns: 'SNS', dynamodb: 'DynamoDB', s3: 'S3', kinesis: 'Kinesis', firehose: 'Kinesis Data Firehose',
+  events: 'EventBridge', lambda: 'Lambda (not a function invocation)', sts: 'STS', ses: 'SES', appconfig: 'AppConfig',
+};
+
+/** `requestTemplates`, `passthroughBehavior` and `responses` (keyed by selection pattern, `default` the default). */
+function mapMapping(x: Obj, where: PropertyKey[], warn: Report): unknown {
+  const responses: unknown[] = [];
+  for (const [pattern, r] of Object.entries(isObj(x.responses) ? x.responses : {})) {
+    if (!isObj(r)) continue;
+    for (const k of Object.keys(r)) {
+      if (!['statusCode', 'responseParameters', 'responseTemplates', 'selectionPattern'].includes(k)) warn([...where, 'responses', pattern, k], `integration response field ${k} is not supported and is ignored`);
+    }
+    const selectionPattern = typeof r.selectionPattern === 'string' ? r.selectionPattern : pattern === 'default' ? undefined : pattern;
+    responses.push({
+      ...(selectionPattern !== undefined ? { selectionPattern } : {}),
+      statusCode: Number(r.statusCode ?? 200),
+      responseParameters: isObj(r.responseParameters) ? r.responseParameters : {},
+      responseTemplates: isObj(r.responseTemplates) ? r.responseTemplates : {},
+    });
+  }
+  const behaviour = x.passthroughBehavior === undefined ? undefined : String(x.passthroughBehavior).toUpperCase();
+  return {
+    requestTemplates: isObj(x.requestTemplates) ? x.requestTemplates : {},
+    ...(behaviour !== undefined ? { passthroughBehavior: behaviour } : {}),
+    ...(responses.length ? { responses } : {}),
+  };
+}
+
+const VTL = /[$#]/;
+
+/**
+ * A mock whose templates are plain text with one response is a fixed response (no per-request work);
+ * any other runs API Gateway's mock: the request template selects the response, whose template renders.
+ */
+function mapMock(x: Obj, where: PropertyKey[], warn: Report): unknown {
+  const responses = isObj(x.responses) ? x.responses : {};
+  const keys = Object.keys(responses);
+  const dflt = isObj(responses.default) ? responses.default : keys.length === 1 && isObj(responses[keys[0]!]) ? (responses[keys[0]!] as Obj) : undefined;
+  const templates = dflt && isObj(dflt.responseTemplates) ? Object.entries(dflt.responseTemplates) : [];
+  const requestTemplates = isObj(x.requestTemplates) ? Object.values(x.requestTemplates) : [];
+  const params = dflt && isObj(dflt.responseParameters) ? Object.entries(dflt.responseParameters) : [];
+  const requestStatus = requestTemplates.length ? /^\s*\{\s*"statusCode"\s*:\s*(\d{3})\s*\}\s*$/.exec(String(requestTemplates[0])) : null;
+  const behaviour = String(x.passthroughBehavior ?? 'WHEN_NO_MATCH').toUpperCase();
+  const fixed =
+    behaviour === 'WHEN_NO_MATCH' &&
+    keys.length <= 1 &&
+    templates.length <= 1 &&
+    templates.every(([, t]) => typeof t === 'string' && !VTL.test(t)) &&
+    (requestTemplates.length === 0 || (requestTemplates.length === 1 && requestStatus !== null)) &&
+    params.every(([k, v]) => /^method\.response\.header\./.test(k) && /^'.*'$/s.test(String(v)));
+  if (!fixed) return { type: 'mock', mapping: mapMapping(x, where, warn) };
+  const headers: Record<string, string> = {};
+  for (const [k, v] of params) headers[k.slice('method.response.header.'.length)] = String(v).slice(1, -1);
+  const [contentType, body] = templates[0] ?? ['application/json', ''];
+  if (contentType !== 'application/json' && body && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = contentType;
+  return { type: 'mock', statusCode: Number(dflt?.statusCode ?? requestStatus?.[1] ?? 200), headers, body: String(body) };
 }
 
 /**
@@ -182,13 +231,15 @@ function mapIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report
  * (`arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/arn:aws:lambda:REGION:ACCT:function:NAME/invocations`),
  * served by the Turnpike function NAME. `X-Amz-Invocation-Type: 'Event'` in requestParameters makes it asynchronous.
  */
-function mapFunctionIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report): unknown {
+function mapFunctionIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report, mapping?: unknown): unknown {
   const uri = String(x.uri ?? '');
   const fn = functionNameOf(uri);
   if (fn === null || !uri.includes(':function:')) {
     fail([...where, 'uri'], `"${uri}" is not a Lambda function invocation URI (arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/arn:aws:lambda:REGION:ACCOUNT:function:NAME/invocations)`);
     return undefined;
   }
+  const qualifier = /:function:[A-Za-z0-9_-]+:([A-Za-z0-9_$-]+)(?:\/invocations)?$/.exec(uri)?.[1];
+  if (qualifier !== undefined) warn([...where, 'uri'], `alias or version "${qualifier}" of function ${fn} is served by the Turnpike function ${fn}, which has no aliases or versions`);
   for (const k of ['contentHandling', 'credentials', 'cacheKeyParameters', 'cacheNamespace', 'connectionType', 'tlsConfig']) {
     if (k in x) warn([...where, k], `integration field ${k} is not supported for type aws_proxy and is ignored`);
   }
@@ -205,6 +256,7 @@ function mapFunctionIntegration(x: Obj, where: PropertyKey[], warn: Report, fail
     ...(x.payloadFormatVersion !== undefined ? { payloadFormatVersion: String(x.payloadFormatVersion) } : {}),
     ...(invocationType ? { invocationType } : {}),
     ...(x.timeoutInMillis !== undefined ? { timeoutMs: Number(x.timeoutInMillis) } : {}),
+    ...(mapping !== undefined ? { mapping } : {}),
   };
 }
 

@@ -19,6 +19,43 @@ const HeaderMap = z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'no
 
 // ---- integrations -------------------------------------------------------------------------------
 
+const Regex = z.string().refine((s) => {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not a valid regular expression');
+
+/**
+ * API Gateway's non-proxy integration mapping (`requestTemplates`, `passthroughBehavior`, `responses`):
+ * Velocity templates by content type, and integration responses chosen by `selectionPattern`.
+ * See docs/import.md.
+ */
+const MediaTemplates = z.record(z.string().regex(/^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+*-]+$/, 'templates are keyed by a content type (type/subtype)'), z.string());
+export const IntegrationResponse = z.strictObject({
+  /** Against the integration's status code (http, mock) or a function's error message; the one without is the default. */
+  selectionPattern: Regex.optional(),
+  statusCode: z.number().int().min(100).max(599),
+  /** `method.response.header.NAME`: `'static'`, `integration.response.header.X`, `integration.response.body[.json.path]`. */
+  responseParameters: z
+    .record(
+      z.string().regex(/^method\.response\.header\.[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a response parameter is method.response.header.NAME'),
+      z.string().regex(/^(?:'[^]*'|integration\.response\.header\.\S+|integration\.response\.body(?:\.\S+)?)$/, "a response parameter's value is 'static', integration.response.header.NAME or integration.response.body[.JSONPATH]"),
+    )
+    .default({}),
+  responseTemplates: MediaTemplates.default({}),
+});
+export type IntegrationResponseConfig = z.output<typeof IntegrationResponse>;
+export const Mapping = z.strictObject({
+  requestTemplates: MediaTemplates.default({}),
+  /** What happens to a request whose content type has no template: passed through, or 415 (API Gateway's names). */
+  passthroughBehavior: z.enum(['WHEN_NO_MATCH', 'WHEN_NO_TEMPLATES', 'NEVER']).default('WHEN_NO_MATCH'),
+  responses: z.array(IntegrationResponse).default([{ statusCode: 200, responseParameters: {}, responseTemplates: {} }]),
+});
+export type MappingConfig = z.output<typeof Mapping>;
+
 export const HttpProxyIntegration = z.strictObject({
   type: z.literal('http_proxy'),
   /** Upstream URL template: `{param}`, `{proxy}` and `${stageVariables.x}` are substituted per request. */
@@ -35,6 +72,18 @@ export const MockIntegration = z.strictObject({
   statusCode: z.number().int().min(100).max(599).default(200),
   headers: HeaderMap.default({}),
   body: z.string().default(''),
+  /** API Gateway's mock: the request template's `{"statusCode": N}` selects a response, rendered by its template. */
+  mapping: Mapping.optional(),
+});
+
+/** API Gateway's non-proxy `http` integration: the request and the upstream's response go through `mapping`. */
+export const HttpIntegration = z.strictObject({
+  type: z.literal('http'),
+  uri: z.string().min(1),
+  method: z.enum(HTTP_METHODS).optional(),
+  timeoutMs: Millis(50, 29_000, 29_000),
+  requestHeaders: HeaderMap.default({}),
+  mapping: Mapping.default(Mapping.parse({})),
 });
 
 /** Lambda's function name rule; the name is also the function's queue name (docs/functions.md). */
@@ -50,9 +99,12 @@ export const FunctionIntegration = z.strictObject({
   /** `Event` answers 202 at once and runs the function asynchronously (as `X-Amz-Invocation-Type: Event` does per request). */
   invocationType: z.enum(['RequestResponse', 'Event']).default('RequestResponse'),
   timeoutMs: Millis(50, 29_000, 29_000),
+  /** API Gateway's non-proxy Lambda integration (`type: aws`): the event is the request template's output, the result goes through the responses. */
+  mapping: Mapping.optional(),
 });
 
-export const Integration = z.discriminatedUnion('type', [HttpProxyIntegration, MockIntegration, FunctionIntegration]);
+export const Integration = z.discriminatedUnion('type', [HttpProxyIntegration, HttpIntegration, MockIntegration, FunctionIntegration]);
+export type HttpIntegrationConfig = z.output<typeof HttpIntegration>;
 export type IntegrationConfig = z.output<typeof Integration>;
 export type HttpProxyIntegrationConfig = z.output<typeof HttpProxyIntegration>;
 export type MockIntegrationConfig = z.output<typeof MockIntegration>;
@@ -285,6 +337,9 @@ export const WebSocketApiSettings = z
     for (const [key, route] of Object.entries(ws.routes)) {
       // Checked here rather than by the record's key schema, whose error would not say what a key is.
       if (!WEBSOCKET_ROUTE_KEY.test(key)) ctx.addIssue({ code: 'custom', path: ['routes', key], message: `route key "${key}" is not $connect, $disconnect, $default or a custom key (1 to 128 characters, no spaces, not starting with $)` });
+      if (route.integration.type === 'http' || ('mapping' in route.integration && route.integration.mapping !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['routes', key, 'integration'], message: 'mapping templates (non-proxy integrations) are not supported on WebSocket routes' });
+      }
       if (key === '$connect') continue;
       for (const f of ['authorizer', 'apiKeyRequired', 'topics'] as const) {
         const v = route[f];

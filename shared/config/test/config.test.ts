@@ -119,6 +119,9 @@ paths:
   /a:
     get:
       x-amazon-apigateway-integration: { type: aws, uri: "arn:aws:apigateway:us-east-1:s3:path/b" }
+  /c:
+    post:
+      x-amazon-apigateway-integration: { type: aws, uri: "arn:aws:apigateway:us-east-1:states:action/StartExecution" }
   /b:
     get:
       responses: {}
@@ -127,7 +130,8 @@ paths:
       ),
     );
     expect(issues).toEqual([
-      expect.objectContaining({ path: 'paths./a.get.x-amazon-apigateway-integration.type', line: 6, message: expect.stringMatching(/"aws" is not supported/) }),
+      expect.objectContaining({ path: 'paths./a.get.x-amazon-apigateway-integration.uri', line: 6, message: expect.stringMatching(/AWS service integration s3:path\/b \(S3\) has no local equivalent/) }),
+      expect.objectContaining({ path: 'paths./c.post.x-amazon-apigateway-integration.uri', line: 9, message: expect.stringMatching(/states:action\/StartExecution \(Step Functions\) has no local equivalent/) }),
       expect.objectContaining({ path: 'paths./b.get', message: expect.stringMatching(/no x-amazon-apigateway-integration/) }),
     ]);
   });

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import type { FunctionInvoker } from '../integrations/function/invoker.js';
 import { buildHttpProxy } from '../integrations/httpProxy/httpProxy.js';
 import { MockStage } from '../integrations/mock/mock.js';
+import { MappedMockStage } from '../integrations/mapping/mockMapped.js';
+import { buildMappedHttp } from '../integrations/mapping/build.js';
 import { buildFunctionIntegration } from '../integrations/function/functionStage.js';
 import { buildCors } from '../stages/cors/corsStage.js';
 import { buildAuthorize } from '../stages/authorize/authorizeStage.js';
@@ -68,10 +70,11 @@ const ROUTE_STAGES: readonly RouteStageFactory[] = [buildApiKeyStage, buildThrot
 const INTEGRATIONS: { readonly [T in IntegrationConfig['type']]: IntegrationFactory } = {
   http_proxy: (route, s) => buildHttpProxy(route, s.agent),
   function: buildFunctionIntegration,
-  mock: (route) => {
+  mock: (route, s) => {
     if (route.config.integration.type !== 'mock') throw new RouteBuildError('not a mock integration');
-    return new MockStage(route.config.integration);
+    return route.config.integration.mapping ? new MappedMockStage(route.config.integration.mapping, route, s.config.gateway.accountId) : new MockStage(route.config.integration);
   },
+  http: buildMappedHttp,
 };
 
 export function pipelineBuilder(services: EdgeServices): PipelineBuilder {

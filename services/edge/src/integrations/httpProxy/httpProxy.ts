@@ -90,7 +90,7 @@ export function buildHttpProxy(route: CompiledRoute, agent: Agent): Stage {
 
 // ---- configured request headers: `${context.authorizer.tenant}` and friends -----------------------
 
-interface HeaderTemplate {
+export interface HeaderTemplate {
   readonly name: string;
   /** Alternating literal text and context references. */
   readonly parts: readonly string[];
@@ -98,7 +98,7 @@ interface HeaderTemplate {
 
 const CONTEXT_REFS = /\$\{context\.([A-Za-z0-9_.]+)\}/g;
 
-function compileHeader(name: string, value: string, variables: Readonly<Record<string, string>>): HeaderTemplate {
+export function compileHeader(name: string, value: string, variables: Readonly<Record<string, string>>): HeaderTemplate {
   const missing = undefinedStageVariables(value, variables);
   if (missing.length) throw new RouteBuildError(`request header ${name} uses undefined stage variable(s) ${missing.join(', ')}`);
   const withVars = value.replace(STAGE_VARIABLE_REF, (_, v: string) => variables[v]!);
@@ -116,7 +116,7 @@ function compileHeader(name: string, value: string, variables: Readonly<Record<s
   return { name, parts };
 }
 
-function expandHeader(t: HeaderTemplate, ctx: RequestContext): string {
+export function expandHeader(t: HeaderTemplate, ctx: RequestContext): string {
   if (t.parts.length === 1) return t.parts[0]!;
   let out = t.parts[0]!;
   for (let i = 1; i < t.parts.length; i += 2) {
