@@ -85,9 +85,12 @@ export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: C
         fail(['paths', path], `path "${path}" is not a valid route path (literal segments, {param}, and a final {name+})`);
         continue;
       }
-      const integration = operation['x-amazon-apigateway-integration'];
+      const integration = resolveRef(doc, operation['x-amazon-apigateway-integration']);
       if (!isObj(integration)) {
-        fail([...where], 'operation has no x-amazon-apigateway-integration');
+        // HTTP API exports leave OPTIONS without an integration: the API's CORS answers preflights.
+        if (method === 'OPTIONS' && doc['x-amazon-apigateway-cors'] !== undefined) continue;
+        const ref = isObj(operation['x-amazon-apigateway-integration']) ? (operation['x-amazon-apigateway-integration'] as Obj).$ref : undefined;
+        fail([...where], ref !== undefined ? `x-amazon-apigateway-integration $ref ${JSON.stringify(ref)} does not resolve in this document` : 'operation has no x-amazon-apigateway-integration');
         continue;
       }
       const mapped = mapIntegration(integration, [...where, 'x-amazon-apigateway-integration'], warn, fail);
@@ -117,6 +120,18 @@ function serverPath(doc: Obj): string | undefined {
   });
   const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').replace(/\/+$/, '');
   return path && path !== '/' ? path : undefined;
+}
+
+/** A local `$ref` (`#/components/x-amazon-apigateway-integrations/NAME`, as HTTP API exports write them). */
+function resolveRef(doc: Obj, v: unknown): unknown {
+  if (!isObj(v) || typeof v.$ref !== 'string') return v;
+  if (!v.$ref.startsWith('#/')) return undefined;
+  let at: unknown = doc;
+  for (const part of v.$ref.slice(2).split('/')) {
+    const key = part.replace(/~1/g, '/').replace(/~0/g, '~');
+    at = isObj(at) ? at[key] : undefined;
+  }
+  return at;
 }
 
 function isPassthrough(target: string, src: string): boolean {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parse as parseVelocity } from 'velocityjs';
 
 /**
  * The Turnpike configuration file, as validated. Every capability adds its fields here, in its own block,
@@ -33,7 +34,15 @@ const Regex = z.string().refine((s) => {
  * Velocity templates by content type, and integration responses chosen by `selectionPattern`.
  * See docs/import.md.
  */
-const MediaTemplates = z.record(z.string().regex(/^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+*-]+$/, 'templates are keyed by a content type (type/subtype)'), z.string());
+/** A Velocity template that parses: the edge compiles it with the same parser, so validate and edge agree. */
+const VelocityTemplate = z.string().superRefine((text, ctx) => {
+  try {
+    parseVelocity(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a valid Velocity template: ${(err as Error).message.split('\n')[0]}` });
+  }
+});
+const MediaTemplates = z.record(z.string().regex(/^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+*-]+$/, 'templates are keyed by a content type (type/subtype)'), VelocityTemplate);
 export const IntegrationResponse = z.strictObject({
   /** Against the integration's status code (http, mock) or a function's error message; the one without is the default. */
   selectionPattern: Regex.optional(),

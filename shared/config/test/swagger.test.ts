@@ -55,3 +55,36 @@ paths:
     expect(err.message).toMatch(/old\.yaml:1: swagger: Swagger "1\.2" is not supported: Swagger "2\.0" and OpenAPI 3\.x are/);
   });
 });
+
+describe('mapping templates', () => {
+  it('refuses a template that does not parse, naming its line', () => {
+    const err = configError(() =>
+      parseConfig(
+        `openapi: 3.0.1
+info: { title: t }
+paths:
+  /x:
+    get:
+      x-amazon-apigateway-integration:
+        type: mock
+        requestTemplates:
+          application/json: '#if($a {"statusCode": 200}'
+`,
+        'tpl.yaml',
+      ),
+    );
+    expect(err.issues[0]).toMatchObject({ path: expect.stringContaining('x-amazon-apigateway-integration'), message: expect.stringMatching(/not a valid Velocity template/) });
+  });
+});
+
+describe('HTTP API exports', () => {
+  it('resolves integrations by $ref, leaves OPTIONS to CORS, and names a Lambda alias', () => {
+    const c = loadConfig(join(fixtures, 'httpapi-oas30.yaml'));
+    const api = c.apis[0]!;
+    expect(Object.keys(api.routes)).toEqual(['GET /items']);
+    expect(api.routes['GET /items']!.integration).toMatchObject({ type: 'function', function: 'items', payloadFormatVersion: '2.0' });
+    expect(api.cors).toMatchObject({ allowOrigins: ['https://app.example.com'], allowMethods: ['GET', 'OPTIONS'] });
+    expect(Object.keys(api.stages)).toEqual(['$default']);
+    expect(c.warnings.map((w) => w.message)).toContainEqual(expect.stringMatching(/alias or version "live" of function items/));
+  });
+});
