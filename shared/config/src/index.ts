@@ -4,3 +4,4 @@ export { loadConfig, parseConfig, isOpenApi, type LoadOptions, type TurnpikeConf
 export { readSource, parseSource, lineOf, zodIssues, type SourceDoc } from './source.js';
 export { importOpenApi, type ImportedApi } from './openapi.js';
 export { STAGE_VARIABLE_REF, undefinedStageVariables } from './stageVariables.js';
+export { compileModel } from './jsonSchema.js';

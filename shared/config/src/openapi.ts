@@ -31,8 +31,11 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Extensions this importer understands, by where they may appear. */
-const DOCUMENT_EXTENSIONS = new Set(['x-amazon-apigateway-binary-media-types', 'x-amazon-apigateway-api-key-source', 'x-amazon-apigateway-importexport-version', 'x-amazon-apigateway-cors']);
-const OPERATION_EXTENSIONS = new Set(['x-amazon-apigateway-integration']);
+const DOCUMENT_EXTENSIONS = new Set([
+  'x-amazon-apigateway-binary-media-types', 'x-amazon-apigateway-api-key-source', 'x-amazon-apigateway-importexport-version', 'x-amazon-apigateway-cors',
+  'x-amazon-apigateway-request-validators', 'x-amazon-apigateway-request-validator',
+]);
+const OPERATION_EXTENSIONS = new Set(['x-amazon-apigateway-integration', 'x-amazon-apigateway-request-validator']);
 const PATH_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'x-amazon-apigateway-any-method']);
 
 export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: ConfigIssue[]): ImportedApi {
@@ -96,7 +99,8 @@ export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: C
       const mapped = mapIntegration(integration, [...where, 'x-amazon-apigateway-integration'], warn, fail);
       if (!mapped) continue;
       const security = Array.isArray(operation.security) ? operation.security : globalSecurity;
-      const parsed = Route.safeParse({ integration: mapped, ...routeAuthorization(security, schemeMeanings, where, warn, fail) });
+      const requestValidation = importValidation(doc, item, operation, where, fail);
+      const parsed = Route.safeParse({ integration: mapped, ...(requestValidation ? { requestValidation } : {}), ...routeAuthorization(security, schemeMeanings, where, warn, fail) });
       if (!parsed.success) {
         issues.push(...zodIssues(src, parsed.error, [...where, 'x-amazon-apigateway-integration']).map((i) => ({ ...i, path: i.path.replace(/\.integration(?=\.|$)/, '') })));
         continue;
@@ -120,6 +124,53 @@ function serverPath(doc: Obj): string | undefined {
   });
   const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').replace(/\/+$/, '');
   return path && path !== '/' ? path : undefined;
+}
+
+/**
+ * The request validator an operation names (`x-amazon-apigateway-request-validator`, else the document's):
+ * required query strings and headers from its parameters, body models from its requestBody, made
+ * self-contained (component schemas become the model's `definitions`).
+ */
+function importValidation(doc: Obj, item: Obj, operation: Obj, where: PropertyKey[], fail: Report): unknown {
+  const name = operation['x-amazon-apigateway-request-validator'] ?? doc['x-amazon-apigateway-request-validator'];
+  if (name === undefined) return undefined;
+  const validators = isObj(doc['x-amazon-apigateway-request-validators']) ? doc['x-amazon-apigateway-request-validators'] : {};
+  const v = validators[String(name)];
+  if (!isObj(v)) {
+    fail([...where, 'x-amazon-apigateway-request-validator'], `request validator ${JSON.stringify(name)} is not defined in x-amazon-apigateway-request-validators`);
+    return undefined;
+  }
+  const out = { requiredQueryStrings: [] as string[], requiredHeaders: [] as string[], bodyModels: {} as Record<string, unknown> };
+  if (v.validateRequestParameters === true) {
+    for (const raw of [...(Array.isArray(item.parameters) ? item.parameters : []), ...(Array.isArray(operation.parameters) ? operation.parameters : [])]) {
+      const p = resolveRef(doc, raw);
+      if (!isObj(p) || p.required !== true || typeof p.name !== 'string') continue;
+      if (p.in === 'query') out.requiredQueryStrings.push(p.name);
+      else if (p.in === 'header') out.requiredHeaders.push(p.name);
+    }
+  }
+  if (v.validateRequestBody === true) {
+    const body = resolveRef(doc, operation.requestBody);
+    const content = isObj(body) && isObj(body.content) ? body.content : {};
+    const schemas = isObj(doc.components) && isObj(doc.components.schemas) ? doc.components.schemas : {};
+    const definitions = toDefinitions(schemas) as Obj;
+    for (const [type, media] of Object.entries(content)) {
+      if (!isObj(media) || !isObj(media.schema)) continue;
+      out.bodyModels[type.toLowerCase()] = { ...(toDefinitions(media.schema) as Obj), ...(Object.keys(definitions).length ? { definitions } : {}) };
+    }
+  }
+  return out;
+}
+
+/** `#/components/schemas/X` → `#/definitions/X`, so a model carries the schemas it refers to. */
+function toDefinitions(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(toDefinitions);
+  if (!isObj(v)) return v;
+  const out: Obj = {};
+  for (const [k, x] of Object.entries(v)) {
+    out[k] = k === '$ref' && typeof x === 'string' && x.startsWith('#/components/schemas/') ? `#/definitions/${x.slice('#/components/schemas/'.length)}` : toDefinitions(x);
+  }
+  return out;
 }
 
 /** A local `$ref` (`#/components/x-amazon-apigateway-integrations/NAME`, as HTTP API exports write them). */

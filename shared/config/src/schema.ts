@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parse as parseVelocity } from 'velocityjs';
+import { compileModel } from './jsonSchema.js';
 
 /**
  * The Turnpike configuration file, as validated. Every capability adds its fields here, in its own block,
@@ -262,8 +263,32 @@ export type GatewayThrottleConfig = z.output<typeof GatewayThrottle>;
 
 // ---- APIs ---------------------------------------------------------------------------------------
 
+/**
+ * API Gateway's request validator on a route: required query strings and headers (400 `Missing required
+ * request parameters: [...]`), and the body against the model for its content type (400 `Invalid request body`).
+ */
+export const RequestValidation = z.strictObject({
+  requiredQueryStrings: z.array(z.string().min(1)).default([]),
+  requiredHeaders: z.array(z.string().min(1)).default([]),
+  /** Content type → JSON Schema draft 4 (self-contained: `$ref`s point into its own `definitions`). */
+  bodyModels: z
+    .record(
+      z.string(),
+      z.record(z.string(), z.unknown()).superRefine((schema, ctx) => {
+        try {
+          compileModel(schema);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `not a valid JSON Schema (draft 4) model: ${(err as Error).message}` });
+        }
+      }),
+    )
+    .default({}),
+});
+export type RequestValidationConfig = z.output<typeof RequestValidation>;
+
 export const Route = z.strictObject({
   integration: Integration,
+  requestValidation: RequestValidation.optional(),
   apiKeyRequired: z.boolean().default(false),
   /** Name of an authorizer in the API's (or the file's top-level) `authorizers`. */
   authorizer: z.string().regex(AUTHORIZER_NAME).optional(),

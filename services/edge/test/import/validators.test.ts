@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Edge } from '@turnpike/edge';
+import { echoHandler, startUpstream, type Upstream } from '@turnpike/testing';
+import { json, rawRequest, startEdge } from '../fixtures.js';
+
+/** test/fixtures/openapi/validators-swagger2.yaml: request validators rejecting and admitting, through a running edge. */
+let upstream: Upstream;
+let edge: Edge;
+
+beforeAll(async () => {
+  upstream = await startUpstream(echoHandler);
+  edge = await startEdge(`
+apis:
+  - name: validated
+    openapi: ${join(__dirname, '../../../../test/fixtures/openapi/validators-swagger2.yaml')}
+    stages: { v1: { variables: { upstream: "${upstream.url}" } } }
+`);
+});
+afterAll(async () => {
+  await edge?.stop();
+  upstream?.close();
+});
+
+const post = (body: string, type = 'application/json') => rawRequest(edge.port, { method: 'POST', path: '/v1/pets', headers: { 'content-type': type }, body });
+
+describe('request validators', () => {
+  it('admits a body satisfying the model and still proxies it whole', async () => {
+    const r = await post('{"type":"dog","price":12.5}');
+    expect(r.status).toBe(200);
+    expect(Buffer.from(json(r).body, 'base64').toString()).toBe('{"type":"dog","price":12.5}');
+  });
+
+  it('rejects a body that breaks the model, or is not JSON, as API Gateway does', async () => {
+    for (const body of ['{"type":"horse","price":1}', '{"type":"dog"}', 'not json', '']) {
+      const r = await post(body);
+      expect(r.status, body).toBe(400);
+      expect(json(r)).toEqual({ message: 'Invalid request body' });
+    }
+  });
+
+  it('names missing required query strings and headers', async () => {
+    const r = await rawRequest(edge.port, { path: '/v1/search?page=2' });
+    expect(r.status).toBe(400);
+    expect(json(r)).toEqual({ message: 'Missing required request parameters: [q, X-Tenant]' });
+    const ok = await rawRequest(edge.port, { path: '/v1/search?q=cats', headers: { 'x-tenant': 'acme' } });
+    expect(ok.status).toBe(200);
+    expect(json(ok)).toEqual({ q: 'cats' });
+  });
+
+  it('does not validate an operation whose validator is turned off', async () => {
+    expect((await rawRequest(edge.port, { path: '/v1/free' })).status).toBe(200);
+  });
+});
