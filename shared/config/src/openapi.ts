@@ -1,6 +1,6 @@
 import type { ConfigIssue } from './errors.js';
 import { lineOf, sourcePath, zodIssues, type SourceDoc } from './source.js';
-import { Cors, HTTP_METHODS, ROUTE_KEY, Route, type CorsConfig, type RouteConfig } from './schema.js';
+import { Cors, GATEWAY_RESPONSE_TYPES, GatewayResponse, HTTP_METHODS, ROUTE_KEY, Route, type CorsConfig, type GatewayResponseConfig, type RouteConfig } from './schema.js';
 import type { AuthorizerConfig } from './schema.js';
 import { importAuthorizer, routeAuthorization, schemeMeaning, type SchemeMeaning } from './openapiAuthorizers.js';
 import { functionNameOf } from '@turnpike/codec';
@@ -25,7 +25,11 @@ export interface ImportedApi {
    * write the stage there (`https://ID.execute-api.REGION.amazonaws.com/{basePath}`, default `prod`).
    */
   serverPath?: string;
+  /** From `x-amazon-apigateway-gateway-responses`. */
+  gatewayResponses: Partial<Record<GatewayResponseType, GatewayResponseConfig>>;
 }
+
+type GatewayResponseType = (typeof GATEWAY_RESPONSE_TYPES)[number];
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -33,7 +37,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 /** Extensions this importer understands, by where they may appear. */
 const DOCUMENT_EXTENSIONS = new Set([
   'x-amazon-apigateway-binary-media-types', 'x-amazon-apigateway-api-key-source', 'x-amazon-apigateway-importexport-version', 'x-amazon-apigateway-cors',
-  'x-amazon-apigateway-request-validators', 'x-amazon-apigateway-request-validator',
+  'x-amazon-apigateway-request-validators', 'x-amazon-apigateway-request-validator', 'x-amazon-apigateway-gateway-responses',
 ]);
 const OPERATION_EXTENSIONS = new Set(['x-amazon-apigateway-integration', 'x-amazon-apigateway-request-validator']);
 const PATH_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'x-amazon-apigateway-any-method']);
@@ -111,7 +115,25 @@ export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: C
   const keySource = doc['x-amazon-apigateway-api-key-source'];
   const apiKeySource = keySource === 'HEADER' || keySource === 'AUTHORIZER' ? keySource : undefined;
   if (keySource !== undefined && !apiKeySource) fail(['x-amazon-apigateway-api-key-source'], `must be HEADER or AUTHORIZER (found ${JSON.stringify(keySource)})`);
-  return { name, routes, binaryMediaTypes, authorizers, cors: importCors(src, issues), apiKeySource, serverPath: serverPath(doc) };
+  return { name, routes, binaryMediaTypes, authorizers, cors: importCors(src, issues), apiKeySource, serverPath: serverPath(doc), gatewayResponses: importGatewayResponses(src, issues, warn) };
+}
+
+function importGatewayResponses(src: SourceDoc, issues: ConfigIssue[], warn: Report): Partial<Record<GatewayResponseType, GatewayResponseConfig>> {
+  const raw = (src.data as Obj)['x-amazon-apigateway-gateway-responses'];
+  const out: Partial<Record<GatewayResponseType, GatewayResponseConfig>> = {};
+  if (!isObj(raw)) return out;
+  for (const [type, r] of Object.entries(raw)) {
+    const where = ['x-amazon-apigateway-gateway-responses', type];
+    if (!(GATEWAY_RESPONSE_TYPES as readonly string[]).includes(type)) {
+      warn(where, `gateway response type ${type} is not one Turnpike produces and is ignored`);
+      continue;
+    }
+    if (!isObj(r)) continue;
+    const parsed = GatewayResponse.safeParse({ ...r, ...(r.statusCode !== undefined ? { statusCode: Number(r.statusCode) } : {}) });
+    if (parsed.success) out[type as GatewayResponseType] = parsed.data;
+    else issues.push(...zodIssues(src, parsed.error, where));
+  }
+  return out;
 }
 
 function serverPath(doc: Obj): string | undefined {

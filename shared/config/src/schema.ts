@@ -310,6 +310,28 @@ const BasePath = z
   .string()
   .regex(/^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/, 'a base path is / or /segment[/segment...] without a trailing slash');
 
+// ---- gateway responses (x-amazon-apigateway-gateway-responses) -----------------------------------
+
+/** API Gateway's gateway response types Turnpike produces; DEFAULT_4XX / DEFAULT_5XX cover the rest of their class. */
+export const GATEWAY_RESPONSE_TYPES = [
+  'DEFAULT_4XX', 'DEFAULT_5XX', 'ACCESS_DENIED', 'API_CONFIGURATION_ERROR', 'AUTHORIZER_FAILURE', 'BAD_REQUEST_BODY', 'BAD_REQUEST_PARAMETERS',
+  'INTEGRATION_FAILURE', 'INTEGRATION_TIMEOUT', 'INVALID_API_KEY', 'MISSING_AUTHENTICATION_TOKEN', 'QUOTA_EXCEEDED', 'REQUEST_TOO_LARGE',
+  'RESOURCE_NOT_FOUND', 'THROTTLED', 'UNAUTHORIZED', 'UNSUPPORTED_MEDIA_TYPE', 'EXPIRED_TOKEN', 'INVALID_SIGNATURE', 'WAF_FILTERED', 'AUTHORIZER_CONFIGURATION_ERROR',
+] as const;
+export const GatewayResponse = z.strictObject({
+  /** Replaces the status API Gateway would answer with. */
+  statusCode: z.number().int().min(100).max(599).optional(),
+  /** `gatewayresponse.header.NAME`: `'static'`, `method.request.header.X`, `method.request.querystring.X`, `method.request.path.X`, `context.X`, `stageVariables.X`. */
+  responseParameters: z
+    .record(
+      z.string().regex(/^gatewayresponse\.header\.[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a gateway response parameter is gatewayresponse.header.NAME'),
+      z.string().regex(/^(?:'[^]*'|method\.request\.(?:header|querystring|path)\.\S+|context\.[A-Za-z0-9_.]+|stageVariables\.[A-Za-z0-9_]+)$/, "a value is 'static', method.request.(header|querystring|path).NAME, context.NAME or stageVariables.NAME"),
+    )
+    .default({}),
+  responseTemplates: MediaTemplates.default({}),
+});
+export type GatewayResponseConfig = z.output<typeof GatewayResponse>;
+
 // ---- CORS (API Gateway HTTP API's fields) --------------------------------------------------------
 
 /** `https://app.example.com`, `http://localhost:3000`, `*`, or a wildcard subdomain `https://*.example.com`. */
@@ -418,6 +440,8 @@ export const Api = z
     cors: Cors.optional(),
     /** Authorizers routes name with `authorizer:`; these win over the file's top-level ones of the same name. */
     authorizers: Authorizers,
+    /** How the gateway's own errors look (401, 403, 404, 429, 5xx...), by API Gateway's response type. */
+    gatewayResponses: z.partialRecord(z.enum(GATEWAY_RESPONSE_TYPES), GatewayResponse).optional(),
   })
   .superRefine((api, ctx) => {
     if (Object.keys(api.stages).length === 0) ctx.addIssue({ code: 'custom', path: ['stages'], message: 'an API needs at least one stage' });

@@ -97,7 +97,7 @@ describe('OpenAPI import', () => {
     expect(api.routes['ANY /{proxy+}']!.integration).not.toHaveProperty('method');
     expect(api.binaryMediaTypes).toEqual(['image/png']);
     const warned = c.warnings.map((w) => w.path);
-    expect(warned).toContain('x-amazon-apigateway-gateway-responses');
+    expect(api.gatewayResponses).toEqual({ DEFAULT_4XX: { responseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': "'*'" }, responseTemplates: {} } });
     expect(warned).toContain('paths./{proxy+}.x-amazon-apigateway-any-method.x-amazon-apigateway-integration.cacheKeyParameters');
     expect(c.warnings.every((w) => w.line! > 0)).toBe(true);
   });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Edge } from '@turnpike/edge';
-import { echoHandler, startUpstream, type Upstream } from '@turnpike/testing';
+import { echoHandler, freePort, startUpstream, type Upstream } from '@turnpike/testing';
 import { json, rawRequest, startEdge } from '../fixtures.js';
 
 /** test/fixtures/openapi/validators-swagger2.yaml: request validators rejecting and admitting, through a running edge. */
@@ -14,7 +14,7 @@ beforeAll(async () => {
 apis:
   - name: validated
     openapi: ${join(__dirname, '../../../../test/fixtures/openapi/validators-swagger2.yaml')}
-    stages: { v1: { variables: { upstream: "${upstream.url}" } } }
+    stages: { v1: { variables: { upstream: "${upstream.url}", down: "http://127.0.0.1:${await freePort()}" } } }
 `);
 });
 afterAll(async () => {
@@ -31,11 +31,12 @@ describe('request validators', () => {
     expect(Buffer.from(json(r).body, 'base64').toString()).toBe('{"type":"dog","price":12.5}');
   });
 
-  it('rejects a body that breaks the model, or is not JSON, as API Gateway does', async () => {
+  it('rejects a body that breaks the model, or is not JSON, through the BAD_REQUEST_BODY gateway response', async () => {
     for (const body of ['{"type":"horse","price":1}', '{"type":"dog"}', 'not json', '']) {
       const r = await post(body);
-      expect(r.status, body).toBe(400);
-      expect(json(r)).toEqual({ message: 'Invalid request body' });
+      expect(r.status, body).toBe(422);
+      expect(json(r)).toEqual({ error: 'Invalid request body', type: 'BAD_REQUEST_BODY' });
+      expect(r.headers['x-request-id']).toMatch(/.+/);
     }
   });
 
@@ -43,6 +44,8 @@ describe('request validators', () => {
     const r = await rawRequest(edge.port, { path: '/v1/search?page=2' });
     expect(r.status).toBe(400);
     expect(json(r)).toEqual({ message: 'Missing required request parameters: [q, X-Tenant]' });
+    // DEFAULT_4XX adds its header and keeps API Gateway's body.
+    expect(r.headers['access-control-allow-origin']).toBe('*');
     const ok = await rawRequest(edge.port, { path: '/v1/search?q=cats', headers: { 'x-tenant': 'acme' } });
     expect(ok.status).toBe(200);
     expect(json(ok)).toEqual({ q: 'cats' });
@@ -50,5 +53,17 @@ describe('request validators', () => {
 
   it('does not validate an operation whose validator is turned off', async () => {
     expect((await rawRequest(edge.port, { path: '/v1/free' })).status).toBe(200);
+  });
+});
+
+describe('gateway responses', () => {
+  it('shape a 404 with DEFAULT_4XX and an integration failure with DEFAULT_5XX', async () => {
+    const nf = await rawRequest(edge.port, { path: '/v1/nowhere' });
+    expect(nf.status).toBeGreaterThanOrEqual(400);
+    expect(nf.status).toBeLessThan(500);
+    expect(nf.headers['access-control-allow-origin']).toBe('*');
+    const down = await rawRequest(edge.port, { path: '/v1/down' });
+    expect(down.status).toBe(503);
+    expect(json(down)).toEqual({ oops: true, path: '/down' });
   });
 });
