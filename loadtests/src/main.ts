@@ -11,6 +11,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   auth: () => import('./suites/auth.js'),
   throttle: () => import('./suites/throttle.js'),
   websocket: () => import('./suites/websocket.js'),
+  vtl: () => import('./suites/vtl.js'),
 };
 
 const wanted = process.argv.slice(2);
