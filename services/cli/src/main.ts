@@ -8,6 +8,7 @@ import { UsageError, type Command } from './command.js';
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   edge: () => import('./commands/edge.js'),
   validate: () => import('./commands/validate.js'),
+  export: () => import('./commands/export.js'),
   keys: () => import('./commands/keys.js'),
   plans: () => import('./commands/plans.js'),
   usage: () => import('./commands/usage.js'),

@@ -5,3 +5,4 @@ export { readSource, parseSource, lineOf, zodIssues, type SourceDoc } from './so
 export { importOpenApi, type ImportedApi } from './openapi.js';
 export { STAGE_VARIABLE_REF, undefinedStageVariables } from './stageVariables.js';
 export { compileModel } from './jsonSchema.js';
+export { exportApi } from './export.js';

@@ -162,6 +162,7 @@ function importValidation(doc: Obj, item: Obj, operation: Obj, where: PropertyKe
     fail([...where, 'x-amazon-apigateway-request-validator'], `request validator ${JSON.stringify(name)} is not defined in x-amazon-apigateway-request-validators`);
     return undefined;
   }
+  if (v.validateRequestParameters !== true && v.validateRequestBody !== true) return undefined;
   const out = { requiredQueryStrings: [] as string[], requiredHeaders: [] as string[], bodyModels: {} as Record<string, unknown> };
   if (v.validateRequestParameters === true) {
     for (const raw of [...(Array.isArray(item.parameters) ? item.parameters : []), ...(Array.isArray(operation.parameters) ? operation.parameters : [])]) {
@@ -181,6 +182,8 @@ function importValidation(doc: Obj, item: Obj, operation: Obj, where: PropertyKe
       out.bodyModels[type.toLowerCase()] = { ...(toDefinitions(media.schema) as Obj), ...(Object.keys(definitions).length ? { definitions } : {}) };
     }
   }
+  // A validator with nothing to check (no required parameter, no model) is no validator.
+  if (!out.requiredQueryStrings.length && !out.requiredHeaders.length && !Object.keys(out.bodyModels).length) return undefined;
   return out;
 }
 
