@@ -106,7 +106,10 @@ export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: C
       const requestValidation = importValidation(doc, item, operation, where, fail);
       const parsed = Route.safeParse({ integration: mapped, ...(requestValidation ? { requestValidation } : {}), ...routeAuthorization(security, schemeMeanings, where, warn, fail) });
       if (!parsed.success) {
-        issues.push(...zodIssues(src, parsed.error, [...where, 'x-amazon-apigateway-integration']).map((i) => ({ ...i, path: i.path.replace(/\.integration(?=\.|$)/, '') })));
+        // Turnpike's `integration.X` and `integration.mapping.X` are the extension's own `X`.
+        const strip = (p: PropertyKey[]) => (p[0] === 'integration' ? p.slice(p[1] === 'mapping' ? 2 : 1) : p);
+        const error = { issues: parsed.error.issues.map((i) => ({ ...i, path: strip(i.path as PropertyKey[]) })) } as unknown as typeof parsed.error;
+        issues.push(...zodIssues(src, error, [...where, 'x-amazon-apigateway-integration']));
         continue;
       }
       routes[routeKey] = parsed.data;

@@ -73,7 +73,7 @@ paths:
         'tpl.yaml',
       ),
     );
-    expect(err.issues[0]).toMatchObject({ path: expect.stringContaining('x-amazon-apigateway-integration'), message: expect.stringMatching(/not a valid Velocity template/) });
+    expect(err.issues[0]).toMatchObject({ path: 'paths./x.get.x-amazon-apigateway-integration.requestTemplates.application/json', line: 9, message: expect.stringMatching(/not a valid Velocity template/) });
   });
 });
 
