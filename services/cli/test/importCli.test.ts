@@ -56,6 +56,15 @@ describe('validate and edge agree', () => {
       expect(r.status).toBe(200);
       expect(await r.json()).toMatchObject({ method: 'GET', url: '/petstore/pets/7?x=1' });
       expect((await fetch(`http://127.0.0.1:${edge.info.port}/pets/7`)).status).toBe(404);
+      // requestParameters: a header renamed, a query parameter renamed, a static one, one passed through.
+      const list = (await (await fetch(`http://127.0.0.1:${edge.info.port}/test/pets?type=dog&page=2`, { headers: { 'x-org': 'acme' } })).json()) as { url: string; headers: Record<string, string> };
+      expect(list.headers['x-tenant']).toBe('acme');
+      expect(new URL(list.url, 'http://x').searchParams.getAll('kind')).toEqual(['dog']);
+      expect(new URL(list.url, 'http://x').searchParams.get('src')).toBe('turnpike');
+      expect(new URL(list.url, 'http://x').searchParams.getAll('page')).toEqual(['2']);
+      const home = await fetch(`http://127.0.0.1:${edge.info.port}/test/`);
+      expect(home.headers.get('content-type')).toBe('text/html');
+      expect(await home.text()).toContain('Welcome to your Pet Store API');
     } finally {
       expect(await edge.stop()).toBe(0);
     }

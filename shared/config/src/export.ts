@@ -78,7 +78,7 @@ function integration(route: RouteConfig, lambdaUri: (fn: string) => string): Obj
         uri: i.uri,
         httpMethod: i.method ?? 'ANY',
         timeoutInMillis: i.timeoutMs,
-        ...(Object.keys(i.requestHeaders).length ? { requestParameters: requestHeaderParameters(i.requestHeaders) } : {}),
+        ...(Object.keys(i.requestHeaders).length + Object.keys(i.requestQuery).length ? { requestParameters: { ...requestParameters('header', i.requestHeaders), ...requestParameters('querystring', i.requestQuery) } } : {}),
         ...(i.type === 'http' ? mappingFields(i.mapping) : {}),
       };
     case 'mock':
@@ -106,12 +106,13 @@ function integration(route: RouteConfig, lambdaUri: (fn: string) => string): Obj
   }
 }
 
-/** Header values back to API Gateway's sources: `${stageVariables.x}` / `${context.x}` alone are references, the rest static. */
-function requestHeaderParameters(headers: Record<string, string>): Obj {
+/** Values back to API Gateway's sources: a lone `${stageVariables.x}`, `${context.x}`, `${request.header.x}`... is a reference, the rest static. */
+function requestParameters(target: 'header' | 'querystring', values: Record<string, string>): Obj {
   return Object.fromEntries(
-    Object.entries(headers).map(([k, v]) => {
-      const ref = /^\$\{((?:stageVariables|context)\.[A-Za-z0-9_.]+)\}$/.exec(v);
-      return [`integration.request.header.${k}`, ref ? ref[1] : `'${v}'`];
+    Object.entries(values).map(([k, v]) => {
+      const ref = /^\$\{((?:stageVariables|context)\.[A-Za-z0-9_.]+|request\.(?:header|querystring|path)\.[^}]+)\}$/.exec(v);
+      const source = ref ? (ref[1]!.startsWith('request.') ? `method.${ref[1]}` : ref[1]) : `'${v}'`;
+      return [`integration.request.${target}.${k}`, source];
     }),
   );
 }

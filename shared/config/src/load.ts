@@ -135,8 +135,12 @@ function checkStageVariables(file: string, api: ApiConfig, at: string, issues: C
 /** The integration fields that may reference stage variables, by field path. */
 function integrationTexts(route: RouteConfig): [string, string][] {
   const i = route.integration;
-  if (i.type !== 'http_proxy') return [];
-  return [['uri', i.uri], ...Object.entries(i.requestHeaders).map(([h, v]): [string, string] => [`requestHeaders.${h}`, v])];
+  if (i.type !== 'http_proxy' && i.type !== 'http') return [];
+  return [
+    ['uri', i.uri],
+    ...Object.entries(i.requestHeaders).map(([h, v]): [string, string] => [`requestHeaders.${h}`, v]),
+    ...Object.entries(i.requestQuery).map(([q, v]): [string, string] => [`requestQuery.${q}`, v]),
+  ];
 }
 
 function importOpenApiFile(file: string, issues: ConfigIssue[], warnings: ConfigIssue[]) {

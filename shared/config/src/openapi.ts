@@ -232,7 +232,7 @@ function mapIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report
       // AWS itself ignores `responses`, `passthroughBehavior` and `requestTemplates` on proxy integrations
       // (exports carry them anyway), so they load without a warning; the rest change behaviour we lack.
       ignored(['contentHandling', 'connectionType', 'connectionId', 'tlsConfig', 'cacheKeyParameters', 'cacheNamespace', 'integrationSubtype']);
-      const { uri, requestHeaders } = mapRequestParameters(String(x.uri ?? ''), x.requestParameters, [...where, 'requestParameters'], warn);
+      const { uri, requestHeaders, requestQuery } = mapRequestParameters(String(x.uri ?? ''), x.requestParameters, [...where, 'requestParameters'], warn, type === 'http_proxy');
       const httpMethod = String(x.httpMethod ?? 'ANY').toUpperCase();
       return {
         type: type === 'http' ? 'http' : 'http_proxy',
@@ -240,6 +240,7 @@ function mapIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report
         ...(httpMethod !== 'ANY' && (HTTP_METHODS as readonly string[]).includes(httpMethod) ? { method: httpMethod } : {}),
         ...(x.timeoutInMillis !== undefined ? { timeoutMs: Number(x.timeoutInMillis) } : {}),
         requestHeaders,
+        requestQuery,
         ...(type === 'http' ? { mapping: mapMapping(x, where, warn) } : {}),
       };
     }
@@ -356,32 +357,40 @@ function mapFunctionIntegration(x: Obj, where: PropertyKey[], warn: Report, fail
 
 /**
  * `requestParameters` maps method request values onto the integration request. Path mappings rename
- * `{name}` in the URI; header mappings become request headers. Values from other sources are named in a warning.
+ * `{name}` in the URI; header and query string targets take static values, stage variables, `context.*`
+ * and the request's headers, query parameters and path parameters. A same-name header or query mapping is
+ * what a proxy forwards anyway. Anything else is named in a warning.
  */
-function mapRequestParameters(uri: string, params: unknown, where: PropertyKey[], warn: Report) {
+function mapRequestParameters(uri: string, params: unknown, where: PropertyKey[], warn: Report, proxy: boolean) {
   const requestHeaders: Record<string, string> = {};
-  if (!isObj(params)) return { uri, requestHeaders };
+  const requestQuery: Record<string, string> = {};
+  if (!isObj(params)) return { uri, requestHeaders, requestQuery };
   for (const [target, source] of Object.entries(params)) {
     const src = String(source);
-    const value = src.startsWith("'") && src.endsWith("'")
+    const request = /^method\.request\.(header|querystring|path)\.(.+)$/.exec(src);
+    const value = src.length >= 2 && src.startsWith("'") && src.endsWith("'")
       ? src.slice(1, -1)
       : src.startsWith('stageVariables.') || src.startsWith('context.')
         ? `\${${src}}`
-        : undefined;
-    const pathSrc = /^method\.request\.path\.(.+)$/.exec(src);
+        : request
+          ? `\${request.${request[1]}.${request[2]}}`
+          : undefined;
     const pathTarget = /^integration\.request\.path\.(.+)$/.exec(target);
     const headerTarget = /^integration\.request\.header\.(.+)$/.exec(target);
-    if (pathTarget && pathSrc) {
-      if (pathTarget[1] !== pathSrc[1]) uri = uri.split(`{${pathTarget[1]}}`).join(`{${pathSrc[1]}}`);
+    const queryTarget = /^integration\.request\.querystring\.(.+)$/.exec(target);
+    if (pathTarget && request?.[1] === 'path') {
+      if (pathTarget[1] !== request[2]) uri = uri.split(`{${pathTarget[1]}}`).join(`{${request[2]}}`);
+    } else if (isPassthrough(target, src) && (proxy || queryTarget)) {
+      // The client's header (proxy) or query parameter of the same name is forwarded anyway.
     } else if (headerTarget && value !== undefined) {
       requestHeaders[headerTarget[1]!] = value;
-    } else if (isPassthrough(target, src)) {
-      // The client's header or query parameter of the same name is forwarded anyway by a proxy integration.
+    } else if (queryTarget && value !== undefined) {
+      requestQuery[queryTarget[1]!] = value;
     } else {
       warn([...where, target], `request parameter mapping ${target} = ${src} is not supported and is ignored`);
     }
   }
-  return { uri, requestHeaders };
+  return { uri, requestHeaders, requestQuery };
 }
 
 /** `x-amazon-apigateway-cors` uses the same field names as Turnpike's `cors`; methods may be lowercase there. */

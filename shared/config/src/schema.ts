@@ -73,8 +73,10 @@ export const HttpProxyIntegration = z.strictObject({
   /** Overrides the client's method (AWS `httpMethod`); default passes the client's through. */
   method: z.enum(HTTP_METHODS).optional(),
   timeoutMs: Millis(50, 29_000, 29_000),
-  /** Extra request headers for the upstream; values may use `${stageVariables.x}` and `${context.authorizer.x}`. */
+  /** Extra request headers for the upstream; values may use `${stageVariables.x}`, `${context.authorizer.x}` and `${request.header|querystring|path.x}`. */
   requestHeaders: HeaderMap.default({}),
+  /** Query parameters added to the upstream request (API Gateway's `integration.request.querystring.*`), same references. */
+  requestQuery: z.record(z.string().min(1), z.string()).default({}),
 });
 
 export const MockIntegration = z.strictObject({
@@ -93,6 +95,7 @@ export const HttpIntegration = z.strictObject({
   method: z.enum(HTTP_METHODS).optional(),
   timeoutMs: Millis(50, 29_000, 29_000),
   requestHeaders: HeaderMap.default({}),
+  requestQuery: z.record(z.string().min(1), z.string()).default({}),
   mapping: Mapping.default(Mapping.parse({})),
 });
 

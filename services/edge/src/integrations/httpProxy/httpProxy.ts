@@ -15,6 +15,8 @@ export class HttpProxyStage implements Stage {
   readonly name = 'integration.http_proxy';
   private readonly uris: ReadonlyMap<string, CompiledUri>;
   private readonly headerTemplates: ReadonlyMap<string, readonly HeaderTemplate[]>;
+  /** `requestQuery` per stage; empty for most routes. */
+  private readonly queryTemplates: ReadonlyMap<string, readonly HeaderTemplate[]>;
   private readonly greedyName: string | null;
 
   constructor(
@@ -31,19 +33,22 @@ export class HttpProxyStage implements Stage {
     this.greedyName = greedy;
     const uris = new Map<string, CompiledUri>();
     const headers = new Map<string, HeaderTemplate[]>();
+    const queries = new Map<string, HeaderTemplate[]>();
     for (const stage of route.api.stages.values()) {
       uris.set(stage.name, compileUri(config.uri, stage.variables, paramNames));
       headers.set(stage.name, Object.entries(config.requestHeaders).map(([n, v]) => compileHeader(n.toLowerCase(), v, stage.variables)));
+      queries.set(stage.name, Object.entries(config.requestQuery).map(([n, v]) => compileHeader(n, v, stage.variables)));
     }
     this.uris = uris;
     this.headerTemplates = headers;
+    this.queryTemplates = queries;
   }
 
   run(ctx: RequestContext): StageResult {
     const uri = this.uris.get(ctx.stage.name)!;
     const greedySegments = this.greedyName !== null && ctx.greedyStart >= 0 ? ctx.segments.slice(ctx.routeOffset + ctx.greedyStart) : null;
     let path = expandPath(uri, ctx.params, this.greedyName, greedySegments);
-    const query = uri.query && ctx.query ? `${uri.query}&${ctx.query}` : uri.query || ctx.query;
+    const query = joinQuery(joinQuery(uri.query, ctx.query), expandQuery(this.queryTemplates.get(ctx.stage.name)!, ctx));
     if (query) path += '?' + query;
 
     const options: Dispatcher.DispatchOptions = {
@@ -96,7 +101,7 @@ export interface HeaderTemplate {
   readonly parts: readonly string[];
 }
 
-const CONTEXT_REFS = /\$\{context\.([A-Za-z0-9_.]+)\}/g;
+const CONTEXT_REFS = /\$\{(context\.[A-Za-z0-9_.]+|request\.(?:header|querystring|path)\.[^}]+)\}/g;
 
 export function compileHeader(name: string, value: string, variables: Readonly<Record<string, string>>): HeaderTemplate {
   const missing = undefinedStageVariables(value, variables);
@@ -106,14 +111,35 @@ export function compileHeader(name: string, value: string, variables: Readonly<R
   let last = 0;
   for (const m of withVars.matchAll(CONTEXT_REFS)) {
     const ref = m[1]!;
-    if (!/^(requestId|stage|identity\.sourceIp|authorizer\.(claims\.)?[A-Za-z0-9_]+)$/.test(ref)) {
-      throw new RouteBuildError(`request header ${name} uses \${context.${ref}}; supported: requestId, stage, identity.sourceIp, authorizer.<key>, authorizer.claims.<claim>`);
+    if (!/^(context\.(requestId|stage|identity\.sourceIp|authorizer\.(claims\.)?[A-Za-z0-9_]+)|request\.(header|querystring|path)\.[^}]+)$/.test(ref)) {
+      throw new RouteBuildError(`request parameter ${name} uses \${${ref}}; supported: context.requestId, context.stage, context.identity.sourceIp, context.authorizer.<key>, context.authorizer.claims.<claim>, request.header|querystring|path.<name>`);
     }
-    parts.push(withVars.slice(last, m.index), ref);
+    parts.push(withVars.slice(last, m.index), ref.startsWith('context.') ? ref.slice(8) : ref);
     last = m.index! + m[0].length;
   }
   parts.push(withVars.slice(last));
   return { name, parts };
+}
+
+export function joinQuery(a: string, b: string): string {
+  return a && b ? `${a}&${b}` : a || b;
+}
+
+/** `request.header.X` (any case), `request.querystring.X`, `request.path.X`: API Gateway's `method.request.*`. */
+function requestValue(ref: string, ctx: RequestContext): string | undefined {
+  if (ref.startsWith('request.header.')) return ctx.headers[ref.slice(15).toLowerCase()];
+  if (ref.startsWith('request.path.')) return ctx.params?.[ref.slice(13)];
+  return new URLSearchParams(ctx.query).get(ref.slice(20)) ?? undefined;
+}
+
+/** The configured query parameters, `&`-joined and encoded; '' when none has a value. */
+export function expandQuery(templates: readonly HeaderTemplate[], ctx: RequestContext): string {
+  let out = '';
+  for (const t of templates) {
+    const v = expandHeader(t, ctx);
+    if (v) out += `${out ? '&' : ''}${encodeURIComponent(t.name)}=${encodeURIComponent(v)}`;
+  }
+  return out;
 }
 
 export function expandHeader(t: HeaderTemplate, ctx: RequestContext): string {
@@ -122,7 +148,8 @@ export function expandHeader(t: HeaderTemplate, ctx: RequestContext): string {
   for (let i = 1; i < t.parts.length; i += 2) {
     const ref = t.parts[i]!;
     let v: unknown;
-    if (ref === 'requestId') v = ctx.requestId;
+    if (ref.startsWith('request.')) v = requestValue(ref, ctx);
+    else if (ref === 'requestId') v = ctx.requestId;
     else if (ref === 'stage') v = ctx.stage.name;
     else if (ref === 'identity.sourceIp') v = ctx.sourceIp;
     else if (ref === 'authorizer.principalId') v = ctx.principalId;

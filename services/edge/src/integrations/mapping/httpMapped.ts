@@ -3,7 +3,7 @@ import type { HttpIntegrationConfig } from '@turnpike/config';
 import type { RequestContext } from '../../pipeline/context.js';
 import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
-import { compileHeader, expandHeader, type HeaderTemplate } from '../httpProxy/httpProxy.js';
+import { compileHeader, expandHeader, expandQuery, joinQuery, type HeaderTemplate } from '../httpProxy/httpProxy.js';
 import { compileUri, expandPath, type CompiledUri } from '../httpProxy/uriTemplate.js';
 import { CompiledMapping } from './mapping.js';
 
@@ -18,6 +18,7 @@ export class MappedHttpStage implements Stage {
   private readonly mapping: CompiledMapping;
   private readonly uris = new Map<string, CompiledUri>();
   private readonly headers = new Map<string, readonly HeaderTemplate[]>();
+  private readonly queries = new Map<string, readonly HeaderTemplate[]>();
 
   constructor(
     route: CompiledRoute,
@@ -30,6 +31,7 @@ export class MappedHttpStage implements Stage {
     for (const stage of route.api.stages.values()) {
       this.uris.set(stage.name, compileUri(config.uri, stage.variables, paramNames));
       this.headers.set(stage.name, Object.entries(config.requestHeaders).map(([n, v]) => compileHeader(n.toLowerCase(), v, stage.variables)));
+      this.queries.set(stage.name, Object.entries(config.requestQuery).map(([n, v]) => compileHeader(n, v, stage.variables)));
     }
   }
 
@@ -43,7 +45,7 @@ export class MappedHttpStage implements Stage {
     if (mapped === null) return STOP;
     const uri = this.uris.get(ctx.stage.name)!;
     let path = expandPath(uri, ctx.params, null, null);
-    const query = uri.query && ctx.query ? `${uri.query}&${ctx.query}` : uri.query || ctx.query;
+    const query = joinQuery(joinQuery(uri.query, ctx.query), expandQuery(this.queries.get(ctx.stage.name)!, ctx));
     if (query) path += '?' + query;
     const headers: string[] = ['content-type', ctx.headers['content-type'] ?? 'application/json'];
     for (const t of this.headers.get(ctx.stage.name)!) {
