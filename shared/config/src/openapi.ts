@@ -53,7 +53,9 @@ export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: C
   const name = String(info.title ?? 'api').replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 128) || 'api';
 
   for (const key of Object.keys(doc)) {
-    if (key.startsWith('x-amazon-apigateway-') && !DOCUMENT_EXTENSIONS.has(key)) warn([key], `extension ${key} is not supported yet and is ignored`);
+    // A resource policy restricts who may call the API: serving it without the policy would open it.
+    if (key === 'x-amazon-apigateway-policy') fail([key], 'resource policies are not enforced by Turnpike; serving this API without it would admit callers the policy denies (remove the extension to serve it anyway)');
+    else if (key.startsWith('x-amazon-apigateway-') && !DOCUMENT_EXTENSIONS.has(key)) warn([key], `extension ${key} is not supported yet and is ignored`);
   }
   const binaryMediaTypes = Array.isArray(doc['x-amazon-apigateway-binary-media-types'])
     ? (doc['x-amazon-apigateway-binary-media-types'] as unknown[]).map(String)
@@ -84,7 +86,11 @@ export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: C
       }
       if (!isObj(operation)) continue;
       for (const key of Object.keys(operation)) {
-        if (key.startsWith('x-amazon-apigateway-') && !OPERATION_EXTENSIONS.has(key)) warn([...where, key], `extension ${key} is not supported yet and is ignored`);
+        if (key === 'x-amazon-apigateway-auth') {
+          // HTTP APIs' per-route IAM authorization: refused rather than served open.
+          const authType = isObj(operation[key]) ? String((operation[key] as Obj).type ?? '').toUpperCase() : '';
+          if (authType !== 'NONE') fail([...where, key], `x-amazon-apigateway-auth type ${JSON.stringify(authType)} (IAM) cannot be enforced by Turnpike; the route would be open`);
+        } else if (key.startsWith('x-amazon-apigateway-') && !OPERATION_EXTENSIONS.has(key)) warn([...where, key], `extension ${key} is not supported yet and is ignored`);
       }
       const method = op === 'x-amazon-apigateway-any-method' ? 'ANY' : op.toUpperCase();
       const routeKey = `${method} ${path}`;
@@ -245,6 +251,7 @@ function mapIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report
       };
     }
     case 'mock':
+      ignored(['contentHandling']);
       return mapMock(x, where, warn);
     case 'aws_proxy':
       return mapFunctionIntegration(x, where, warn, fail);

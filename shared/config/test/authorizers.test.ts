@@ -266,3 +266,36 @@ paths:
     expect(c.apis[0]!.authorizers.tok).toMatchObject({ identitySource: 'method.request.header.X-Auth' });
   });
 });
+
+describe('access restrictions that would be lost', () => {
+  const errorOf = (text: string) => {
+    try {
+      parseConfig(text, 'policy.yaml');
+    } catch (e) {
+      if (e instanceof ConfigError) return e.message;
+      throw e;
+    }
+    return 'no error';
+  };
+
+  it('refuses a resource policy and an HTTP API route with IAM authorization', () => {
+    const msg = errorOf(`openapi: 3.0.1
+info: { title: private }
+x-amazon-apigateway-policy:
+  Version: "2012-10-17"
+  Statement: [{ Effect: Deny, Principal: "*", Action: execute-api:Invoke, Resource: "*", Condition: { NotIpAddress: { aws:SourceIp: [10.0.0.0/8] } } }]
+paths:
+  /x:
+    get:
+      x-amazon-apigateway-auth: { type: AWS_IAM }
+      x-amazon-apigateway-integration: { type: mock }
+  /open:
+    get:
+      x-amazon-apigateway-auth: { type: NONE }
+      x-amazon-apigateway-integration: { type: mock }
+`);
+    expect(msg).toMatch(/policy\.yaml:\d+: x-amazon-apigateway-policy: resource policies are not enforced/);
+    expect(msg).toMatch(/paths\.\/x\.get\.x-amazon-apigateway-auth: x-amazon-apigateway-auth type "AWS_IAM" \(IAM\) cannot be enforced/);
+    expect(msg).not.toMatch(/\/open/);
+  });
+});
