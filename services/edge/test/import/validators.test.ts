@@ -15,6 +15,11 @@ apis:
   - name: validated
     openapi: ${join(__dirname, '../../../../test/fixtures/openapi/validators-swagger2.yaml')}
     stages: { v1: { variables: { upstream: "${upstream.url}", down: "http://127.0.0.1:${await freePort()}" } } }
+    authorizers:
+      idp: { type: jwt, issuer: "https://idp.example", audiences: [pets] }
+    routes:
+      GET /locked: { authorizer: idp, integration: { type: mock, body: secret } }
+      GET /limited: { throttle: { rateLimit: 1, burstLimit: 1 }, integration: { type: mock, body: ok } }
 `);
 });
 afterAll(async () => {
@@ -57,6 +62,23 @@ describe('request validators', () => {
 });
 
 describe('gateway responses', () => {
+  it('shape a 401 with UNAUTHORIZED and a 429 with THROTTLED (plus DEFAULT_4XX nothing: the specific type wins)', async () => {
+    const denied = await rawRequest(edge.port, { path: '/v1/locked' });
+    expect(denied.status).toBe(401);
+    expect(json(denied)).toEqual({ error: 'login required', type: 'UNAUTHORIZED' });
+    expect(denied.headers['access-control-allow-origin']).toBeUndefined();
+    const statuses: number[] = [];
+    let throttled: Awaited<ReturnType<typeof rawRequest>> | undefined;
+    for (let i = 0; i < 5 && !throttled; i++) {
+      const r = await rawRequest(edge.port, { path: '/v1/limited' });
+      statuses.push(r.status);
+      if (r.status === 429) throttled = r;
+    }
+    expect(throttled, statuses.join(',')).toBeDefined();
+    expect(throttled!.headers['retry-after']).toBe('1');
+    expect(json(throttled!)).toEqual({ message: 'Too Many Requests' });
+  });
+
   it('shape a 404 with DEFAULT_4XX and an integration failure with DEFAULT_5XX', async () => {
     const nf = await rawRequest(edge.port, { path: '/v1/nowhere' });
     expect(nf.status).toBeGreaterThanOrEqual(400);
