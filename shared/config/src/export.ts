@@ -124,11 +124,13 @@ function mappingFields(m: MappingConfig): Obj {
       statusCode: String(r.statusCode),
       ...(Object.keys(r.responseParameters).length ? { responseParameters: r.responseParameters } : {}),
       ...(Object.keys(r.responseTemplates).length ? { responseTemplates: r.responseTemplates } : {}),
+      ...(r.contentHandling ? { contentHandling: r.contentHandling } : {}),
     };
   }
   return {
     ...(Object.keys(m.requestTemplates).length ? { requestTemplates: m.requestTemplates } : {}),
     passthroughBehavior: m.passthroughBehavior.toLowerCase(),
+    ...(m.contentHandling ? { contentHandling: m.contentHandling } : {}),
     responses,
   };
 }

@@ -237,7 +237,7 @@ function mapIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report
     case 'http': {
       // AWS itself ignores `responses`, `passthroughBehavior` and `requestTemplates` on proxy integrations
       // (exports carry them anyway), so they load without a warning; the rest change behaviour we lack.
-      ignored(['contentHandling', 'connectionType', 'connectionId', 'tlsConfig', 'cacheKeyParameters', 'cacheNamespace', 'integrationSubtype']);
+      ignored([...(type === 'http' ? [] : ['contentHandling']), 'connectionType', 'connectionId', 'tlsConfig', 'cacheKeyParameters', 'cacheNamespace', 'integrationSubtype']);
       const { uri, requestHeaders, requestQuery } = mapRequestParameters(String(x.uri ?? ''), x.requestParameters, [...where, 'requestParameters'], warn, type === 'http_proxy');
       const httpMethod = String(x.httpMethod ?? 'ANY').toUpperCase();
       return {
@@ -251,7 +251,6 @@ function mapIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report
       };
     }
     case 'mock':
-      ignored(['contentHandling']);
       return mapMock(x, where, warn);
     case 'aws_proxy':
       return mapFunctionIntegration(x, where, warn, fail);
@@ -280,7 +279,7 @@ function mapMapping(x: Obj, where: PropertyKey[], warn: Report): unknown {
   for (const [pattern, r] of Object.entries(isObj(x.responses) ? x.responses : {})) {
     if (!isObj(r)) continue;
     for (const k of Object.keys(r)) {
-      if (!['statusCode', 'responseParameters', 'responseTemplates', 'selectionPattern'].includes(k)) warn([...where, 'responses', pattern, k], `integration response field ${k} is not supported and is ignored`);
+      if (!['statusCode', 'responseParameters', 'responseTemplates', 'selectionPattern', 'contentHandling'].includes(k)) warn([...where, 'responses', pattern, k], `integration response field ${k} is not supported and is ignored`);
     }
     const selectionPattern = typeof r.selectionPattern === 'string' ? r.selectionPattern : pattern === 'default' ? undefined : pattern;
     responses.push({
@@ -288,12 +287,14 @@ function mapMapping(x: Obj, where: PropertyKey[], warn: Report): unknown {
       statusCode: Number(r.statusCode ?? 200),
       responseParameters: isObj(r.responseParameters) ? r.responseParameters : {},
       responseTemplates: isObj(r.responseTemplates) ? r.responseTemplates : {},
+      ...(r.contentHandling !== undefined ? { contentHandling: r.contentHandling } : {}),
     });
   }
   const behaviour = x.passthroughBehavior === undefined ? undefined : String(x.passthroughBehavior).toUpperCase();
   return {
     requestTemplates: isObj(x.requestTemplates) ? x.requestTemplates : {},
     ...(behaviour !== undefined ? { passthroughBehavior: behaviour } : {}),
+    ...(x.contentHandling !== undefined ? { contentHandling: x.contentHandling } : {}),
     ...(responses.length ? { responses } : {}),
   };
 }
@@ -315,6 +316,8 @@ function mapMock(x: Obj, where: PropertyKey[], warn: Report): unknown {
   const behaviour = String(x.passthroughBehavior ?? 'WHEN_NO_MATCH').toUpperCase();
   const fixed =
     behaviour === 'WHEN_NO_MATCH' &&
+    x.contentHandling === undefined &&
+    (dflt === undefined || dflt.contentHandling === undefined) &&
     keys.length <= 1 &&
     templates.length <= 1 &&
     templates.every(([, t]) => typeof t === 'string' && !VTL.test(t)) &&

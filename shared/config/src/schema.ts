@@ -56,12 +56,16 @@ export const IntegrationResponse = z.strictObject({
     )
     .default({}),
   responseTemplates: MediaTemplates.default({}),
+  /** CONVERT_TO_BINARY: the (rendered) payload is base64, sent decoded; CONVERT_TO_TEXT: a binary payload is sent base64. */
+  contentHandling: z.enum(['CONVERT_TO_TEXT', 'CONVERT_TO_BINARY']).optional(),
 });
 export type IntegrationResponseConfig = z.output<typeof IntegrationResponse>;
 export const Mapping = z.strictObject({
   requestTemplates: MediaTemplates.default({}),
   /** What happens to a request whose content type has no template: passed through, or 415 (API Gateway's names). */
   passthroughBehavior: z.enum(['WHEN_NO_MATCH', 'WHEN_NO_TEMPLATES', 'NEVER']).default('WHEN_NO_MATCH'),
+  /** A request body of one of the API's binaryMediaTypes: CONVERT_TO_TEXT gives it (to templates too) base64; CONVERT_TO_BINARY decodes a base64 body. */
+  contentHandling: z.enum(['CONVERT_TO_TEXT', 'CONVERT_TO_BINARY']).optional(),
   responses: z.array(IntegrationResponse).default([{ statusCode: 200, responseParameters: {}, responseTemplates: {} }]),
 });
 export type MappingConfig = z.output<typeof Mapping>;

@@ -101,3 +101,22 @@ describe('non-proxy http integration', () => {
     expect(json(r)).toEqual({ wrapped: '/items/9', method: 'GET', stageHeader: 'prod' });
   });
 });
+
+describe('binary content handling', () => {
+  it('sends a base64 template decoded with CONVERT_TO_BINARY', async () => {
+    const r = await req('GET', '/prod/pixel');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('image/png');
+    expect(r.body).toEqual(Buffer.from('iVBORw0KGgo=', 'base64'));
+  });
+
+  it('gives the integration a binary body as base64 with CONVERT_TO_TEXT', async () => {
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff]);
+    const r = await rawRequest(edge.info.port as number, { method: 'POST', path: '/prod/upload', headers: { 'content-type': 'image/png' }, body: png });
+    expect(r.status).toBe(200);
+    const { received, length } = json(r) as { received: string; length: number };
+    // The echo upstream reports what it got, base64: the base64 text of the PNG bytes.
+    expect(Buffer.from(received, 'base64').toString()).toBe(png.toString('base64'));
+    expect(length).toBe(png.toString('base64').length);
+  });
+});

@@ -37,11 +37,12 @@ export class MappedFunctionStage implements Stage {
     const mapped = this.mapping.mapRequest(ctx, body);
     if (mapped === null) return STOP;
     let event: unknown;
+    const text = mapped.body.toString();
     try {
-      event = mapped.body.trim() === '' ? {} : JSON.parse(mapped.body);
+      event = text.trim() === '' ? {} : JSON.parse(text);
     } catch {
       // Lambda takes JSON only; API Gateway fails such a request before invoking.
-      ctx.fail(new Error(`the integration request is not JSON: ${mapped.body.slice(0, 200)}`), 500);
+      ctx.fail(new Error(`the integration request is not JSON: ${text.slice(0, 200)}`), 500);
       return STOP;
     }
     const started = performance.now();

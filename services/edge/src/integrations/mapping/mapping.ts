@@ -2,6 +2,7 @@ import type { IntegrationResponseConfig, MappingConfig } from '@turnpike/config'
 import type { RequestContext } from '../../pipeline/context.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
 import { evaluate } from './jsonPath.js';
+import { binaryMatcher } from '../function/proxyEvent.js';
 import { MappingTemplate, TemplateInput, UTIL, templateContext, type TemplateContext } from './vtl.js';
 
 /**
@@ -19,6 +20,8 @@ export class CompiledMapping {
   private readonly passthrough: boolean;
   private readonly responses: readonly CompiledResponse[];
   private readonly fallback: CompiledResponse | null;
+  private readonly isBinary: (contentType: string | undefined) => boolean;
+  private readonly contentHandling: MappingConfig['contentHandling'];
 
   constructor(
     config: MappingConfig,
@@ -31,11 +34,19 @@ export class CompiledMapping {
     const compiled = config.responses.map(compileResponse);
     this.responses = compiled.filter((r) => r.pattern !== null);
     this.fallback = compiled.find((r) => r.pattern === null) ?? null;
+    this.isBinary = binaryMatcher(route.api.config.binaryMediaTypes);
+    this.contentHandling = config.contentHandling;
+  }
+
+  /** A binary body (one of the API's binaryMediaTypes) becomes base64 text with CONVERT_TO_TEXT. */
+  private requestText(body: Buffer, contentType: string | undefined): string {
+    if (this.contentHandling === 'CONVERT_TO_TEXT' && this.isBinary(contentType)) return body.toString('base64');
+    return body.toString('utf8');
   }
 
   /** The integration request body, or null when the request was answered (415). */
   mapRequest(ctx: RequestContext, body: Buffer | null): MappedRequest | null {
-    const raw = body === null ? '' : body.toString('utf8');
+    const raw = body === null ? '' : this.requestText(body, ctx.headers['content-type']);
     const context = templateContext(ctx, this.route.resourcePath, this.route.api.id, this.accountId);
     const template = this.requestTemplates.get(mediaType(ctx.headers['content-type']) ?? 'application/json');
     if (template !== undefined) {
@@ -45,7 +56,8 @@ export class CompiledMapping {
       ctx.sendError(415, 'Unsupported Media Type');
       return null;
     }
-    return { body: raw, context };
+    // CONVERT_TO_BINARY: a passed-through base64 body reaches the integration decoded.
+    return { body: this.contentHandling === 'CONVERT_TO_BINARY' ? Buffer.from(raw, 'base64') : raw, context };
   }
 
   /**
@@ -60,9 +72,12 @@ export class CompiledMapping {
     }
     const input = new TemplateInput(payload, ctx);
     const chosen = response.templateFor(ctx.headers.accept);
-    let body = payload;
+    let text = payload;
     let contentType = chosen?.[0] ?? integrationHeaders['content-type'] ?? 'application/json';
-    if (chosen !== undefined) body = chosen[1].render({ input, util: UTIL, context, stageVariables: ctx.stage.variables });
+    if (chosen !== undefined) text = chosen[1].render({ input, util: UTIL, context, stageVariables: ctx.stage.variables });
+    let body: string | Buffer = text;
+    if (response.contentHandling === 'CONVERT_TO_BINARY') body = Buffer.from(unquoted(text).trim(), 'base64');
+    else if (response.contentHandling === 'CONVERT_TO_TEXT' && this.isBinary(contentType)) body = Buffer.from(text, 'latin1').toString('base64');
     const headers: string[] = [];
     for (const [name, source] of response.parameters) {
       const v = parameterValue(source, integrationHeaders, input);
@@ -81,13 +96,14 @@ export class CompiledMapping {
 }
 
 export interface MappedRequest {
-  readonly body: string;
+  readonly body: string | Buffer;
   /** Carried to the response templates: `$context.requestOverride` / `responseOverride` set by the request template. */
   readonly context: TemplateContext;
 }
 
 interface CompiledResponse {
   readonly pattern: RegExp | null;
+  readonly contentHandling: IntegrationResponseConfig['contentHandling'];
   readonly statusCode: number;
   readonly parameters: readonly (readonly [string, string])[];
   templateFor(accept: string | undefined): readonly [string, MappingTemplate] | undefined;
@@ -100,6 +116,7 @@ function compileResponse(r: IntegrationResponseConfig): CompiledResponse {
     // Java's String.matches, which API Gateway uses: the whole selector must match.
     pattern: r.selectionPattern === undefined || r.selectionPattern === '' ? null : new RegExp(`^(?:${r.selectionPattern})$`),
     statusCode: r.statusCode,
+    contentHandling: r.contentHandling,
     parameters: Object.entries(r.responseParameters).map(([k, v]) => [k.slice('method.response.header.'.length).toLowerCase(), v] as const),
     templateFor(accept) {
       if (templates.length === 0) return undefined;
@@ -125,6 +142,19 @@ function parameterValue(source: string, headers: Readonly<Record<string, string>
     return v === undefined ? undefined : typeof v === 'string' ? v : JSON.stringify(v);
   }
   return undefined;
+}
+
+/** A function's payload is JSON: a returned base64 string arrives quoted. */
+function unquoted(text: string): string {
+  if (text.startsWith('"')) {
+    try {
+      const v: unknown = JSON.parse(text);
+      if (typeof v === 'string') return v;
+    } catch {
+      /* not a JSON string */
+    }
+  }
+  return text;
 }
 
 function mediaType(header: string | undefined): string | undefined {

@@ -30,12 +30,12 @@ export class MappedMockStage implements Stage {
     if (mapped === null) return STOP;
     let status: unknown;
     try {
-      status = (JSON.parse(mapped.body) as { statusCode?: unknown }).statusCode;
+      status = (JSON.parse(mapped.body.toString()) as { statusCode?: unknown }).statusCode;
     } catch {
       status = undefined;
     }
     if (typeof status !== 'number' && !(typeof status === 'string' && /^\d{3}$/.test(status))) {
-      ctx.fail(new Error(`mock request template must give {"statusCode": N}; it gave ${mapped.body.slice(0, 200)}`), 500);
+      ctx.fail(new Error(`mock request template must give {"statusCode": N}; it gave ${mapped.body.toString().slice(0, 200)}`), 500);
       return STOP;
     }
     this.mapping.respond(ctx, String(status), '', NO_HEADERS, mapped.context);
