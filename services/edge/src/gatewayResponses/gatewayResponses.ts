@@ -1,6 +1,7 @@
 import type { ApiConfig, GatewayResponseConfig } from '@turnpike/config';
 import type { RequestContext } from '../pipeline/context.js';
 import { MappingTemplate, UTIL, TemplateInput, templateContext } from '../integrations/mapping/vtl.js';
+import { JsonPaths } from '../integrations/mapping/jsonPath.js';
 
 type ResponseType = keyof NonNullable<ApiConfig['gatewayResponses']>;
 
@@ -12,6 +13,7 @@ type ResponseType = keyof NonNullable<ApiConfig['gatewayResponses']>;
  */
 export class GatewayResponses {
   private readonly byType: ReadonlyMap<ResponseType, Compiled>;
+  private readonly paths = new JsonPaths();
 
   private constructor(byType: Map<ResponseType, Compiled>) {
     this.byType = byType;
@@ -37,7 +39,7 @@ export class GatewayResponses {
       if (v !== undefined) headers.push(name, v);
     }
     const accepted = r.templateFor(ctx.headers.accept);
-    const body = accepted ? accepted[1].render({ input: new TemplateInput('', ctx), util: UTIL, context, stageVariables: ctx.stage.variables }) : `{"message":${JSON.stringify(message)}}`;
+    const body = accepted ? accepted[1].render({ input: new TemplateInput('', ctx, this.paths), util: UTIL, context, stageVariables: ctx.stage.variables }) : `{"message":${JSON.stringify(message)}}`;
     if (!headers.includes('content-type')) headers.push('content-type', accepted?.[0] ?? 'application/json');
     return { status: r.statusCode ?? status, headers, body };
   }

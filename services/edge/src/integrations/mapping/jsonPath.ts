@@ -1,15 +1,28 @@
 /**
  * The JSONPath subset API Gateway's `$input.path` / `$input.json` take: `$`, `.name`, `['name']`, `[n]`,
- * `[*]` / `.*`. Paths are compiled once per distinct string (templates repeat them on every request).
+ * `[*]` / `.*`. Each route's mapping owns one JsonPaths, so a path its templates repeat on every request
+ * is parsed once (bounded: paths built from request data cannot grow it without limit).
  */
 type Step = string | number | typeof ALL;
 const ALL = Symbol('all');
-const compiled = new Map<string, Step[] | null>();
+const MAX_PATHS = 1_000;
+
+export class JsonPaths {
+  private readonly compiled = new Map<string, Step[] | null>();
+
+  /** The value at `path`, or undefined (an invalid path, or nothing there). A wildcard yields a list. */
+  evaluate(root: unknown, path: string): unknown {
+    let steps = this.compiled.get(path);
+    if (steps === undefined) {
+      steps = compile(path);
+      if (this.compiled.size < MAX_PATHS) this.compiled.set(path, steps);
+    }
+    return steps === null ? undefined : walk(root, steps);
+  }
+}
 
 function compile(path: string): Step[] | null {
-  let steps = compiled.get(path);
-  if (steps !== undefined) return steps;
-  steps = [];
+  let steps: Step[] | null = [];
   const re = /\.([A-Za-z_$][\w$-]*|\*)|\[\s*(?:'([^']*)'|"([^"]*)"|(\d+)|(\*))\s*\]/gy;
   const p = path.trim();
   if (!p.startsWith('$')) steps = null;
@@ -22,14 +35,10 @@ function compile(path: string): Step[] | null {
     else if (m[2] !== undefined || m[3] !== undefined) steps.push((m[2] ?? m[3])!);
     else steps.push(Number(m[4]));
   }
-  if (compiled.size < 10_000) compiled.set(path, steps);
   return steps;
 }
 
-/** The value at `path`, or undefined (an invalid path, or nothing there). A wildcard yields a list. */
-export function evaluate(root: unknown, path: string): unknown {
-  const steps = compile(path);
-  if (steps === null) return undefined;
+function walk(root: unknown, steps: readonly Step[]): unknown {
   let current: unknown[] = [root];
   let many = false;
   for (const step of steps) {

@@ -1,7 +1,7 @@
 import type { IntegrationResponseConfig, MappingConfig } from '@turnpike/config';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
-import { evaluate } from './jsonPath.js';
+import { JsonPaths } from './jsonPath.js';
 import { binaryMatcher } from '../function/proxyEvent.js';
 import { MappingTemplate, TemplateInput, UTIL, templateContext, type TemplateContext } from './vtl.js';
 
@@ -22,6 +22,7 @@ export class CompiledMapping {
   private readonly fallback: CompiledResponse | null;
   private readonly isBinary: (contentType: string | undefined) => boolean;
   private readonly contentHandling: MappingConfig['contentHandling'];
+  private readonly paths = new JsonPaths();
 
   constructor(
     config: MappingConfig,
@@ -50,7 +51,7 @@ export class CompiledMapping {
     const context = templateContext(ctx, this.route.resourcePath, this.route.api.id, this.accountId);
     const template = this.requestTemplates.get(mediaType(ctx.headers['content-type']) ?? 'application/json');
     if (template !== undefined) {
-      return { body: template.render({ input: new TemplateInput(raw, ctx), util: UTIL, context, stageVariables: ctx.stage.variables }), context };
+      return { body: template.render({ input: new TemplateInput(raw, ctx, this.paths), util: UTIL, context, stageVariables: ctx.stage.variables }), context };
     }
     if (!this.passthrough) {
       ctx.sendError(415, 'Unsupported Media Type');
@@ -70,7 +71,7 @@ export class CompiledMapping {
       ctx.fail(new Error(`no integration response matches "${selector}" and there is no default one`), 500);
       return;
     }
-    const input = new TemplateInput(payload, ctx);
+    const input = new TemplateInput(payload, ctx, this.paths);
     const chosen = response.templateFor(ctx.headers.accept);
     let text = payload;
     let contentType = chosen?.[0] ?? integrationHeaders['content-type'] ?? 'application/json';
@@ -80,7 +81,7 @@ export class CompiledMapping {
     else if (response.contentHandling === 'CONVERT_TO_TEXT' && this.isBinary(contentType)) body = Buffer.from(text, 'latin1').toString('base64');
     const headers: string[] = [];
     for (const [name, source] of response.parameters) {
-      const v = parameterValue(source, integrationHeaders, input);
+      const v = parameterValue(source, integrationHeaders, input, this.paths);
       if (v === undefined) continue;
       if (name === 'content-type') contentType = v;
       else headers.push(name, v);
@@ -133,12 +134,12 @@ function compileResponse(r: IntegrationResponseConfig): CompiledResponse {
 }
 
 /** `'static'`, `integration.response.header.NAME`, `integration.response.body` or `integration.response.body.JSONPATH`. */
-function parameterValue(source: string, headers: Readonly<Record<string, string>>, input: TemplateInput): string | undefined {
+function parameterValue(source: string, headers: Readonly<Record<string, string>>, input: TemplateInput, paths: JsonPaths): string | undefined {
   if (source.length >= 2 && source.startsWith("'") && source.endsWith("'")) return source.slice(1, -1);
   if (source.startsWith('integration.response.header.')) return headers[source.slice(28).toLowerCase()];
   if (source === 'integration.response.body') return input.body;
   if (source.startsWith('integration.response.body.')) {
-    const v = evaluate(input.path('$'), `$.${source.slice(26)}`);
+    const v = paths.evaluate(input.path('$'), `$.${source.slice(26)}`);
     return v === undefined ? undefined : typeof v === 'string' ? v : JSON.stringify(v);
   }
   return undefined;

@@ -2,7 +2,7 @@ import { Compile, parse } from 'velocityjs';
 import { headerMaps, queryMaps } from '../../http/valueMaps.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { clfTime } from '../function/proxyEvent.js';
-import { evaluate } from './jsonPath.js';
+import type { JsonPaths } from './jsonPath.js';
 
 /**
  * API Gateway's mapping templates: Velocity (on velocityjs, as serverless-offline uses it) with the
@@ -42,6 +42,7 @@ export class TemplateInput {
   constructor(
     readonly body: string,
     private readonly ctx: RequestContext,
+    private readonly paths: JsonPaths,
   ) {}
 
   private root(): unknown {
@@ -58,12 +59,12 @@ export class TemplateInput {
 
   /** The value at a JSONPath, as an object templates can walk (`#foreach`, `.size()`). */
   path(p: string): unknown {
-    return evaluate(this.root(), String(p)) ?? '';
+    return this.paths.evaluate(this.root(), String(p)) ?? '';
   }
 
   /** The value at a JSONPath as JSON text. */
   json(p: string): string {
-    const v = evaluate(this.root(), String(p));
+    const v = this.paths.evaluate(this.root(), String(p));
     return v === undefined ? '' : JSON.stringify(v);
   }
 
