@@ -3,7 +3,7 @@
 // their TypeScript sources, third-party packages stay external and load from node_modules.
 // Type checking is `npm run lint` (tsc --noEmit); this only emits JavaScript, in well under a second.
 import { build } from 'esbuild';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { basename, dirname, join } from 'node:path';
 
@@ -28,6 +28,8 @@ const SPLIT = new Set(['services/cli/dist/turnpike.mjs']);
 
 export async function buildAll(extra = []) {
   const entries = [...ENTRIES, ...extra].filter(([e]) => existsSync(join(root, e)));
+  // Chunk names carry content hashes: without this, every build would leave the previous chunks behind.
+  for (const out of SPLIT) rmSync(join(root, dirname(out), 'chunks'), { recursive: true, force: true });
   await Promise.all(
     entries.map(([entry, out]) =>
       build({
