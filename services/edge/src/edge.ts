@@ -6,7 +6,8 @@ import { Agent } from 'undici';
 import pino, { type Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import type { ApiConfig, TurnpikeConfig } from '@turnpike/config';
-import { connectRedis, RedisKeys } from '@turnpike/redis';
+import { connectRedis, NodeHeartbeat, NodeHeartbeats, RedisKeys } from '@turnpike/redis';
+import { hostname } from 'node:os';
 import { QueueFunctionInvoker } from './integrations/function/queueInvoker.js';
 import { ClientResponse } from './http/clientResponse.js';
 import { hostOf } from './http/hostHeader.js';
@@ -28,6 +29,8 @@ export interface EdgeOptions {
   /** Overrides config.gateway.listen.port; 0 picks a free port. */
   port?: number;
   host?: string;
+  /** How often this node writes its heartbeat record (default 2 s). */
+  heartbeatMs?: number;
   /** Overrides config.gateway.management.port; 0 picks a free port, -1 disables the listener. */
   managementPort?: number;
   redisUrl?: string;
@@ -71,6 +74,7 @@ export class Edge {
   private readonly ctxServices: ContextServices;
   private listenSocket: us_listen_socket | null = null;
   private management: ManagementServer | null = null;
+  private heartbeat: NodeHeartbeat | null = null;
   /** Follows the control plane when `options.control` or `gateway.control.enabled` says so. */
   control: ControlFollower | null = null;
   private inflight = 0;
@@ -152,12 +156,26 @@ export class Edge {
         metrics: this.telemetry.prometheus,
       });
     }
+    await this.startHeartbeat(gw.management.host);
     this.logger.info({ port: this.port, managementPort: this.management?.port, apis: this.serving.table.apis.length }, 'edge listening');
     return this;
   }
 
   get managementPort(): number {
     return this.management?.port ?? -1;
+  }
+
+  /** This node's record in Redis (`nodes:{all}`): what the console's Nodes page shows and where the control service scrapes /metrics. */
+  private async startHeartbeat(managementHost: string): Promise<void> {
+    const host = managementHost === '0.0.0.0' || managementHost === '::' ? hostname() : managementHost.includes(':') ? `[${managementHost}]` : managementHost;
+    const node = { id: this.websockets?.nodeId ?? randomUUID(), kind: 'edge' as const, managementUrl: this.management ? `http://${host}:${this.management.port}` : null };
+    const state = async () => {
+      const r = await this.readiness();
+      const readiness = Object.entries(r.checks).map(([k, v]) => `${k}: ${v}`).join('; ');
+      return { revision: this.control?.revision ?? -1, connections: this.websockets?.connectionCount ?? 0, ready: r.ok, readiness };
+    };
+    const onError = (err: unknown) => this.logger.warn({ err }, 'node heartbeat failed; retrying on the next one');
+    this.heartbeat = await new NodeHeartbeat(new NodeHeartbeats(this.redis, this.services.keys), node, state, this.options.heartbeatMs, onError).start();
   }
 
   private async readiness(): Promise<{ ok: boolean; checks: Record<string, string> }> {
@@ -192,6 +210,7 @@ export class Edge {
       this.listenSocket = null;
     }
     this.logger.info({ inflight: this.inflight, graceMs }, 'edge draining: listener closed');
+    await this.heartbeat?.stop();
     await this.websockets?.stop(graceMs);
     await this.control?.close();
     let clean = true;

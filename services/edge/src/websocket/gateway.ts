@@ -56,6 +56,10 @@ const CLOSE_TOO_BIG = 1009;
 export class WebSocketGateway {
   private apis: Map<string, CompiledWebSocketApi>;
   private readonly local = new Map<string, Connection>();
+  /** Connections open on this node (the node's heartbeat reports it). */
+  get connectionCount(): number {
+    return this.local.size;
+  }
   readonly nodeId = randomUUID();
   readonly registry: ConnectionRegistry;
   readonly credentials: CredentialStore;
