@@ -93,7 +93,7 @@ describe.skipIf(!available)('the console in a real browser', () => {
     await page.getByLabel('Admin token').fill('tpa_not-a-real-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'unknown or revoked' }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
     await shot('signin');
     // The only console errors are the refused sign-in's 401: no CSP violation.
     expect(violations.filter((v) => !v.includes('401'))).toEqual([]);
@@ -218,6 +218,6 @@ paths:
     await tokens.revoke(mine.id);
     await page.getByRole('link', { name: 'Nodes' }).click();
     await page.getByText('The session ended').waitFor();
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
   });
 });
