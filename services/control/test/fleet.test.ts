@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ControlCallError } from '@turnpike/control';
+import { mockApi, putAndDeploy, startControlPlane, type ControlPlane } from './fixtures.js';
+import { difference, quantile, readEdgeMetrics } from '../src/metrics/traffic.js';
+
+interface NodeReport {
+  id: string;
+  kind: string;
+  managementUrl: string | null;
+  revision: number;
+  ready: boolean;
+}
+interface Sample {
+  t: number;
+  edges: number;
+  rps: number;
+  p50: number | null;
+}
+
+let cp: ControlPlane;
+beforeAll(async () => {
+  cp = await startControlPlane('fleet');
+});
+afterAll(async () => {
+  await cp?.close();
+});
+
+const nodes = async () => (await cp.client.call<{ nodes: NodeReport[] }>('GET', '/v1/nodes')).nodes;
+
+describe('nodes and metrics across edges', () => {
+  it('lists every edge from its heartbeat, with the revision it serves, and forgets one that stops', async () => {
+    await putAndDeploy(cp.client, 'shop', mockApi('one'));
+    const a = await cp.edge({ heartbeatMs: 200 });
+    const b = await cp.edge({ heartbeatMs: 200 });
+    const { revision } = await cp.client.call<{ revision: number }>('GET', '/v1/revision');
+    await expect.poll(async () => (await nodes()).filter((n) => n.revision === revision && n.ready).length, { timeout: 3_000 }).toBe(2);
+    const listed = await nodes();
+    expect(listed.map((n) => n.managementUrl).sort()).toEqual([`http://127.0.0.1:${a.managementPort}`, `http://127.0.0.1:${b.managementPort}`].sort());
+
+    // Traffic on both edges is summed: the fleet's rate is seen by scraping each one.
+    const until = Date.now() + 4_000;
+    let fleet: Sample | undefined;
+    while (Date.now() < until) {
+      await Promise.all([a, b].flatMap((e) => Array.from({ length: 20 }, () => fetch(`http://127.0.0.1:${e.port}/prod/which`).then((r) => r.text()))));
+      const { samples } = await cp.client.call<{ samples: Sample[] }>('GET', '/v1/metrics');
+      fleet = samples.findLast((s) => s.edges === 2 && s.rps > 0);
+      if (fleet) break;
+    }
+    expect(fleet).toBeDefined();
+    expect(fleet!.p50).toBeGreaterThan(0);
+    const { samples: newer } = await cp.client.call<{ samples: Sample[] }>('GET', `/v1/metrics?since=${fleet!.t}`);
+    expect(newer.every((s) => s.t > fleet!.t)).toBe(true);
+
+    await b.stop(500);
+    expect((await nodes()).map((n) => n.managementUrl)).toEqual([`http://127.0.0.1:${a.managementPort}`]);
+  });
+
+  it('answers an OpenAPI document sent as text with each problem at its line', async () => {
+    const text = 'openapi: 3.0.1\ninfo: { title: t, version: "1" }\npaths:\n  /a:\n    get:\n      x-amazon-apigateway-integration:\n        type: nope\n';
+    const err = await cp.client.call('PUT', '/v1/apis/bad', { body: { openapi: text } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ControlCallError);
+    const issues = ((err as ControlCallError).body as { error: { issues: { line?: number }[] } }).error.issues;
+    expect(issues.length).toBeGreaterThan(0);
+    expect(issues[0]!.line).toBe(7);
+  });
+});
+
+describe('reading /metrics', () => {
+  const text = (n: number, le1: number) => `# HELP turnpike_requests_total x
+turnpike_requests_total{api="shop",stage="prod",route="GET /a",status_class="2XX"} ${n}
+turnpike_requests_total{api="shop",stage="prod",route="GET /a",status_class="5XX",canary="true"} 2
+turnpike_request_latency_ms_bucket{api="shop",stage="prod",route="GET /a",status_class="2XX",le="1"} ${le1}
+turnpike_request_latency_ms_bucket{api="shop",stage="prod",route="GET /a",status_class="2XX",le="10"} ${n}
+turnpike_request_latency_ms_bucket{api="shop",stage="prod",route="GET /a",status_class="2XX",le="+Inf"} ${n}
+turnpike_websocket_connections{api="chat",stage="prod",route="$connect"} 3
+`;
+
+  it('sums series, keeps the canary side apart, and interpolates quantiles inside a bucket', () => {
+    const m = readEdgeMetrics(text(100, 50));
+    expect(m.total.requests).toBe(102);
+    expect(m.total.r5xx).toBe(2);
+    expect(m.sides.get('shop\tprod\tcanary')!.r5xx).toBe(2);
+    expect(m.wsConnections).toBe(3);
+    expect(quantile(m.total.latency, 0.5)).toBe(1);
+    expect(quantile(m.total.latency, 0.75)).toBe(5.5);
+  });
+
+  it('takes a counter that went down as a restarted node, never a negative rate', () => {
+    const before = readEdgeMetrics(text(100, 50)).total;
+    expect(difference(readEdgeMetrics(text(130, 60)).total, before).requests).toBe(30);
+    expect(difference(readEdgeMetrics(text(5, 5)).total, before).requests).toBe(7);
+  });
+});
