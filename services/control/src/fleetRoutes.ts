@@ -1,8 +1,18 @@
 import type { Redis } from 'ioredis';
-import { STAGE_NAME } from '@turnpike/config';
+import { STAGE_NAME, TOPIC_NAME } from '@turnpike/config';
+import { RemoteWebSocket } from '@turnpike/edge';
 import type { NodeHeartbeats, RedisKeys } from '@turnpike/redis';
 import type { MetricsCollector } from './metrics/collector.js';
-import { ApiError, type Router } from './http.js';
+import { ApiError, objectBody, reply, stringField, type Call, type Router } from './http.js';
+
+/** A message sent or published from the admin API (the edges' own default maxMessageBytes). */
+const MAX_MESSAGE_BYTES = 128 * 1024;
+
+function messageData(call: Call): string {
+  const data = stringField(objectBody(call), 'data', true);
+  if (Buffer.byteLength(data) > MAX_MESSAGE_BYTES) throw new ApiError(413, 'too_large', `a message is at most ${MAX_MESSAGE_BYTES} bytes`);
+  return data;
+}
 
 /** Connections listed at most (the console groups them; a fleet holding more is summed from the heartbeats). */
 const MAX_LISTED = 2_000;
@@ -13,6 +23,7 @@ const MAX_LISTED = 2_000;
  */
 export function fleetRoutes(router: Router, deps: { redis: Redis; keys: RedisKeys; nodes: NodeHeartbeats; metrics: MetricsCollector }): void {
   const { redis, keys, nodes, metrics } = deps;
+  const ws = new RemoteWebSocket(redis, keys);
   router
     .add('GET', '/v1/nodes', 'apis', async () => ({ nodes: await nodes.list() }))
     .add('GET', '/v1/metrics', 'apis', async (call) => {
@@ -47,5 +58,16 @@ export function fleetRoutes(router: Router, deps: { redis: Redis; keys: RedisKey
         if (truncated) break;
       }
       return { connections: out, truncated };
+    })
+    .add('POST', '/v1/connections/{id}/messages', 'connections', async (call) => {
+      const n = await ws.send(call.params.id!, messageData(call));
+      if (n <= 0) throw new ApiError(410, 'gone', `the connection ${call.params.id} is ${n < 0 ? 'not open' : 'on a node that is gone'}`);
+      return reply(204);
+    })
+    .add('POST', '/v1/apis/{api}/stages/{stage}/topics/{topic}', 'connections', async (call) => {
+      const { api, stage, topic } = call.params as Record<string, string>;
+      if (!STAGE_NAME.test(stage)) throw new ApiError(400, 'invalid', `"${stage}" is not a stage name`);
+      if (!TOPIC_NAME.test(topic)) throw new ApiError(400, 'invalid', `"${topic}" is not a topic name`);
+      return reply(202, { nodes: await ws.publish(api, stage, topic, messageData(call)) });
     });
 }

@@ -5,3 +5,4 @@ export { normalizePath } from './http/normalizePath.js';
 export { CredentialStore, type Credential } from './websocket/credentials.js';
 export { signSigV4 } from './websocket/sigv4.js';
 export { lookupConnection, type RegisteredConnection } from './websocket/registry.js';
+export { RemoteWebSocket } from './websocket/remote.js';

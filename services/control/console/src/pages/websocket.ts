@@ -1,6 +1,7 @@
 import { html } from 'htm/preact';
-import { call } from '../api.js';
-import { Empty, ErrorBox, Loading, fmt, useLoad } from '../ui.js';
+import { useState } from 'preact/hooks';
+import { call, seg } from '../api.js';
+import { Empty, ErrorBox, Loading, Status, fmt, useAction, useLoad } from '../ui.js';
 
 interface Conn {
   connectionId: string;
@@ -24,7 +25,8 @@ export function WebSocketPage() {
     <tbody>${rows.map(([k, n]) => html`<tr><td><code>${k}</code></td><td>${n}</td></tr>`)}</tbody></table>`;
   return html`<section aria-labelledby="h-ws">
     <h1 id="h-ws">WebSocket</h1>
-    <p class="hint">Connections in the cluster-wide registry, refreshed every 2 s. To send to a connection or publish to a topic, use <code>@connections</code> and <code>@topics</code> on the edges (docs/websocket.md).</p>
+    <p class="hint">Connections in the cluster-wide registry, refreshed every 2 s.</p>
+    <div class="grid3"><${Send} connections=${list} /><${Publish} connections=${list} /></div>
     <${ErrorBox} error=${conns.error} />
     ${conns.loading ? html`<${Loading} />` : null}
     ${conns.data && list.length === 0 ? html`<${Empty}>No WebSocket connection is open.</${Empty}>` : null}
@@ -40,4 +42,51 @@ export function WebSocketPage() {
         </table>`
       : null}
   </section>`;
+}
+
+const value = (set: (v: string) => void) => (e: Event) => set((e.target as HTMLInputElement).value);
+
+function Send({ connections }: { connections: Conn[] }) {
+  const [id, setId] = useState('');
+  const [data, setData] = useState('');
+  const a = useAction();
+  return html`<form class="panel" onSubmit=${(e: Event) => {
+    e.preventDefault();
+    void a.run(async () => (await call('POST', `/v1/connections/${seg(id)}/messages`, { data }), `Sent to ${id}.`));
+  }}>
+    <h2>Send to a connection</h2>
+    <div class="row">
+      <label>Connection id <input name="connectionId" list="connection-ids" value=${id} onInput=${value(setId)} required /></label>
+      <datalist id="connection-ids">${connections.slice(0, 200).map((c) => html`<option value=${c.connectionId} />`)}</datalist>
+      <label>Message <input name="message" value=${data} onInput=${value(setData)} required /></label>
+      <button type="submit" disabled=${a.busy}>Send</button>
+    </div>
+    <${Status} a=${a} />
+  </form>`;
+}
+
+function Publish({ connections }: { connections: Conn[] }) {
+  const first = connections[0];
+  const [target, setTarget] = useState(first ? `${first.api}/${first.stage}` : '');
+  const [topic, setTopic] = useState('');
+  const [data, setData] = useState('');
+  const a = useAction();
+  return html`<form class="panel" onSubmit=${(e: Event) => {
+    e.preventDefault();
+    void a.run(async () => {
+      const [api, stage] = target.split('/');
+      if (!api || !stage) throw new Error('Give the API stage as api/stage.');
+      const r = await call<{ nodes: number }>('POST', `/v1/apis/${seg(api)}/stages/${seg(stage)}/topics/${seg(topic)}`, { data });
+      return `Published to ${topic} (${r.nodes} edge(s) listening).`;
+    });
+  }}>
+    <h2>Publish to a topic</h2>
+    <div class="row">
+      <label>API stage <input name="apiStage" placeholder="chat/prod" value=${target} onInput=${value(setTarget)} required /></label>
+      <label>Topic <input name="topic" value=${topic} onInput=${value(setTopic)} required /></label>
+      <label>Topic message <input name="topicMessage" value=${data} onInput=${value(setData)} required /></label>
+      <button type="submit" disabled=${a.busy}>Publish</button>
+    </div>
+    <${Status} a=${a} />
+  </form>`;
 }
