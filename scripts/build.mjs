@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { buildConsole } from '../services/control/scripts/build-console.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -20,8 +21,10 @@ export const ENTRIES = [
 
 export async function buildAll(extra = []) {
   const entries = [...ENTRIES, ...extra].filter(([e]) => existsSync(join(root, e)));
-  await Promise.all(
-    entries.map(([entry, out]) =>
+  // The web console (services/control/console): a browser bundle with hashed names, built beside these.
+  const built = await Promise.all([
+    buildConsole(),
+    ...entries.map(([entry, out]) =>
       build({
         absWorkingDir: root,
         entryPoints: [entry],
@@ -38,8 +41,8 @@ export async function buildAll(extra = []) {
         banner: { js: "import { createRequire as __tpCreateRequire } from 'node:module'; const require = __tpCreateRequire(import.meta.url);" },
       }),
     ),
-  );
-  return entries.map(([, out]) => out);
+  ]);
+  return [...entries.map(([, out]) => out), ...built[0]];
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

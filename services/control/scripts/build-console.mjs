@@ -7,11 +7,15 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}dist/console`;
+
+/** Builds the console; resolves the files written (relative to the repository). */
+export async function buildConsole() {
 rmSync(out, { recursive: true, force: true });
 mkdirSync(`${out}/assets`, { recursive: true });
 
 const result = await build({
-  entryPoints: { console: `${root}console/src/main.ts` },
+  absWorkingDir: root,
+  entryPoints: { console: 'console/src/main.ts' },
   bundle: true,
   minify: true,
   format: 'esm',
@@ -28,5 +32,7 @@ const css = files.find((f) => f.endsWith('.css'));
 if (!js || !css) throw new Error(`console build: expected a .js and a .css bundle, got ${files.join(', ')}`);
 const html = readFileSync(`${root}console/index.html`, 'utf8').replace('{{js}}', js).replace('{{css}}', css);
 writeFileSync(`${out}/index.html`, html);
-const size = (f) => readFileSync(`${out}/assets/${f}`).length;
-console.log(`console: ${js} ${(size(js) / 1024).toFixed(1)} KiB, ${css} ${(size(css) / 1024).toFixed(1)} KiB`);
+return ['index.html', `assets/${js}`, `assets/${css}`].map((f) => `services/control/dist/console/${f}`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(`built ${(await buildConsole()).join(', ')}`);

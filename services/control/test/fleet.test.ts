@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { ControlCallError } from '@turnpike/control';
+import { NodeHeartbeats, RedisKeys, type NodeReport as Report } from '@turnpike/redis';
+import { SHARED_REDIS_URL } from '@turnpike/testing';
 import { mockApi, putAndDeploy, startControlPlane, type ControlPlane } from './fixtures.js';
 import { difference, quantile, readEdgeMetrics } from '../src/metrics/traffic.js';
 
@@ -53,6 +56,18 @@ describe('nodes and metrics across edges', () => {
 
     await b.stop(500);
     expect((await nodes()).map((n) => n.managementUrl)).toEqual([`http://127.0.0.1:${a.managementPort}`]);
+  });
+
+  it('leaves out and deletes a node silent for three heartbeat intervals (it died without removing itself)', async () => {
+    const redis = new Redis(SHARED_REDIS_URL);
+    const heartbeats = new NodeHeartbeats(redis, new RedisKeys(cp.prefix));
+    const base = { kind: 'worker', version: '0', host: 'h', pid: 1, startedAt: 0, intervalMs: 1_000, managementUrl: null, revision: -1, cpuPercent: 0, rssBytes: 0, heapUsedBytes: 0, connections: 0, ready: true, readiness: '' } as const;
+    const now = Date.now();
+    await heartbeats.report({ ...base, id: 'dead', at: now - 3_001 } satisfies Report);
+    await heartbeats.report({ ...base, id: 'late', at: now - 2_900 } satisfies Report);
+    expect((await heartbeats.list(now)).map((n) => n.id).filter((id) => id === 'dead' || id === 'late')).toEqual(['late']);
+    expect(await redis.hexists(new RedisKeys(cp.prefix).tagged('nodes', 'all'), 'dead')).toBe(0);
+    redis.disconnect();
   });
 
   it('answers an OpenAPI document sent as text with each problem at its line', async () => {
