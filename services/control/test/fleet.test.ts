@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { ControlCallError } from '@turnpike/control';
 import { NodeHeartbeats, RedisKeys, type NodeReport as Report } from '@turnpike/redis';
-import { SHARED_REDIS_URL } from '@turnpike/testing';
+import { SHARED_REDIS_URL, spawnTurnpike } from '@turnpike/testing';
 import { mockApi, putAndDeploy, startControlPlane, type ControlPlane } from './fixtures.js';
 import { difference, quantile, readEdgeMetrics } from '../src/metrics/traffic.js';
 
@@ -34,17 +34,20 @@ describe('nodes and metrics across edges', () => {
   it('lists every edge from its heartbeat, with the revision it serves, and forgets one that stops', async () => {
     await putAndDeploy(cp.client, 'shop', mockApi('one'));
     const a = await cp.edge({ heartbeatMs: 200 });
-    const b = await cp.edge({ heartbeatMs: 200 });
+    // The second edge is a process of its own: stopped with SIGTERM, it removes its record as it exits.
+    const b = await spawnTurnpike(['edge', '--control', SHARED_REDIS_URL, '--key-prefix', cp.prefix, '--port', '0', '--management-port', '0']);
+    const bPort = b.info.port as number;
+    const bManagement = b.info.managementPort as number;
     const { revision } = await cp.client.call<{ revision: number }>('GET', '/v1/revision');
     await expect.poll(async () => (await nodes()).filter((n) => n.revision === revision && n.ready).length, { timeout: 3_000 }).toBe(2);
     const listed = await nodes();
-    expect(listed.map((n) => n.managementUrl).sort()).toEqual([`http://127.0.0.1:${a.managementPort}`, `http://127.0.0.1:${b.managementPort}`].sort());
+    expect(listed.map((n) => n.managementUrl).sort()).toEqual([`http://127.0.0.1:${a.managementPort}`, `http://127.0.0.1:${bManagement}`].sort());
 
     // Traffic on both edges is summed: the fleet's rate is seen by scraping each one.
     const until = Date.now() + 4_000;
     let fleet: Sample | undefined;
     while (Date.now() < until) {
-      await Promise.all([a, b].flatMap((e) => Array.from({ length: 20 }, () => fetch(`http://127.0.0.1:${e.port}/prod/which`).then((r) => r.text()))));
+      await Promise.all([a.port, bPort].flatMap((port) => Array.from({ length: 20 }, () => fetch(`http://127.0.0.1:${port}/prod/which`).then((r) => r.text()))));
       const { samples } = await cp.client.call<{ samples: Sample[] }>('GET', '/v1/metrics');
       fleet = samples.findLast((s) => s.edges === 2 && s.rps > 0);
       if (fleet) break;
@@ -54,8 +57,16 @@ describe('nodes and metrics across edges', () => {
     const { samples: newer } = await cp.client.call<{ samples: Sample[] }>('GET', `/v1/metrics?since=${fleet!.t}`);
     expect(newer.every((s) => s.t > fleet!.t)).toBe(true);
 
-    await b.stop(500);
+    await b.stop('SIGTERM');
     expect((await nodes()).map((n) => n.managementUrl)).toEqual([`http://127.0.0.1:${a.managementPort}`]);
+  });
+
+  it('survives an edge stopped twice (a test and its teardown): the management listener closes once', async () => {
+    // Closing a uWS listen socket twice is a segmentation fault; the second stop used to do it.
+    const e = await cp.edge({ heartbeatMs: 200 });
+    await e.stop(200);
+    await e.stop(200);
+    expect((await nodes()).some((n) => n.managementUrl === `http://127.0.0.1:${e.managementPort}`)).toBe(false);
   });
 
   it('leaves out and deletes a node silent for three heartbeat intervals (it died without removing itself)', async () => {

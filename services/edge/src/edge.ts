@@ -156,7 +156,7 @@ export class Edge {
         metrics: this.telemetry.prometheus,
       });
     }
-    await this.startHeartbeat(gw.management.host);
+    this.startHeartbeat(gw.management.host);
     this.logger.info({ port: this.port, managementPort: this.management?.port, apis: this.serving.table.apis.length }, 'edge listening');
     return this;
   }
@@ -166,7 +166,7 @@ export class Edge {
   }
 
   /** This node's record in Redis (`nodes:{all}`): what the console's Nodes page shows and where the control service scrapes /metrics. */
-  private async startHeartbeat(managementHost: string): Promise<void> {
+  private startHeartbeat(managementHost: string): void {
     const host = managementHost === '0.0.0.0' || managementHost === '::' ? hostname() : managementHost.includes(':') ? `[${managementHost}]` : managementHost;
     const node = { id: this.websockets?.nodeId ?? randomUUID(), kind: 'edge' as const, managementUrl: this.management ? `http://${host}:${this.management.port}` : null };
     const state = async () => {
@@ -175,7 +175,7 @@ export class Edge {
       return { revision: this.control?.revision ?? -1, connections: this.websockets?.connectionCount ?? 0, ready: r.ok, readiness };
     };
     const onError = (err: unknown) => this.logger.warn({ err }, 'node heartbeat failed; retrying on the next one');
-    this.heartbeat = await new NodeHeartbeat(new NodeHeartbeats(this.redis, this.services.keys), node, state, this.options.heartbeatMs, onError).start();
+    this.heartbeat = new NodeHeartbeat(new NodeHeartbeats(this.redis, this.services.keys), node, state, this.options.heartbeatMs, onError).start();
   }
 
   private async readiness(): Promise<{ ok: boolean; checks: Record<string, string> }> {
@@ -202,6 +202,8 @@ export class Edge {
    * close everything. Resolves true if every request finished in time.
    */
   async stop(graceMs = this.serving.config.gateway.shutdownGraceMs): Promise<boolean> {
+    // First: the fleet stops listing (and the control service stops scraping) this node before it closes.
+    await this.heartbeat?.stop();
     this.draining = true;
     // Keep-alive clients learn from their next response to go elsewhere.
     this.ctxServices.draining = true;
@@ -210,7 +212,6 @@ export class Edge {
       this.listenSocket = null;
     }
     this.logger.info({ inflight: this.inflight, graceMs }, 'edge draining: listener closed');
-    await this.heartbeat?.stop();
     await this.websockets?.stop(graceMs);
     await this.control?.close();
     let clean = true;

@@ -129,7 +129,7 @@ export class FunctionWorker {
     // The console's Nodes page lists workers from this record; a worker has no management listener.
     const state = async () => ({ revision: -1, connections: 0, ready: true, readiness: `${this.functions.length} function(s), concurrency ${this.concurrency}` });
     const onError = (err: unknown) => this.logger.warn({ err }, 'node heartbeat failed; retrying on the next one');
-    this.heartbeat = await new NodeHeartbeat(new NodeHeartbeats(this.connection, new RedisKeys(this.keyPrefix)), { id: randomUUID(), kind: 'worker', managementUrl: null }, state, 2_000, onError).start();
+    this.heartbeat = new NodeHeartbeat(new NodeHeartbeats(this.connection, new RedisKeys(this.keyPrefix)), { id: randomUUID(), kind: 'worker', managementUrl: null }, state, 2_000, onError).start();
     this.logger.info({ functions: this.functions.map((f) => f.name), concurrency: this.concurrency }, 'worker ready');
     return this;
   }

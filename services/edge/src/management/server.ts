@@ -23,6 +23,7 @@ export interface ManagementServer {
  */
 export async function startManagement(opts: ManagementOptions): Promise<ManagementServer> {
   const app = uWS.App();
+  let closed = false;
   app.get('/healthz', (res) => {
     res.writeHeader('content-type', 'application/json').end('{"status":"ok"}');
   });
@@ -58,6 +59,9 @@ export async function startManagement(opts: ManagementOptions): Promise<Manageme
   return {
     port: uWS.getSocketPort(socket),
     close: async () => {
+      // Idempotent: closing a listen socket twice crashes uWS (an edge stopped twice, e.g. by a test and its teardown).
+      if (closed) return;
+      closed = true;
       uWS.closeSocket(socket);
       app.close();
     },

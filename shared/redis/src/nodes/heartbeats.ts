@@ -92,11 +92,15 @@ export const TURNPIKE_VERSION = '0.1.0';
 export type NodeState = Pick<NodeReport, 'revision' | 'connections' | 'ready' | 'readiness'>;
 
 /**
- * One node's heartbeat loop: writes its report now and every `intervalMs` (unref'd timer), removes it on
- * stop. A failed write is retried on the next beat: a heartbeat never takes its node down.
+ * One node's heartbeat loop: writes its report now and every `intervalMs` (unref'd timer; a beat still
+ * running when the next is due is not doubled), removes it on stop. A failed write is retried on the next
+ * beat (and reported once per outage): a heartbeat never takes its node down.
  */
 export class NodeHeartbeat {
   private timer: NodeJS.Timeout | null = null;
+  private inflight: Promise<void> | null = null;
+  /** Reported once per outage, not every beat. */
+  private failing = false;
   private readonly cpu = cpuMeter();
   private readonly startedAt = Date.now();
 
@@ -108,15 +112,21 @@ export class NodeHeartbeat {
     private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
-  async start(): Promise<this> {
-    await this.beat();
-    this.timer = setInterval(() => void this.beat(), this.intervalMs).unref();
+  /** Starts beating; never waits on Redis, so a node starts even while Redis is down. */
+  start(): this {
+    const tick = () => {
+      this.inflight ??= this.beat().finally(() => (this.inflight = null));
+    };
+    tick();
+    this.timer = setInterval(tick, this.intervalMs).unref();
     return this;
   }
 
+  /** Stops and removes the record (after a beat in flight, which would otherwise write it back). */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.inflight;
     await this.heartbeats.remove(this.node.id).catch(this.onError);
   }
 
@@ -137,8 +147,10 @@ export class NodeHeartbeat {
         rssBytes: mem.rss,
         heapUsedBytes: mem.heapUsed,
       });
+      this.failing = false;
     } catch (err) {
-      this.onError(err);
+      if (!this.failing) this.onError(err);
+      this.failing = true;
     }
   }
 }
