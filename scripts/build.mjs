@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { basename, dirname, join } from 'node:path';
+import { buildConsole } from '../services/control/scripts/build-console.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -30,8 +31,10 @@ export async function buildAll(extra = []) {
   const entries = [...ENTRIES, ...extra].filter(([e]) => existsSync(join(root, e)));
   // Chunk names carry content hashes: without this, every build would leave the previous chunks behind.
   for (const out of SPLIT) rmSync(join(root, dirname(out), 'chunks'), { recursive: true, force: true });
-  await Promise.all(
-    entries.map(([entry, out]) =>
+  // The web console (services/control/console): a browser bundle with hashed names, built beside these.
+  const built = await Promise.all([
+    buildConsole(),
+    ...entries.map(([entry, out]) =>
       build({
         absWorkingDir: root,
         entryPoints: [entry],
@@ -50,8 +53,8 @@ export async function buildAll(extra = []) {
         banner: { js: "import { createRequire as __tpCreateRequire } from 'node:module'; const require = __tpCreateRequire(import.meta.url);" },
       }),
     ),
-  );
-  return entries.map(([, out]) => out);
+  ]);
+  return [...entries.map(([, out]) => out), ...built[0]];
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
