@@ -154,7 +154,7 @@ async function naiveBullmq(prefix: string, inFlight: number, sandboxed = false):
 
 /** The invoker without HTTP: the queue, the worker, the host process and the reply path only. */
 async function invokerOnly(prefix: string): Promise<Result> {
-  const invoker = new QueueFunctionInvoker({ redisUrl: REDIS, keyPrefix: prefix, logger: pino({ level: 'warn' }) });
+  const invoker = new QueueFunctionInvoker({ redis: { url: REDIS }, keyPrefix: prefix, logger: pino({ level: 'warn' }) });
   try {
     let n = 0;
     return await closedLoop(`invoker alone, no HTTP (${IN_FLIGHT} in flight)`, IN_FLIGHT, () => invoker.invoke('noop', { n: n++ }, { requestId: 'bench', timeoutMs: 10_000 }));

@@ -4,9 +4,8 @@ import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { Agent } from 'undici';
 import pino, { type Logger } from 'pino';
-import type { Redis } from 'ioredis';
 import type { ApiConfig, TurnpikeConfig } from '@turnpike/config';
-import { connectRedis, RedisKeys } from '@turnpike/redis';
+import { connectRedis, RedisKeys, type RedisClient } from '@turnpike/redis';
 import { QueueFunctionInvoker } from './integrations/function/queueInvoker.js';
 import { normalizePath } from './http/normalizePath.js';
 import { RequestBody } from './http/requestBody.js';
@@ -48,7 +47,7 @@ export interface EdgeOptions {
 /** A running edge node. Built from a config object; several can run in one process. */
 export class Edge {
   readonly logger: Logger;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly telemetry: EdgeTelemetry;
   readonly invoker: QueueFunctionInvoker;
   readonly traffic: TrafficControl;
@@ -71,7 +70,9 @@ export class Edge {
     const { config } = options;
     this.logger = options.logger ?? pino({ name: 'turnpike-edge' });
     this.agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1 });
-    this.redis = connectRedis({ url: options.redisUrl ?? config.gateway.redis.url, name: 'turnpike-edge', failFast: true });
+    // --redis / REDIS_URL replace the address only: TLS and credentials of the config stay.
+    const redisEndpoint = { ...config.gateway.redis, url: options.redisUrl ?? config.gateway.redis.url };
+    this.redis = connectRedis({ ...redisEndpoint, name: 'turnpike-edge', failFast: true });
     const keyPrefix = options.keyPrefix ?? config.gateway.redis.keyPrefix;
     const keys = new RedisKeys(keyPrefix);
     this.traffic = new TrafficControl({ gateway: config.gateway, redis: this.redis, keys, logger: this.logger, clock: options.clock });
@@ -80,7 +81,7 @@ export class Edge {
     const observer: RequestObserver = userObserver === null ? meter : (ctx) => (meter(ctx), userObserver(ctx));
     this.telemetry = new EdgeTelemetry(config, { agent: this.agent, redis: this.redis, logger: this.logger }, { ...options.telemetry, observer });
     // Opens its connections on the first invocation, so an edge that never calls a function pays nothing.
-    this.invoker = new QueueFunctionInvoker({ redisUrl: options.redisUrl ?? config.gateway.redis.url, keyPrefix, logger: this.logger });
+    this.invoker = new QueueFunctionInvoker({ redis: redisEndpoint, keyPrefix, logger: this.logger });
     const authorization = new AuthorizationService({ redis: this.redis, keys, logger: this.logger });
     this.services = { config, agent: this.agent, logger: this.logger, redis: this.redis, keys, invoker: this.invoker, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog, authorization, traffic: this.traffic };
     this.table = RouteTable.compile(config, pipelineBuilder(this.services));

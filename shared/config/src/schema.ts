@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseRedisUrl } from './redisUrl.js';
 
 /**
  * The Turnpike configuration file, as validated. Every capability adds its fields here, in its own block,
@@ -384,6 +385,41 @@ export const Metering = z.strictObject({
   flushIntervalMs: Millis(100, 60_000, 1_000),
 });
 
+/** TLS to Redis: files are PEM, paths relative to the config file; present turns TLS on (as rediss:// does). */
+export const RedisTls = z.strictObject({
+  caFile: z.string().optional(),
+  certFile: z.string().optional(),
+  keyFile: z.string().optional(),
+  /** The name the server certificate is checked against (SNI), when it is not the host in the URL. */
+  servername: z.string().optional(),
+  rejectUnauthorized: z.boolean().default(true),
+});
+
+/** How every Turnpike process reaches Redis (docs/deployment.md): one node, Sentinel or Cluster. */
+export const RedisSettings = z.strictObject({
+  /** redis://, rediss://, redis+sentinel://s1,s2/master or redis+cluster://n1,n2 (see redisUrl.ts). */
+  url: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .superRefine((url, ctx) => {
+      try {
+        parseRedisUrl(url);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
+  keyPrefix: z.string().regex(/^[^{}\s]+$/, 'a key prefix has no braces or spaces (braces are Cluster hash tags)').default('tp'),
+  /** ACL user and password of the data nodes; override the URL's, so secrets can come from `${env:...}`. */
+  username: z.string().optional(),
+  password: z.string().optional(),
+  tls: RedisTls.optional(),
+  /** Sentinel only: the sentinels' own credentials (`requirepass`/ACL on the sentinels). */
+  sentinel: z.strictObject({ username: z.string().optional(), password: z.string().optional() }).optional(),
+  /** Cluster (and Sentinel) only: addresses the nodes announce mapped to addresses this host reaches them at ("10.0.0.5:6379": "203.0.113.9:16379"). */
+  natMap: z.record(z.string().regex(/^[^:]+:\d+$/, 'host:port'), z.string().regex(/^[^:]+:\d+$/, 'host:port')).optional(),
+});
+export type RedisSettingsConfig = z.output<typeof RedisSettings>;
+
 export const Gateway = z.strictObject({
   region: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
   accountId: z.string().regex(/^\d{12}$/, 'an account id is 12 digits').default('000000000000'),
@@ -392,7 +428,7 @@ export const Gateway = z.strictObject({
   management: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9090) }).default({ host: '127.0.0.1', port: 9090 }),
   maxBodyBytes: z.number().int().min(0).default(10 * 1024 * 1024),
   shutdownGraceMs: Millis(0, 600_000, 10_000),
-  redis: z.strictObject({ url: z.string().default('redis://127.0.0.1:6379'), keyPrefix: z.string().default('tp') }).default({ url: 'redis://127.0.0.1:6379', keyPrefix: 'tp' }),
+  redis: RedisSettings.default(RedisSettings.parse({})),
   throttle: GatewayThrottle.default(GatewayThrottle.parse({})),
   /** Validated API keys (and their usage plans) are cached this long per edge node; changes reach nodes at once via Redis pub/sub. */
   apiKeys: z.strictObject({ cacheTtlMs: Millis(0, 3_600_000, 60_000) }).default({ cacheTtlMs: 60_000 }),

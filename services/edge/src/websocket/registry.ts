@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 import type { RedisKeys } from '@turnpike/redis';
 import type { WebSocketNodeConfig } from '@turnpike/config';
@@ -8,7 +8,7 @@ import type { Connection } from './connection.js';
 
 const DELIVER_LUA = readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/ws-deliver-1.lua'), 'utf8');
 
-type DeliverRedis = Redis & { tpWsDeliver(key: string, envelope: Buffer): Promise<number> };
+type DeliverRedis = RedisClient & { tpWsDeliver(key: string, envelope: Buffer): Promise<number> };
 
 /** What GET @connections/{id} reports about a connection held by another node. */
 export interface RegisteredConnection {
@@ -35,11 +35,13 @@ export class ConnectionRegistry {
   private readonly nodesKey: string;
   private readonly connsKey: string;
   readonly inbox: string;
+  /** Inboxes are shard channels (Redis Cluster), see deliverSharded. */
+  private readonly sharded: boolean;
   private readonly dirty = new Set<Connection>();
   private registered = false;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly nodeId: string,
     private readonly settings: WebSocketNodeConfig,
@@ -52,6 +54,7 @@ export class ConnectionRegistry {
     this.nodesKey = keys.tagged('wsnodes', 'live');
     this.connsKey = keys.tagged('wsnode', nodeId, 'conns');
     this.inbox = keys.tagged('wsnode', nodeId, 'inbox');
+    this.sharded = isCluster(redis);
   }
 
   connKey(id: string): string {
@@ -96,7 +99,18 @@ export class ConnectionRegistry {
 
   /** -1: unknown connection; 0: its node is gone; otherwise delivered to the owning node's inbox. */
   deliver(id: string, envelope: Buffer): Promise<number> {
-    return this.redis.tpWsDeliver(this.connKey(id), envelope);
+    return this.sharded ? this.deliverSharded(id, envelope) : this.redis.tpWsDeliver(this.connKey(id), envelope);
+  }
+
+  /**
+   * On Redis Cluster inboxes are shard channels (SPUBLISH reaches the one shard the owning node listens
+   * on, not every node of the cluster). A script cannot SPUBLISH to a channel outside its key's slot, so
+   * this is the script's HGET and publish as two commands.
+   */
+  private async deliverSharded(id: string, envelope: Buffer): Promise<number> {
+    const inbox = await this.redis.hget(this.connKey(id), 'inbox');
+    if (inbox === null) return -1;
+    return (await this.redis.spublish(inbox, envelope)) as number;
   }
 
   /** One heartbeat: renew this node, flush lastActiveAt, and reap one dead node if there is one. */
@@ -110,13 +124,15 @@ export class ConnectionRegistry {
     }
     this.registered = true;
     if (this.dirty.size) {
-      const p = this.redis.pipeline();
+      // One command per connection, auto-pipelined (per node on Redis Cluster, where each connection's
+      // key is in its own slot and an explicit pipeline would have to stay on one node).
+      const writes: Promise<unknown>[] = [];
       for (const c of this.dirty) {
         c.dirty = false;
-        if (!c.closed) p.hset(this.connKey(c.id), 'lastActiveAt', c.lastActiveAt);
+        if (!c.closed) writes.push(this.redis.hset(this.connKey(c.id), 'lastActiveAt', c.lastActiveAt));
       }
       this.dirty.clear();
-      await p.exec();
+      await Promise.all(writes);
     }
     await this.reap(now);
   }
@@ -140,9 +156,7 @@ export class ConnectionRegistry {
       const [next, ids] = await this.redis.sscan(set, cursor, 'COUNT', 1000);
       cursor = next;
       if (ids.length) {
-        const p = this.redis.pipeline();
-        for (const id of ids) p.unlink(this.connKey(id));
-        await p.exec();
+        await Promise.all(ids.map((id) => this.redis.unlink(this.connKey(id))));
         removed += ids.length;
       }
     } while (cursor !== '0');

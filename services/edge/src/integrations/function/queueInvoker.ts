@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { connectRedis, RedisKeys } from '@turnpike/redis';
+import { connectRedis, duplicateRedis, RedisKeys, type RedisClient, type RedisEndpoint } from '@turnpike/redis';
 import {
   ASYNC_JOB,
   FUNCTION_QUEUE_OPTIONS,
@@ -20,7 +19,7 @@ import {
 import { FunctionInvokeError, type FunctionInvoker, type InvokeOptions } from './invoker.js';
 
 export interface QueueInvokerOptions {
-  readonly redisUrl: string;
+  readonly redis: RedisEndpoint;
   readonly keyPrefix: string;
   readonly logger: Logger;
 }
@@ -79,8 +78,8 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private flushScheduled = false;
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
-  private conn: (Redis & EnqueueCommands) | null = null;
-  private reader: Redis | null = null;
+  private conn: (RedisClient & EnqueueCommands) | null = null;
+  private reader: RedisClient | null = null;
   private readLoop: Promise<void> | null = null;
   private closed = false;
 
@@ -205,18 +204,17 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private start(): void {
     if (this.conn !== null) return;
     // Fail fast: an invocation while Redis is down answers at once instead of queueing in memory.
-    this.conn = connectRedis({ url: this.options.redisUrl, name: 'turnpike-edge-functions', failFast: true }) as Redis & EnqueueCommands;
+    this.conn = connectRedis({ ...this.options.redis, name: 'turnpike-edge-functions', failFast: true }) as RedisClient & EnqueueCommands;
     this.conn.defineCommand('tpFunctionEnqueue', {
       numberOfKeys: 2,
       lua: readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/function-enqueue-2.lua'), 'utf8'),
     });
     // The blocking reader waits out a Redis restart, and has nothing to pipeline.
-    this.reader = this.conn.duplicate({ connectionName: 'turnpike-edge-replies', enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false });
-    this.reader.on('error', () => {});
+    this.reader = duplicateRedis(this.conn, { name: 'turnpike-edge-replies', enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false });
     this.readLoop = this.readReplies(this.reader);
   }
 
-  private async readReplies(reader: Redis): Promise<void> {
+  private async readReplies(reader: RedisClient): Promise<void> {
     while (!this.closed) {
       let res: [Buffer, Buffer[]] | null;
       try {

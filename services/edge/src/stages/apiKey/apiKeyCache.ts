@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { digestKeyValue, type ApiKeyRecord, type ResolvedApiKey, type UsagePlan } from '@turnpike/redis';
+import { digestKeyValue, duplicateRedis, type ApiKeyRecord, type ResolvedApiKey, type UsagePlan, type RedisClient } from '@turnpike/redis';
 import type { TrafficControl } from '../throttle/trafficControl.js';
 import type { TokenBucket } from '../throttle/tokenBucket.js';
 import type { QuotaCounter } from '../throttle/quotaCounter.js';
@@ -34,17 +33,16 @@ const MAX_ENTRIES = 100_000;
 export class ApiKeyCache {
   private readonly entries = new Map<string, CachedKey>();
   private readonly loading = new Map<string, Promise<CachedKey>>();
-  private readonly subscriber: Redis;
+  private readonly subscriber: RedisClient;
 
   constructor(
     private readonly traffic: TrafficControl,
     private readonly ttlMs: number,
-    redis: Redis,
+    redis: RedisClient,
     logger: Logger,
   ) {
     const channel = traffic.store.changesChannel;
-    this.subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
-    this.subscriber.on('error', () => {});
+    this.subscriber = duplicateRedis(redis, { name: 'turnpike-edge-key-changes', enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.subscriber.on('message', (_channel: string, digest: string) => {
       if (digest === '*') this.entries.clear();
       else this.entries.delete(digest);

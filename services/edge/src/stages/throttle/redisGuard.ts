@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 
 export type RedisFailurePolicy = 'fail-open' | 'fail-closed';
@@ -33,7 +33,7 @@ export class RedisGuard {
   constructor(
     readonly timeoutMs: number,
     readonly policy: RedisFailurePolicy,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly logger: Logger,
   ) {}
 
