@@ -94,8 +94,10 @@ export function connectRedis(opts: RedisConnectOptions): RedisClient {
       enableTLSForSentinelMode: tls !== undefined,
       sentinelTLS: tls,
       natMap,
-      // A failover is noticed from the sentinels' +switch-master at once, not at the next reconnect.
+      // A failover is noticed from the sentinels' +switch-master at once, not at the next reconnect; a
+      // command that still reaches the demoted master (READONLY) makes the client reconnect to the new one.
       failoverDetector: true,
+      reconnectOnError: (err) => err.message.startsWith('READONLY'),
       enableOfflineQueue: !opts.failFast,
       retryStrategy,
       sentinelRetryStrategy: retryStrategy,
