@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +27,8 @@ beforeAll(async () => {
     configFile,
     `
 gateway:
-  redis: { url: "${redis.url}", keyPrefix: tps }
+  # 202 only once the replica holds the job: a promotion cannot lose an accepted invocation.
+  redis: { url: "${redis.url}", keyPrefix: tps, replicaAck: { replicas: 1, timeoutMs: 1000 } }
   throttle: { rateLimit: 100000, burstLimit: 100000 }
 functions:
   orders: { handler: ${dir}/orders.handler }
@@ -76,7 +78,8 @@ describe('a deployment on Redis Sentinel', () => {
         const r = routes[n % routes.length]!;
         const id = `r${n++}`;
         const startedAt = Date.now();
-        const res = await request(port, { method: r.method, path: r.path, body: r.method === 'POST' ? id : undefined }).catch(() => ({ status: 0 }));
+        const res = await request(port, { method: r.method, path: r.path, body: r.method === 'POST' ? id : undefined }).catch(() => ({ status: 0, body: Buffer.alloc(0) }));
+        if (res.status === 503 && process.env.TP_DEBUG) console.log(Date.now(), r.route, res.body.toString());
         outcomes.push({ route: r.route, id, status: res.status, startedAt, ms: Date.now() - startedAt });
       }
     };
@@ -87,7 +90,11 @@ describe('a deployment on Redis Sentinel', () => {
     const newMaster = await redis.failover();
     const switchedAt = Date.now();
     expect(newMaster).not.toBe(oldMaster);
-    await new Promise((r) => setTimeout(r, 4_000));
+    // Async invocations need a replica to acknowledge them (replicaAck): until the demoted master has
+    // resynchronised as the new master's replica they are refused with 503.
+    await eventually(() => (/connected_slaves:[1-9]/.test(execFileSync('redis-cli', ['-p', String(newMaster), 'INFO', 'replication'], { encoding: 'utf8' })) ? true : undefined), 'a replica of the new master', 15_000);
+    const replicatedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 5_000));
     stop = true;
     await load;
 
@@ -98,18 +105,19 @@ describe('a deployment on Redis Sentinel', () => {
     };
     const during = outcomes.filter((o) => o.startedAt >= failoverAt - 500 && o.startedAt <= switchedAt + 2_000);
     // Measured figures, for docs/deployment.md.
-    console.log(JSON.stringify({ requests: outcomes.length, failoverMs: switchedAt - failoverAt, duringFailover: by(during), maxMs: Math.max(...outcomes.map((o) => o.ms)) }));
+    console.log(JSON.stringify({ requests: outcomes.length, failoverMs: switchedAt - failoverAt, replicaBackMs: replicatedAt - switchedAt, duringFailover: by(during), maxMs: Math.max(...outcomes.map((o) => o.ms)) }));
 
     // Documented outcomes only: success; 503 for function routes while Redis cannot be asked; 504 for a
     // sync invocation whose job or reply was on the demoted master (at most once: the edge answers at the
     // integration timeout). No connection errors, no 500s.
     for (const o of outcomes) expect([200, 202, 503, ...(o.route === 'POST /orders' ? [504] : [])]).toContain(o.status);
-    // Never a hang: nothing waits (much) longer than the sync route's 3 s integration timeout.
-    expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(4_000);
-    // Resumed without a restart: everything started 2 s after the switch succeeded.
-    const after = outcomes.filter((o) => o.startedAt > switchedAt + 2_000);
-    expect(after.length).toBeGreaterThan(30);
-    expect(after.filter((o) => o.status !== 200 && o.status !== 202)).toEqual([]);
+    // Never a hang: nothing waits much longer than the longest bound it has (the sync route's 3 s
+    // integration timeout; an async invocation's 1 s replicaAck), on a busy 2-core machine.
+    expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(5_000);
+    // Resumed without a restart: everything started 1 s after the new master had its replica succeeded.
+    const after = outcomes.filter((o) => o.startedAt > replicatedAt + 1_000);
+    expect(after.length).toBeGreaterThan(10);
+    expect(after.filter((o) => o.status !== 200 && o.status !== 202).map((o) => `${o.route} ${o.status}`)).toEqual([]);
     // No async invocation lost: every 202 ran.
     const accepted = outcomes.filter((o) => o.route === 'POST /audit' && o.status === 202).map((o) => o.id);
     const ran = await eventually(() => {

@@ -417,6 +417,14 @@ export const RedisSettings = z.strictObject({
   sentinel: z.strictObject({ username: z.string().optional(), password: z.string().optional() }).optional(),
   /** Cluster (and Sentinel) only: addresses the nodes announce mapped to addresses this host reaches them at ("10.0.0.5:6379": "203.0.113.9:16379"). */
   natMap: z.record(z.string().regex(/^[^:]+:\d+$/, 'host:port'), z.string().regex(/^[^:]+:\d+$/, 'host:port')).optional(),
+  /**
+   * Replication is asynchronous: a write the master acknowledged can be lost when a replica is promoted
+   * before it got it. With this, an async invocation is answered 202 only once `replicas` replicas hold
+   * it (WAIT, at most `timeoutMs`); otherwise 503, and the client retries (docs/deployment.md).
+   */
+  replicaAck: z.strictObject({ replicas: z.number().int().min(1).max(16), timeoutMs: Millis(1, 10_000, 200) }).optional(),
+}).superRefine((r, ctx) => {
+  if (r.replicaAck && /^rediss?\+cluster:/.test(r.url)) ctx.addIssue({ code: 'custom', path: ['replicaAck'], message: 'replicaAck is not supported on Redis Cluster yet (WAIT must reach the master of the queue\'s slot)' });
 });
 export type RedisSettingsConfig = z.output<typeof RedisSettings>;
 

@@ -20,6 +20,8 @@ export interface RedisEndpoint {
   tls?: { caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined; servername?: string | undefined; rejectUnauthorized: boolean } | undefined;
   sentinel?: { username?: string | undefined; password?: string | undefined } | undefined;
   natMap?: Readonly<Record<string, string>> | undefined;
+  /** Writes that must survive a failover wait for this many replicas (WAIT), at most timeoutMs. */
+  replicaAck?: { replicas: number; timeoutMs: number } | undefined;
 }
 
 export interface RedisConnectOptions extends RedisEndpoint {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Logger } from 'pino';
-import { connectRedis, duplicateRedis, RedisKeys, type RedisClient, type RedisEndpoint } from '@turnpike/redis';
+import { connectRedis, duplicateRedis, isCluster, RedisKeys, type RedisClient, type RedisEndpoint } from '@turnpike/redis';
 import {
   ASYNC_JOB,
   FUNCTION_QUEUE_OPTIONS,
@@ -120,6 +120,12 @@ export class QueueFunctionInvoker implements FunctionInvoker {
       await lane.queue.add(ASYNC_JOB, job, ASYNC_OPTS);
     } catch (err) {
       throw new FunctionInvokeError('unavailable', `${functionRef}: cannot queue the invocation: ${(err as Error).message}`);
+    }
+    const ack = this.options.redis.replicaAck;
+    if (ack !== undefined && !isCluster(this.conn!)) {
+      // WAIT covers every write this connection made before it, the job's included.
+      const held = await this.conn!.wait(ack.replicas, ack.timeoutMs).catch(() => 0);
+      if (held < ack.replicas) throw new FunctionInvokeError('unavailable', `${functionRef}: the invocation reached ${held} of ${ack.replicas} Redis replicas in ${ack.timeoutMs} ms; it may or may not run`);
     }
   }
 
