@@ -58,6 +58,28 @@ export class RedisClusterFixture {
     }).map((n) => n.port);
   }
 
+  /**
+   * A coordinated failover (CLUSTER FAILOVER on its replica) of the master serving `key`: the master
+   * stops taking writes, the replica catches up and is promoted. Resolves with both ports once the
+   * cluster is healthy again.
+   */
+  async failoverMasterOf(key: string): Promise<{ from: number; to: number }> {
+    const port0 = this.nodes[0]!.port;
+    const slot = Number(cli(port0, 'CLUSTER', 'KEYSLOT', key));
+    const nodes = cli(port0, 'CLUSTER', 'NODES').split('\n').map((l) => l.split(' '));
+    const master = nodes.find((f) => f[2]!.includes('master') && f.slice(8).some((r) => {
+      const [a, b] = r.split('-').map(Number);
+      return slot >= a! && slot <= (b ?? a)!;
+    }))!;
+    const replica = nodes.find((f) => f[3] === master[0])!;
+    const portOf = (f: string[]) => Number(f[1]!.split('@')[0]!.split(':')[1]);
+    const to = portOf(replica);
+    cli(to, 'CLUSTER', 'FAILOVER');
+    await until('the replica to be promoted', () => /^role:master/m.test(cli(to, 'INFO', 'replication')));
+    await this.waitHealthy();
+    return { from: portOf(master), to };
+  }
+
   async destroy(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.destroy()));
   }
