@@ -4,7 +4,10 @@ import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { TURNPIKE_BIN } from '@turnpike/testing';
+import { TestClient } from '../../services/edge/test/websocket/wsClient.js';
+import { NodeSha256 } from '../../services/edge/test/websocket/signing.js';
 
 /**
  * Turnpike on several hosts, each a Linux network namespace with its own address on one bridge:
@@ -132,6 +135,7 @@ const sentinelMaster = () => sh('redis-cli', ['-h', ip('r3'), '-p', '26379', 'SE
 function writeConfigs(): void {
   writeFileSync(join(dir, 'orders.mjs'), `export const handler = async (e) => ({ statusCode: 200, body: e.body });\n`);
   writeFileSync(join(dir, 'audit.mjs'), `import { appendFileSync } from 'node:fs';\nexport const handler = async (e) => { appendFileSync(${JSON.stringify(auditFile)}, e.body + '\\n'); };\n`);
+  writeFileSync(join(dir, 'wsid.mjs'), `export const handler = async (e) => ({ statusCode: 200, body: e.requestContext.connectionId });\n`);
   writeFileSync(
     configFile,
     `
@@ -144,8 +148,17 @@ gateway:
 functions:
   orders: { handler: ${dir}/orders.handler }
   audit: { handler: ${dir}/audit.handler }
+  wsid: { handler: ${dir}/wsid.handler }
 apis:
+  - name: chat
+    type: websocket
+    stages: { prod: {} }
+    websocket:
+      routes:
+        $connect: { integration: { type: mock } }
+        $default: { integration: { type: function, function: wsid }, routeResponse: true }
   - name: shop
+    basePath: /shop
     stages: { prod: {} }
     routes:
       GET /health: { integration: { type: mock, body: '{"ok":true}' } }
@@ -168,6 +181,8 @@ apis:
       '  retries 2',
       '  option redispatch',
       '  option http-server-close',
+      // An idle WebSocket stays open (HAProxy closes a tunnel idle this long).
+      '  timeout tunnel 1h',
       'frontend api',
       `  bind ${ip('lb')}:8080`,
       '  default_backend edges',
@@ -197,11 +212,30 @@ interface Outcome {
 
 describe.skipIf(skipReason !== null)('Turnpike on 3 edge hosts, 2 worker hosts and a Sentinel-managed Redis behind HAProxy', () => {
   let apiKey: string;
+  let creds: { accessKeyId: string; secretAccessKey: string };
+
+  /** A WebSocket client through the balancer, and the connection id the gateway gave it. */
+  async function wsClient(): Promise<{ client: TestClient; id: string }> {
+    const client = await TestClient.connect(`ws://${ip('lb')}:8080/prod`, { localAddress: CLIENT_IP });
+    client.send('who am i');
+    return { client, id: await client.next(5_000) };
+  }
+
+  /** POST /@connections/{id} through the balancer, SigV4-signed with the SDK's own signer. */
+  async function postToConnection(id: string, data: string): Promise<number> {
+    const signer = new SignatureV4({ service: 'execute-api', region: 'us-east-1', credentials: creds, sha256: NodeSha256 });
+    const host = `${ip('lb')}:8080`;
+    // Connection ids are base64 (with + and /): encoded as the AWS SDK encodes them.
+    const path = `/prod/@connections/${encodeURIComponent(id)}`;
+    const signed = await signer.sign({ method: 'POST', protocol: 'http:', hostname: ip('lb'), port: 8080, path, headers: { host }, body: data, query: {} });
+    return (await get(path, 'POST', data, signed.headers as Record<string, string>, true)).status;
+  }
 
   beforeAll(async () => {
     setUpNetwork();
     writeConfigs();
     await startRedis();
+    creds = turnpikeCli('credentials', 'create') as unknown as typeof creds;
     const key = turnpikeCli('keys', 'create', '--name', 'multihost');
     apiKey = key.value!;
     const plan = turnpikeCli('plans', 'create', '--name', 'm', '--api-stage', 'shop/prod', '--rate', String(RATE), '--burst', String(RATE));
@@ -213,7 +247,7 @@ describe.skipIf(skipReason !== null)('Turnpike on 3 edge hosts, 2 worker hosts a
     run('lb', 'haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')]);
     // HAProxy marks servers up after `rise` checks; wait until it answers through them.
     const deadline = Date.now() + 15_000;
-    while ((await get('/prod/health').catch(() => ({ status: 0 }))).status !== 200) {
+    while ((await get('/shop/prod/health').catch(() => ({ status: 0 }))).status !== 200) {
       if (Date.now() > deadline) throw new Error('HAProxy did not answer through the edges');
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -225,9 +259,10 @@ describe.skipIf(skipReason !== null)('Turnpike on 3 edge hosts, 2 worker hosts a
   });
 
   const agent = new Agent({ keepAlive: true, maxSockets: 16, localAddress: CLIENT_IP });
-  function get(path: string, method = 'GET', body?: string, headers: Record<string, string> = {}): Promise<{ status: number }> {
+  /** A request through the balancer; `fresh` opens its own connection (no idle one the balancer may have closed). */
+  function get(path: string, method = 'GET', body?: string, headers: Record<string, string> = {}, fresh = false): Promise<{ status: number }> {
     return new Promise((resolve, reject) => {
-      const req = httpRequest({ host: ip('lb'), port: 8080, path, method, headers, agent, timeout: 10_000 }, (res) => {
+      const req = httpRequest({ host: ip('lb'), port: 8080, path, method, headers, agent: fresh ? false : agent, localAddress: CLIENT_IP, timeout: 10_000 }, (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode! }));
       });
@@ -246,9 +281,9 @@ describe.skipIf(skipReason !== null)('Turnpike on 3 edge hosts, 2 worker hosts a
         const id = `${kind}-${n++}`;
         const at = Date.now();
         const res =
-          kind === 'health' ? get('/prod/health')
-          : kind === 'limited' ? get('/prod/limited', 'GET', undefined, { 'x-api-key': apiKey })
-          : get(`/prod/${kind}`, 'POST', id);
+          kind === 'health' ? get('/shop/prod/health')
+          : kind === 'limited' ? get('/shop/prod/limited', 'GET', undefined, { 'x-api-key': apiKey })
+          : get(`/shop/prod/${kind}`, 'POST', id);
         const status = await res.then((r) => r.status, () => 0);
         outcomes.push({ kind, id, status, at, ms: Date.now() - at });
         if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
@@ -265,8 +300,28 @@ describe.skipIf(skipReason !== null)('Turnpike on 3 edge hosts, 2 worker hosts a
       await new Promise((r) => setTimeout(r, ms));
       phases.push({ name, start, fault: fault_, end: Date.now() });
     };
+    // Six WebSocket clients through the balancer (round robin: two on each edge host, as a rule).
+    const sockets = await Promise.all(Array.from({ length: 6 }, wsClient));
+    let killedAt = 0;
+    const reconnections: Promise<{ ms: number; id: string; client: TestClient }>[] = [];
     await phase('steady', 8_000, () => {});
-    await phase('kill edge host e1', 8_000, () => killHost('e1'));
+    await phase('kill edge host e1', 8_000, () => {
+      killedAt = Date.now();
+      killHost('e1');
+      // A client whose edge died sees its socket close and connects again through the balancer at once.
+      for (const s of sockets) {
+        reconnections.push(
+          Promise.race([s.client.closed, new Promise<null>((r) => setTimeout(() => r(null), 3_000))]).then(async (closed) => {
+            if (closed === null) return { ms: -1, ...s };
+            for (;;) {
+              const again = await wsClient().catch(() => null);
+              if (again) return { ms: Date.now() - killedAt, ...again };
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          }),
+        );
+      }
+    });
     await phase('kill worker host w2', 10_000, () => killHost('w2'));
     const before = sentinelMaster();
     // Async routes answer 503 until the old master has resynchronised as the new one's replica
@@ -305,7 +360,16 @@ describe.skipIf(skipReason !== null)('Turnpike on 3 edge hosts, 2 worker hosts a
     const deadline = Date.now() + 20_000;
     while (accepted.some((id) => !ranOnce().has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
     const lost = accepted.filter((id) => !ranOnce().has(id));
-    console.log(JSON.stringify({ requests: outcomes.length, asyncAccepted: accepted.length, asyncLost: lost.length, phases: report }, null, 1));
+    // @connections to every client, the reconnected ones under their new id, through the balancer.
+    const ws = await Promise.all(reconnections);
+    const dropped = ws.filter((w) => w.ms >= 0);
+    const delivered = await Promise.all(ws.map(async (w) => `${await postToConnection(w.id, `hello ${w.id}`)} ${await w.client.next(5_000).catch(() => 'nothing')}`));
+    for (const w of ws) w.client.ws.terminate();
+    const websocket = { clients: ws.length, droppedWithEdgeHost: dropped.length, reconnectedWithinMs: Math.max(0, ...dropped.map((w) => w.ms)), connectionsDeliveredAfterwards: delivered.filter((d, i) => d === `200 hello ${ws[i]!.id}`).length };
+    console.log(JSON.stringify({ requests: outcomes.length, asyncAccepted: accepted.length, asyncLost: lost.length, websocket, phases: report }, null, 1));
+    expect(dropped.length).toBeGreaterThan(0);
+    expect(websocket.reconnectedWithinMs).toBeLessThan(5_000);
+    expect(delivered).toEqual(ws.map((w) => `200 hello ${w.id}`));
 
     expect(lost).toEqual([]);
     // Steady state: nothing but successes, and the key admitted at its rate across 3 hosts (±5 %; the
@@ -323,3 +387,4 @@ describe.skipIf(skipReason !== null)('Turnpike on 3 edge hosts, 2 worker hosts a
     expect(tail.filter((x) => x.status !== 200 && x.status !== 202 && !(x.kind === 'limited' && x.status === 429)).map((x) => `${x.kind} ${x.status}`)).toEqual([]);
   }, 180_000);
 });
+
