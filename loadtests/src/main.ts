@@ -5,12 +5,15 @@
  */
 const SUITES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   micro: () => import('./suites/micro.js'),
+  policy: () => import('./suites/policy.js'),
   proxy: () => import('./suites/proxy.js'),
   telemetry: () => import('./suites/telemetry.js'),
   functions: () => import('./suites/functions.js'),
   auth: () => import('./suites/auth.js'),
   throttle: () => import('./suites/throttle.js'),
+  billing: () => import('./suites/billing.js'),
   websocket: () => import('./suites/websocket.js'),
+  vtl: () => import('./suites/vtl.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -16,7 +16,7 @@ const deployment = new FailoverDeployment();
 
 beforeAll(async () => {
   redis = await RedisSentinelFixture.start();
-  await deployment.start(`{ url: "${redis.url}", keyPrefix: tps, replicaAck: { replicas: 1, timeoutMs: 1000 } }`);
+  await deployment.start(`{ url: "${redis.url}", keyPrefix: tps, timeoutMs: 1000, replicaAck: { replicas: 1, timeoutMs: 1000 } }`);
 }, 90_000);
 
 afterAll(async () => {

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { QueueFunctionInvoker } from '../../../services/edge/src/integrations/function/queueInvoker.js';
 import { HostPool } from '../../../services/worker/src/sandbox/hostPool.js';
+import { hostLauncher } from '../../../services/worker/src/sandbox/hostLauncher.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { measure, measureAll, report, type Result, type Target } from '../harness.js';
 import { ROOT, TURNPIKE, start, startUpstream, type Running } from '../processes.js';
@@ -154,7 +155,7 @@ async function naiveBullmq(prefix: string, inFlight: number, sandboxed = false):
 
 /** The invoker without HTTP: the queue, the worker, the host process and the reply path only. */
 async function invokerOnly(prefix: string): Promise<Result> {
-  const invoker = new QueueFunctionInvoker({ redis: { url: REDIS }, keyPrefix: prefix, logger: pino({ level: 'warn' }) });
+  const invoker = new QueueFunctionInvoker({ redis: { url: REDIS }, keyPrefix: prefix, logger: pino({ level: 'warn' }), timeoutMs: 500 });
   try {
     let n = 0;
     return await closedLoop(`invoker alone, no HTTP (${IN_FLIGHT} in flight)`, IN_FLIGHT, () => invoker.invoke('noop', { n: n++ }, { requestId: 'bench', timeoutMs: 10_000 }));
@@ -170,8 +171,8 @@ async function invokerOnly(prefix: string): Promise<Result> {
 async function isolationCost(): Promise<Result[]> {
   const modulePath = join(ROOT, 'examples/functions/noop.mjs');
   const { handler } = (await import(modulePath)) as { handler: (e: unknown) => Promise<unknown> };
-  const spec = { name: 'noop', modulePath, exportName: 'handler', root: join(ROOT, 'examples/functions'), timeoutMs: 3000, memoryMB: 128, environment: {}, concurrency: undefined, maxRetries: 2, retryBackoffMs: 1000 };
-  const pool = new HostPool(spec, { region: 'us-east-1', accountId: '000000000000', logger: pino({ level: 'warn' }) }, 4);
+  const spec = { name: 'noop', modulePath, exportName: 'handler', root: join(ROOT, 'examples/functions'), timeoutMs: 3000, memoryMB: 128, environment: {}, concurrency: undefined, maxRetries: 2, retryBackoffMs: 1000, deadLetterRetentionMs: 14 * 86_400_000 };
+  const pool = new HostPool(spec, { region: 'us-east-1', accountId: '000000000000', logger: pino({ level: 'warn' }), launcher: hostLauncher() }, 4);
   const msg = () => ({ t: 'invoke' as const, event: '{"path":"/fn"}', traceparent: null, requestId: 'bench', deadline: Date.now() + 3000 });
   try {
     const inProcess = await closedLoop('handler in-process (1 at a time)', 1, async () => JSON.stringify(await handler(JSON.parse(msg().event))));

@@ -10,7 +10,7 @@ import { ROOT } from '../processes.js';
  * Micro-benchmarks of the per-request work that runs before any I/O: path normalization and route
  * matching over a 200-route API. Nanoseconds per operation, median of 5 runs.
  */
-function nsPerOp(fn: () => unknown, iterations = 500_000): number {
+export function nsPerOp(fn: () => unknown, iterations = 500_000): number {
   const runs: number[] = [];
   for (let r = 0; r < 5; r++) {
     const t0 = process.hrtime.bigint();

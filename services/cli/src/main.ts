@@ -13,12 +13,22 @@ interface CommandEntry {
 const COMMANDS: Record<string, CommandEntry> = {
   edge: { summary: 'run an edge node (HTTP and WebSocket APIs)', load: () => import('./commands/edge.js') },
   worker: { summary: 'run function workers for Lambda-style handlers', load: () => import('./commands/worker.js') },
+  export: { summary: 'write an API back as an AWS-style OpenAPI or Swagger document', load: () => import('./commands/export.js') },
   validate: { summary: 'check a config or OpenAPI file; every error with file, field and line', load: () => import('./commands/validate.js') },
   keys: { summary: 'create, list, disable and enable API keys', load: () => import('./commands/keys.js') },
   plans: { summary: 'usage plans: throttle and quota per API stage, keys attached', load: () => import('./commands/plans.js') },
   usage: { summary: 'calls and bytes per key per day (like AWS GetUsage)', load: () => import('./commands/usage.js') },
   dlq: { summary: 'list or replay asynchronous invocations that failed every retry', load: () => import('./commands/dlq.js') },
+  billing: { summary: 'prices, statements, month closing and usage export to billing systems', load: () => import('./commands/billing.js') },
   credentials: { summary: 'access-key pairs for signing @connections calls (SigV4)', load: () => import('./commands/credentials.js') },
+  control: { summary: 'run the admin HTTP API (and manage its admin tokens)', load: () => import('./commands/control.js') },
+  apis: { summary: 'put, list, show and delete API definitions of the control plane', load: () => import('./commands/apis.js') },
+  deploy: { summary: 'freeze an API definition into a deployment and point a stage at it', load: () => import('./commands/deploy.js') },
+  deployments: { summary: 'list, show and diff deployments', load: () => import('./commands/deployments.js') },
+  stages: { summary: 'stage variables, throttle and history', load: () => import('./commands/stages.js') },
+  rollback: { summary: 're-point a stage at the previous (or a given) deployment', load: () => import('./commands/rollback.js') },
+  canary: { summary: 'create, promote and delete canary deployments on a stage', load: () => import('./commands/canary.js') },
+  domains: { summary: 'base path mappings of custom domains', load: () => import('./commands/domains.js') },
 };
 
 function usage(): string {
@@ -56,8 +66,10 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (isConfigError(err)) {
+      // The same lines `turnpike validate` prints. A long-running command may already hold connections
+      // (an edge opens Redis before compiling routes), so the process exits here rather than lingering.
       console.error(err.message);
-      return 1;
+      process.exit(1);
     }
     throw err;
   }

@@ -1,4 +1,3 @@
-/// <reference path="./types/uws-augment.d.ts" />
 import { randomUUID } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
@@ -7,8 +6,11 @@ import pino, { type Logger } from 'pino';
 import type { ApiConfig, TurnpikeConfig } from '@turnpike/config';
 import { connectRedis, RedisKeys, type RedisClient } from '@turnpike/redis';
 import { QueueFunctionInvoker } from './integrations/function/queueInvoker.js';
+import { ClientResponse } from './http/clientResponse.js';
+import { hostOf } from './http/hostHeader.js';
 import { normalizePath } from './http/normalizePath.js';
-import { RequestBody } from './http/requestBody.js';
+import type { BodyLimits } from './http/requestBody.js';
+import { ambiguousFraming } from './http/requestHead.js';
 import { RequestContext, type ContextServices, type RequestObserver } from './pipeline/context.js';
 import { pipelineBuilder, runStages, type EdgeServices } from './pipeline/pipeline.js';
 import { AuthorizationService } from './stages/authorize/service.js';
@@ -19,6 +21,7 @@ import { advertisePortGroup, claimPort, type PortClaim } from './listen/portClai
 import { EdgeTelemetry, type TelemetryOptions } from './observe/edgeTelemetry.js';
 import { TrafficControl } from './stages/throttle/trafficControl.js';
 import { WebSocketGateway } from './websocket/gateway.js';
+import { ControlFollower } from './control/follower.js';
 
 export interface EdgeOptions {
   config: TurnpikeConfig;
@@ -37,11 +40,24 @@ export interface EdgeOptions {
   telemetry?: TelemetryOptions;
   /** Replaces Date.now for throttle buckets, quota periods and metering days (tests). */
   clock?: () => number;
+  /** Serve the APIs of the control plane in this Redis instead of the config's (as `gateway.control` does; docs/versions.md). */
+  control?: { pollMs?: number };
   /**
    * Edges started with the same group may share a port (SO_REUSEPORT); without one, an edge refuses a
    * port that is in use (listen/portClaim.ts).
    */
   portGroup?: string | null;
+}
+
+/**
+ * What the request path reads from one config, swapped by `swapRoutes` in one assignment: a request
+ * reads the snapshot once when it arrives and never sees half of an old config and half of a new one.
+ */
+interface Serving {
+  readonly config: TurnpikeConfig;
+  readonly table: RouteTable;
+  readonly body: BodyLimits;
+  readonly maxHeaderBytes: number;
 }
 
 /** A running edge node. Built from a config object; several can run in one process. */
@@ -53,13 +69,15 @@ export class Edge {
   readonly traffic: TrafficControl;
   /** WebSocket APIs, the connection registry and @connections; null when the config has no WebSocket API. */
   readonly websockets: WebSocketGateway | null;
-  private table: RouteTable;
+  private serving: Serving;
   private readonly app: TemplatedApp;
   private readonly agent: Agent;
   private services: EdgeServices;
   private readonly ctxServices: ContextServices;
   private listenSocket: us_listen_socket | null = null;
   private management: ManagementServer | null = null;
+  /** Follows the control plane when `options.control` or `gateway.control.enabled` says so. */
+  control: ControlFollower | null = null;
   private portClaims: PortClaim[] = [];
   private inflight = 0;
   private drained: (() => void) | null = null;
@@ -72,7 +90,7 @@ export class Edge {
     this.agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1 });
     // --redis / REDIS_URL replace the address only: TLS and credentials of the config stay.
     const redisEndpoint = { ...config.gateway.redis, url: options.redisUrl ?? config.gateway.redis.url };
-    this.redis = connectRedis({ ...redisEndpoint, name: 'turnpike-edge', failFast: true });
+    this.redis = connectRedis({ ...redisEndpoint, name: 'turnpike-edge', failFast: true, requestTimeoutMs: config.gateway.redis.timeoutMs });
     const keyPrefix = options.keyPrefix ?? config.gateway.redis.keyPrefix;
     const keys = new RedisKeys(keyPrefix);
     this.traffic = new TrafficControl({ gateway: config.gateway, redis: this.redis, keys, logger: this.logger, clock: options.clock });
@@ -81,11 +99,11 @@ export class Edge {
     const observer: RequestObserver = userObserver === null ? meter : (ctx) => (meter(ctx), userObserver(ctx));
     this.telemetry = new EdgeTelemetry(config, { agent: this.agent, redis: this.redis, logger: this.logger }, { ...options.telemetry, observer });
     // Opens its connections on the first invocation, so an edge that never calls a function pays nothing.
-    this.invoker = new QueueFunctionInvoker({ redis: redisEndpoint, keyPrefix, logger: this.logger });
+    this.invoker = new QueueFunctionInvoker({ redis: redisEndpoint, keyPrefix, logger: this.logger, timeoutMs: config.gateway.redis.timeoutMs });
     const authorization = new AuthorizationService({ redis: this.redis, keys, logger: this.logger });
     this.services = { config, agent: this.agent, logger: this.logger, redis: this.redis, keys, invoker: this.invoker, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog, authorization, traffic: this.traffic };
-    this.table = RouteTable.compile(config, pipelineBuilder(this.services));
-    this.websockets = WebSocketGateway.create({ config, redis: this.redis, keys, logger: this.logger, agent: this.agent, invoker: this.invoker, table: () => this.table, authorization, apiKeys: this.traffic.apiKeys, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog });
+    this.serving = serving(config, this.services);
+    this.websockets = WebSocketGateway.create({ config, redis: this.redis, keys, logger: this.logger, agent: this.agent, invoker: this.invoker, table: () => this.serving.table, authorization, apiKeys: this.traffic.apiKeys, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog });
     this.ctxServices = {
       observer: this.telemetry.observer,
       logError: (ctx, message, cause) =>
@@ -93,25 +111,33 @@ export class Edge {
       requestDone: () => {
         if (--this.inflight === 0 && this.drained) this.drained();
       },
+      draining: false,
     };
     this.app = uWS.App();
     this.websockets?.attach(this.app);
     this.app.any('/*', (res, req) => this.handle(res, req));
   }
 
+  /** The config being served (the latest one given to `swapRoutes`). */
   get config(): TurnpikeConfig {
-    return this.options.config;
+    return this.serving.config;
   }
 
-  /** Replaces the served routes in one assignment; in-flight requests finish on the table they started with. */
+  /**
+   * Serves `config` from now on: routes, stages and the request limits (body, header, timeouts) are
+   * swapped in one assignment; in-flight requests finish on the snapshot they started with. Listen
+   * addresses, Redis, telemetry exporters and the Redis guard settings are read once at construction.
+   */
   swapRoutes(config: TurnpikeConfig): void {
-    this.services = { ...this.services, config };
-    this.table = RouteTable.compile(config, pipelineBuilder(this.services));
+    const services = { ...this.services, config };
+    const next = serving(config, services);
+    this.services = services;
+    this.serving = next;
     this.websockets?.reload(config);
   }
 
   async start(): Promise<this> {
-    const gw = this.options.config.gateway;
+    const gw = this.serving.config.gateway;
     const host = this.options.host ?? gw.listen.host;
     const port = this.options.port ?? gw.listen.port;
     const group = this.options.portGroup ?? null;
@@ -119,10 +145,15 @@ export class Edge {
     await claimPort(host, port, group);
     if (mport > 0) await claimPort(gw.management.host, mport, group, 'management port');
     await this.websockets?.start();
+    const control = this.options.control ?? (gw.control.enabled ? { pollMs: gw.control.pollMs } : null);
+    if (control) {
+      const onReload = (revision: number, ok: boolean) => this.telemetry.metrics?.gateway.controlReload(revision, ok);
+      this.control = await new ControlFollower({ ...control, redis: this.redis, keys: this.services.keys, base: this.options.config, apply: (c) => this.swapRoutes(c), logger: this.logger, onReload }).start();
+    }
     this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) =>
       this.app.listen(host, port, (s) => (s ? resolve(s) : reject(new Error(`edge cannot listen on ${host}:${port}`)))),
     );
-    this.port = uWS.getSocketPort(this.listenSocket);
+    this.port = uWS.us_socket_local_port(this.listenSocket);
     this.portClaims.push(await advertisePortGroup(this.port, group));
     if (mport >= 0) {
       this.management = await startManagement({
@@ -133,7 +164,7 @@ export class Edge {
       });
       this.portClaims.push(await advertisePortGroup(this.management.port, group));
     }
-    this.logger.info({ port: this.port, managementPort: this.management?.port, apis: this.table.apis.length }, 'edge listening');
+    this.logger.info({ port: this.port, managementPort: this.management?.port, apis: this.serving.table.apis.length }, 'edge listening');
     return this;
   }
 
@@ -144,6 +175,11 @@ export class Edge {
   private async readiness(): Promise<{ ok: boolean; checks: Record<string, string> }> {
     const checks: Record<string, string> = { config: 'loaded' };
     let ok = !this.draining;
+    if (this.control) {
+      const c = this.control.readiness();
+      checks.control = c.detail;
+      ok &&= c.ok;
+    }
     if (this.draining) checks.edge = 'draining';
     try {
       await Promise.race([this.redis.ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 500))]);
@@ -159,14 +195,17 @@ export class Edge {
    * Graceful stop: stop accepting connections, let in-flight requests finish for up to `graceMs`, then
    * close everything. Resolves true if every request finished in time.
    */
-  async stop(graceMs = this.options.config.gateway.shutdownGraceMs): Promise<boolean> {
+  async stop(graceMs = this.serving.config.gateway.shutdownGraceMs): Promise<boolean> {
     this.draining = true;
+    // Keep-alive clients learn from their next response to go elsewhere.
+    this.ctxServices.draining = true;
     if (this.listenSocket) {
-      uWS.closeSocket(this.listenSocket);
+      uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
     }
     this.logger.info({ inflight: this.inflight, graceMs }, 'edge draining: listener closed');
     await this.websockets?.stop(graceMs);
+    await this.control?.close();
     let clean = true;
     if (this.inflight > 0) {
       clean = await new Promise<boolean>((resolve) => {
@@ -192,63 +231,112 @@ export class Edge {
   // ---- the request path --------------------------------------------------------------------------
 
   private handle(res: HttpResponse, req: HttpRequest): void {
-    const method = req.getCaseSensitiveMethod();
-    const rawPath = req.getUrl();
-    const query = req.getQuery() ?? '';
-    const headers: Record<string, string> = {};
-    const rawHeaders: string[] = [];
-    req.forEachHeader((k, v) => {
-      rawHeaders.push(k, v);
-      const prev = headers[k];
-      headers[k] = prev === undefined ? v : prev + (k === 'cookie' ? '; ' : ', ') + v;
-    });
-    const hostHeader = headers.host ?? '';
-    const colon = hostHeader.lastIndexOf(':');
-    const host = (colon > 0 && hostHeader.indexOf(']') < colon ? hostHeader.slice(0, colon) : hostHeader).toLowerCase();
-    const sourceIp = Buffer.from(res.getRemoteAddressAsText()).toString();
     const requestId = randomUUID();
+    const out = new ClientResponse(res);
+    let ctx: RequestContext | null = null;
+    try {
+      const serving = this.serving;
+      const method = req.getCaseSensitiveMethod();
+      const rawPath = req.getUrl();
+      const query = req.getQuery() ?? '';
+      const headers: Record<string, string> = {};
+      const rawHeaders: string[] = [];
+      // The request line and header bytes as received ("GET /p?q HTTP/1.1\r\n", "name: value\r\n", "\r\n").
+      let headBytes = method.length + rawPath.length + (query ? query.length + 1 : 0) + 13;
+      req.forEach((k, v) => {
+        rawHeaders.push(k, v);
+        headBytes += k.length + v.length + 4;
+        const prev = headers[k];
+        headers[k] = prev === undefined ? v : prev + (k === 'cookie' ? '; ' : ', ') + v;
+      });
+      const framing = ambiguousFraming(rawHeaders);
+      const host = hostOf(headers.host);
+      const sourceIp = out.remoteAddress();
 
-    const norm = normalizePath(rawPath);
-    const table = this.table;
-    const resolved = 'error' in norm ? null : table.resolve(host, norm.segments);
-    const ctx = new RequestContext(
-      res,
-      this.ctxServices,
-      requestId,
-      method,
-      'error' in norm ? rawPath : norm.path,
-      'error' in norm ? EMPTY : norm.segments,
-      query,
-      headers,
-      rawHeaders,
-      host,
-      sourceIp,
-      resolved ? resolved.api : NO_API,
-      resolved ? resolved.stage : NO_STAGE,
-      resolved ? resolved.offset : 0,
-    );
-    this.inflight++;
-    if (this.telemetry.tracer !== null) ctx.trace = this.telemetry.startTrace(ctx);
-    res.onAborted(() => ctx.handleAbort());
+      const norm = normalizePath(rawPath);
+      const table = serving.table;
+      const resolved = 'error' in norm || host === null ? null : table.resolve(host, norm.segments);
+      ctx = new RequestContext(
+        out,
+        this.ctxServices,
+        requestId,
+        method,
+        'error' in norm ? rawPath : norm.path,
+        'error' in norm ? EMPTY : norm.segments,
+        query,
+        headers,
+        rawHeaders,
+        host ?? '',
+        sourceIp,
+        resolved ? resolved.api : NO_API,
+        resolved ? resolved.stage : NO_STAGE,
+        resolved ? resolved.offset : 0,
+      );
+      this.inflight++;
+      if (this.telemetry.tracer !== null) ctx.trace = this.telemetry.startTrace(ctx);
 
-    if ('error' in norm) return ctx.sendError(400, 'Bad Request', null, norm.error);
+      // Refusals of a head the edge cannot trust close the connection: nothing after it is read as a request.
+      // Framing another hop could read differently (http/requestHead.ts) is answered on the next turn.
+      if (framing !== null) {
+        const refused = ctx;
+        setImmediate(() => this.refuse(refused, 400, 'Bad Request', framing));
+        return;
+      }
+      if (headBytes > serving.maxHeaderBytes) return this.refuse(ctx, 431, 'Request Header Fields Too Large', `request line and headers exceed ${serving.maxHeaderBytes} bytes`);
+      if (host === null) return this.refuse(ctx, 400, 'Bad Request', 'invalid Host header');
+      const cl = headers['content-length'];
+      const te = headers['transfer-encoding'];
+      if (cl !== undefined && te !== undefined) return this.refuse(ctx, 400, 'Bad Request', 'both content-length and transfer-encoding');
+      const limits = serving.body;
+      if (cl !== undefined) {
+        const n = Number(cl);
+        if (!/^\d+$/.test(cl) || !Number.isSafeInteger(n)) return this.refuse(ctx, 400, 'Bad Request', 'invalid content-length');
+        if (n > limits.maxBytes) return this.refuse(ctx, 413, 'Request Entity Too Large', `declared body of ${n} bytes exceeds ${limits.maxBytes}`);
+        if (n > 0) ctx.attachBody(limits);
+      } else if (te !== undefined) {
+        ctx.attachBody(limits);
+      }
 
-    const cl = headers['content-length'];
-    const limit = this.options.config.gateway.maxBodyBytes;
-    if (cl !== undefined) {
-      const n = Number(cl);
-      if (!Number.isSafeInteger(n) || n < 0) return ctx.sendError(400, 'Bad Request', null, 'invalid content-length');
-      if (n > limit) return ctx.sendError(413, 'Request Entity Too Large');
-      if (n > 0) ctx.body = new RequestBody(res, limit, () => ctx.sendError(413, 'Request Entity Too Large'));
-    } else if (headers['transfer-encoding'] !== undefined) {
-      ctx.body = new RequestBody(res, limit, () => ctx.sendError(413, 'Request Entity Too Large'));
+      if ('error' in norm) {
+        ctx.sendError(400, 'Bad Request', null, norm.error);
+        return;
+      }
+      if (!resolved) {
+        ctx.sendError(404, 'Not Found');
+        return;
+      }
+      if (this.websockets !== null && resolved.api.config.type === 'websocket') {
+        this.websockets.handleHttp(ctx, rawPath);
+        return;
+      }
+      const pre = resolved.api.preRoute;
+      if (pre.length === 0) this.route(ctx);
+      else runStages(ctx, pre, 0, this.routeStep);
+    } catch (err) {
+      // Whatever escapes belongs to this request: answered 500 and logged with its id, never the process.
+      if (ctx !== null) ctx.contain(err);
+      else this.refuseUnparsed(out, requestId, err);
     }
+  }
 
-    if (!resolved) return ctx.sendError(404, 'Not Found');
-    if (this.websockets !== null && resolved.api.config.type === 'websocket') return this.websockets.handleHttp(ctx, rawPath);
-    const pre = resolved.api.preRoute;
-    if (pre.length === 0) this.route(ctx);
-    else runStages(ctx, pre, 0, this.routeStep);
+  private refuse(ctx: RequestContext, status: number, message: string, reason: string): void {
+    ctx.closeConnection = true;
+    ctx.sendError(status, message, null, reason);
+  }
+
+  /** An exception before the request had a context: answer 500 on the raw response and close. */
+  private refuseUnparsed(res: ClientResponse, requestId: string, err: unknown): void {
+    this.logger.error({ requestId, err }, 'request failed before it was parsed');
+    try {
+      res.cork(() => {
+        res.writeStatus('500 Internal Server Error');
+        res.writeHeader('x-amzn-requestid', requestId);
+        res.writeHeader('content-type', 'application/json');
+        res.end('{"message":"Internal server error"}', true);
+      });
+    } catch (inner) {
+      this.logger.error({ requestId, err: inner }, 'could not answer a failed request');
+    }
   }
 
   private readonly routeStep = (ctx: RequestContext): void => this.route(ctx);
@@ -275,6 +363,16 @@ const NO_API: CompiledApi = {
   trie: new RouteTrie(),
   preRoute: [],
 };
-const NO_STAGE: ApiStage = { name: '-', variables: {}, isDefault: false };
+const NO_STAGE: ApiStage = { name: '-', variables: {}, isDefault: false, isCanary: false, canary: null };
 const EMPTY: readonly string[] = [];
+
+function serving(config: TurnpikeConfig, services: EdgeServices): Serving {
+  const gw = config.gateway;
+  return {
+    config,
+    table: RouteTable.compile(config, pipelineBuilder(services)),
+    body: { maxBytes: gw.maxBodyBytes, bufferBytes: Math.min(gw.bodyBufferBytes, gw.maxBodyBytes), timeoutMs: gw.bodyTimeoutMs },
+    maxHeaderBytes: gw.maxHeaderBytes,
+  };
+}
 

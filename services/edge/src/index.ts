@@ -4,4 +4,5 @@ export { CONTINUE, STOP, type Stage, type StageResult } from './pipeline/stage.j
 export { normalizePath } from './http/normalizePath.js';
 export { CredentialStore, type Credential } from './websocket/credentials.js';
 export { signSigV4 } from './websocket/sigv4.js';
+export { lookupConnection, type RegisteredConnection } from './websocket/registry.js';
 export { PortInUseError } from './listen/portClaim.js';

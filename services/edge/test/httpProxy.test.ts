@@ -1,5 +1,6 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Edge } from '@turnpike/edge';
 import { echoHandler, freePort, startUpstream, type Upstream } from '@turnpike/testing';
@@ -110,13 +111,14 @@ describe('routing through the edge', () => {
     expect(nf.headers['x-amzn-requestid']).toMatch(/^[0-9a-f-]{36}$/);
     const na = await rawRequest(edge.port, { method: 'DELETE', path: '/strict/only' });
     expect(na.status).toBe(405);
-    expect(na.headers.allow).toBe('GET, POST');
+    expect(na.headers.allow).toBe('GET, POST, HEAD');
     expect(json(na)).toEqual({ message: 'Method Not Allowed' });
   });
 
   it('normalizes paths before matching and sends the normalized path upstream', async () => {
     expect(json(await get('/shop//prod/./x/../items/9/')).url).toBe('/items/9?fixed=1');
-    expect(json(await get('/shop/prod/items/%2e%2e/items/10')).url).toBe('/items/10?fixed=1');
+    // Encoded dots are traversal-shaped: refused, never resolved or forwarded (docs/edge.md).
+    expect((await get('/shop/prod/items/%2e%2e/items/10')).status).toBe(400);
     const bad = await get('/shop/prod/items/%zz');
     expect(bad.status).toBe(400);
     expect(json(bad)).toEqual({ message: 'Bad Request' });
@@ -207,7 +209,9 @@ describe('HTTP proxy passthrough', () => {
     const r = await rawRequest(edge.port, { method: 'HEAD', path: '/shop/prod/anything' });
     expect(r.status).toBe(200);
     expect(r.body.length).toBe(0);
-    expect(Number(r.headers['content-length'])).toBeGreaterThan(0);
+    // Node's upstream declares no length for HEAD; neither may the edge (uWS writes a bogus
+    // `content-length: 9223372036854775808` when handed an explicit undefined length).
+    expect(r.headers['content-length']).toBeUndefined();
   });
 });
 
@@ -359,6 +363,39 @@ apis:
     } finally {
       await local.stop(1000);
       await sink.close();
+    }
+  });
+});
+
+describe('request bodies are read before the upstream connection is taken', () => {
+  it('sends a body over bodyBufferBytes whole (streamed past the bound), and a small chunked one from memory with its length', async () => {
+    const local = await startEdge(`
+gateway: { bodyBufferBytes: 1024 }
+apis:
+  - name: up
+    routes:
+      # A throttled route waits on Redis before the proxy stage: the body may be complete (streamed) by then.
+      PUT /up: { throttle: { rateLimit: 1000, burstLimit: 1000 }, integration: { type: http_proxy, uri: "${echo.url}/up" } }
+      PUT /small: { integration: { type: http_proxy, uri: "${echo.url}/small" } }
+`);
+    try {
+      // Head and body in one write, so that as much of the body as possible arrives before Redis answers.
+      const body = randomBytes(128 * 1024);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const sock = connect(local.port, '127.0.0.1', () => sock.write(Buffer.concat([Buffer.from(`PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`), body])));
+        let got = '';
+        sock.on('data', (d: Buffer) => (got += d.toString('latin1')));
+        sock.on('end', () => resolve(got));
+        sock.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      const echoed = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { body: string };
+      expect(Buffer.from(echoed.body, 'base64').equals(body)).toBe(true);
+      // A body within the bound is sent with its length, from memory.
+      const small = await rawRequest(local.port, { method: 'PUT', path: '/small', headers: { 'transfer-encoding': 'chunked' }, body: ['abc', 'def'] });
+      expect(json(small)).toMatchObject({ bodyLength: 6, headers: { 'content-length': '6' } });
+    } finally {
+      await local.stop(1000);
     }
   });
 });

@@ -22,16 +22,22 @@ describe('normalizePath', () => {
     expect(ok('/a/b/').segments).toEqual(['a', 'b']);
   });
 
-  it('resolves dot segments, encoded ones included', () => {
+  it('resolves literal dot segments', () => {
     expect(ok('/a/./b/../c').path).toBe('/a/c');
-    expect(ok('/a/%2e%2E/c').path).toBe('/c');
-    expect(ok('/a/b/%2E').path).toBe('/a/b');
+    expect(ok('/a/.well-known/x..y/...').segments).toEqual(['a', '.well-known', 'x..y', '...']);
   });
 
   it('refuses a path that climbs above the root', () => {
     expect(err('/..')).toMatch(/above the root/);
     expect(err('/a/../../etc/passwd')).toMatch(/above the root/);
-    expect(err('/%2e%2e/x')).toMatch(/above the root/);
+  });
+
+  it('refuses traversal-shaped segments instead of forwarding them', () => {
+    for (const raw of ['/a/%2e%2E/c', '/a/b/%2E', '/a/.%2e/x', '/a/%2e./x', '/%2e%2e/x']) expect(err(raw), raw).toMatch(/encoded dot/);
+    for (const raw of ['/a/..;/b', '/a/..;jsessionid=1/b', '/a/b;../c', '/a/..%2Fb', '/a/..%2fetc', '/a/..%5Cb', '/a/x%2F..', '/a/x%5C..%5Cy', '/a/%2e%2e%2fb']) {
+      expect(err(raw), raw).toMatch(/traversal|encoded dot/);
+    }
+    expect(ok('/a/b;v=1/c').path).toBe('/a/b;v=1/c');
   });
 
   it('keeps an encoded slash inside its segment and re-encodes it for the upstream', () => {

@@ -41,8 +41,16 @@ describe('route precedence', () => {
 
   it('reports Allow for a known path with an unknown method', () => {
     const t = trie(['GET /pets', 'POST /pets', 'GET /pets/{id}']);
-    expect(t.match('DELETE', ['pets'], 0)).toEqual({ allow: 'GET, POST' });
+    expect(t.match('DELETE', ['pets'], 0)).toEqual({ allow: 'GET, POST, HEAD' });
     expect(t.match('GET', ['nothing'], 0)).toBeNull();
+  });
+
+  it('serves HEAD with the GET route unless a HEAD or ANY route exists', () => {
+    const t = trie(['GET /pets', 'HEAD /pets/{id}', 'GET /pets/{id}', 'ANY /files', 'POST /orders']);
+    expect(t.match('HEAD', ['pets'], 0)).toMatchObject({ route: 'GET /pets' });
+    expect(t.match('HEAD', ['pets', '1'], 0)).toMatchObject({ route: 'HEAD /pets/{id}' });
+    expect(t.match('HEAD', ['files'], 0)).toMatchObject({ route: 'ANY /files' });
+    expect(t.match('HEAD', ['orders'], 0)).toEqual({ allow: 'POST' });
   });
 
   it('matches from an offset (base path and stage already consumed)', () => {

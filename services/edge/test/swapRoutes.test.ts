@@ -43,3 +43,28 @@ apis:
   expect(r.status).toBe(200);
   expect(r.body.toString()).toBe('old table');
 });
+
+it('swaps the request limits with the routes: everything the request path reads comes from the new config', async () => {
+  const local = await startEdge(`
+apis:
+  - name: a
+    routes:
+      POST /echo: { integration: { type: http_proxy, uri: "${slow.url}/echo" } }
+`);
+  try {
+    const next = parseConfig(`
+gateway: { maxBodyBytes: 100, maxHeaderBytes: 2048 }
+apis:
+  - name: a
+    routes:
+      POST /echo: { integration: { type: mock, body: '{"swapped":true}' } }
+`);
+    local.swapRoutes(next);
+    expect(local.config).toBe(next);
+    expect((await rawRequest(local.port, { method: 'POST', path: '/echo', body: 'x'.repeat(200) })).status).toBe(413);
+    expect((await rawRequest(local.port, { method: 'POST', path: '/echo', headers: { 'x-big': 'b'.repeat(3000) } })).status).toBe(431);
+    expect((await rawRequest(local.port, { method: 'POST', path: '/echo', body: 'x'.repeat(50) })).body.toString()).toBe('{"swapped":true}');
+  } finally {
+    await local.stop(1000);
+  }
+});

@@ -1,10 +1,12 @@
 import { Queue, type Job } from 'bullmq';
 import { scanKeys, type RedisClient } from '@turnpike/redis';
-import { ASYNC_JOB, FUNCTION_QUEUE_OPTIONS, functionOfQueue, functionQueueName, functionQueuePrefix, type InvocationJob } from '@turnpike/codec';
+import { ASYNC_JOB, FUNCTION_QUEUE_OPTIONS, functionOfQueue, functionQueueName, functionQueuePrefix, redactEvent, type InvocationJob } from '@turnpike/codec';
 
 /**
  * The dead-letter queue of asynchronous invocations: a function queue's failed set, where BullMQ leaves
  * an async job once its retries are spent (sync jobs are removed on failure: their caller got the error).
+ * A dead letter keeps its event without the caller's credentials (deadLetterData) for the function's
+ * `deadLetterRetentionMs` (expireDeadLetters).
  */
 export interface DeadLetter {
   readonly function: string;
@@ -72,4 +74,21 @@ export async function replayDeadLetters(redis: RedisClient, keyPrefix: string, f
     });
   }
   return replayed;
+}
+
+/** A dead letter's job data: the event with its credentials redacted (@turnpike/codec redact.ts), marked so. */
+export function deadLetterData(data: InvocationJob): InvocationJob {
+  const credentials = data.c ? { headers: data.c[0], query: data.c[1] } : undefined;
+  return { ...data, e: redactEvent(data.e, credentials), x: 1 };
+}
+
+/** Removes the dead letters of the queue's function that failed more than `maxAgeMs` ago; resolves with how many. */
+export async function expireDeadLetters(queue: Queue, maxAgeMs: number): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    const batch = await queue.clean(maxAgeMs, 1000, 'failed');
+    removed += batch.length;
+    if (batch.length < 1000) break;
+  }
+  return removed;
 }

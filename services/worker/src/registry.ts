@@ -15,6 +15,7 @@ export interface FunctionSpec {
   readonly concurrency: number | undefined;
   readonly maxRetries: number;
   readonly retryBackoffMs: number;
+  readonly deadLetterRetentionMs: number;
 }
 
 /** A function the worker cannot run: its module is missing, or two sources define one name. */
@@ -69,6 +70,7 @@ function defaults(def: ReturnType<typeof FunctionDefinition.parse>) {
     concurrency: def.concurrency,
     maxRetries: def.maxRetries,
     retryBackoffMs: def.retryBackoffMs,
+    deadLetterRetentionMs: def.deadLetterRetentionMs,
   };
 }
 

@@ -13,9 +13,11 @@ import {
   functionQueuePrefix,
   type InvocationJob,
 } from '@turnpike/codec';
+import { deadLetterData, expireDeadLetters } from './dlq.js';
 import { loadFunctions, type FunctionSpec } from './registry.js';
 import { ReplySender } from './replySender.js';
 import { HostPool, type Outcome } from './sandbox/hostPool.js';
+import { hostLauncher } from './sandbox/hostLauncher.js';
 import type { InvokeMessage } from './sandbox/protocol.js';
 import { SyncLane } from './syncLane.js';
 
@@ -54,6 +56,9 @@ export class FunctionWorker {
   private readonly workers: Worker[] = [];
   private readonly lanes: SyncLane[] = [];
   private readonly pools: HostPool[] = [];
+  /** Each function's queue, kept open for the dead-letter sweeps, and their timers. */
+  private readonly queues: Queue[] = [];
+  private readonly sweeps: NodeJS.Timeout[] = [];
   private readonly keyPrefix: string;
   private readonly prefix: string;
 
@@ -74,16 +79,19 @@ export class FunctionWorker {
   async start(): Promise<this> {
     const { gateway } = this.options.config;
     const lockDuration = this.options.lockDurationMs ?? 30_000;
+    const launcher = hostLauncher();
+    if (!launcher.diesWithWorker) this.logger.warn('setpriv (util-linux) not found: a function host spinning in a loop when this worker is killed will outlive it');
     for (const spec of this.functions) {
       const hosts = Math.min(this.concurrency, spec.concurrency ?? Infinity);
-      const pool = new HostPool(spec, { region: gateway.region, accountId: gateway.accountId, logger: this.logger }, hosts);
+      const pool = new HostPool(spec, { region: gateway.region, accountId: gateway.accountId, logger: this.logger, launcher }, hosts);
       this.pools.push(pool);
       const queueName = functionQueueName(spec.name);
       // The cluster-wide limit lives on the queue, so every worker of the cluster obeys the same one.
       const queue = new Queue(queueName, { ...FUNCTION_QUEUE_OPTIONS, connection: this.connection, prefix: this.prefix });
       if (spec.concurrency !== undefined) await queue.setGlobalConcurrency(spec.concurrency);
       else await queue.removeGlobalConcurrency();
-      await queue.close();
+      this.queues.push(queue);
+      this.scheduleSweeps(spec, queue);
       const worker = new Worker(queueName, (job: Job<InvocationJob>) => this.process(spec, pool, job), {
         connection: this.connection,
         prefix: this.prefix,
@@ -101,6 +109,8 @@ export class FunctionWorker {
         if (job && job.name === ASYNC_JOB) {
           const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError;
           this.logger.warn({ function: spec.name, requestId: job.data.id, jobId: job.id, attempt: job.attemptsMade, err: err.message }, final ? 'async invocation failed; kept in the dead-letter queue' : 'async invocation failed; will retry');
+          // BullMQ fails a job that stalled too often without running it here: redact that one now.
+          if (final && job.data.x !== 1) job.updateData(deadLetterData(job.data)).catch((e: unknown) => this.logger.warn({ err: e, function: spec.name, jobId: job.id }, 'could not redact a dead letter'));
         }
       });
       this.workers.push(worker);
@@ -116,9 +126,25 @@ export class FunctionWorker {
     return this;
   }
 
+  /**
+   * Dead letters older than the function's retention are removed now and then every
+   * min(retention, 1 h), by every worker (removing is idempotent), so one is never kept more than an hour
+   * past its retention while any worker runs.
+   */
+  private scheduleSweeps(spec: FunctionSpec, queue: Queue): void {
+    const sweep = () =>
+      void expireDeadLetters(queue, spec.deadLetterRetentionMs).then(
+        (removed) => removed > 0 && this.logger.info({ function: spec.name, removed }, 'expired dead letters removed'),
+        (err: unknown) => this.logger.warn({ err, function: spec.name }, 'dead-letter sweep failed; will try again'),
+      );
+    sweep();
+    this.sweeps.push(setInterval(sweep, Math.min(spec.deadLetterRetentionMs, 3_600_000)).unref());
+  }
+
   /** Graceful stop: take no new jobs, let running invocations finish, then stop the host processes. */
   async stop(): Promise<void> {
-    await Promise.all([...this.lanes.map((l) => l.stop(this.connection)), ...this.workers.map((w) => w.close())]);
+    for (const t of this.sweeps.splice(0)) clearInterval(t);
+    await Promise.all([...this.lanes.map((l) => l.stop(this.connection)), ...this.workers.map((w) => w.close()), ...this.queues.map((q) => q.close())]);
     await this.replies.drain();
     for (const p of this.pools) p.close();
     this.connection.disconnect();
@@ -160,7 +186,11 @@ export class FunctionWorker {
     this.logFailure(spec, data.id, outcome);
     const reason = `${outcome.errorType ?? outcome.status}: ${outcome.payload}`;
     // attemptsMade counts the attempts that failed before this one.
-    if (job.attemptsMade >= spec.maxRetries) throw new UnrecoverableError(reason);
+    if (job.attemptsMade >= spec.maxRetries) {
+      // Nothing runs it again unless an operator replays it: the caller's credentials go before it rests.
+      await job.updateData(deadLetterData(data));
+      throw new UnrecoverableError(reason);
+    }
     throw new Error(reason);
   }
 

@@ -1,2 +1,3 @@
 export { encode, decode } from './msgpack.js';
 export * from './invocation.js';
+export * from './redact.js';

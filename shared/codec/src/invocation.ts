@@ -24,6 +24,10 @@ export interface InvocationJob {
   readonly d?: number;
   /** W3C traceparent to hand to the handler. */
   readonly t?: string;
+  /** Async only: the route's own credential locations, `[headers, query parameters]` (redact.ts). */
+  readonly c?: readonly [readonly string[], readonly string[]];
+  /** Async only: set once the event's credentials have been redacted (a dead letter). */
+  readonly x?: 1;
 }
 
 /**

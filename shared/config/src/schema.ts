@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { parseRedisUrl } from './redisUrl.js';
+import { parse as parseVelocity } from 'velocityjs';
+import { compileModel } from './jsonSchema.js';
 
 /**
  * The Turnpike configuration file, as validated. Every capability adds its fields here, in its own block,
@@ -20,6 +22,55 @@ const HeaderMap = z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'no
 
 // ---- integrations -------------------------------------------------------------------------------
 
+const Regex = z.string().refine((s) => {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not a valid regular expression');
+
+/**
+ * API Gateway's non-proxy integration mapping (`requestTemplates`, `passthroughBehavior`, `responses`):
+ * Velocity templates by content type, and integration responses chosen by `selectionPattern`.
+ * See docs/import.md.
+ */
+/** A Velocity template that parses: the edge compiles it with the same parser, so validate and edge agree. */
+const VelocityTemplate = z.string().superRefine((text, ctx) => {
+  try {
+    parseVelocity(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a valid Velocity template: ${(err as Error).message.split('\n')[0]}` });
+  }
+});
+const MediaTemplates = z.record(z.string().regex(/^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+*-]+$/, 'templates are keyed by a content type (type/subtype)'), VelocityTemplate);
+export const IntegrationResponse = z.strictObject({
+  /** Against the integration's status code (http, mock) or a function's error message; the one without is the default. */
+  selectionPattern: Regex.optional(),
+  statusCode: z.number().int().min(100).max(599),
+  /** `method.response.header.NAME`: `'static'`, `integration.response.header.X`, `integration.response.body[.json.path]`. */
+  responseParameters: z
+    .record(
+      z.string().regex(/^method\.response\.header\.[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a response parameter is method.response.header.NAME'),
+      z.string().regex(/^(?:'[^]*'|integration\.response\.header\.\S+|integration\.response\.body(?:\.\S+)?)$/, "a response parameter's value is 'static', integration.response.header.NAME or integration.response.body[.JSONPATH]"),
+    )
+    .default({}),
+  responseTemplates: MediaTemplates.default({}),
+  /** CONVERT_TO_BINARY: the (rendered) payload is base64, sent decoded; CONVERT_TO_TEXT: a binary payload is sent base64. */
+  contentHandling: z.enum(['CONVERT_TO_TEXT', 'CONVERT_TO_BINARY']).optional(),
+});
+export type IntegrationResponseConfig = z.output<typeof IntegrationResponse>;
+export const Mapping = z.strictObject({
+  requestTemplates: MediaTemplates.default({}),
+  /** What happens to a request whose content type has no template: passed through, or 415 (API Gateway's names). */
+  passthroughBehavior: z.enum(['WHEN_NO_MATCH', 'WHEN_NO_TEMPLATES', 'NEVER']).default('WHEN_NO_MATCH'),
+  /** A request body of one of the API's binaryMediaTypes: CONVERT_TO_TEXT gives it (to templates too) base64; CONVERT_TO_BINARY decodes a base64 body. */
+  contentHandling: z.enum(['CONVERT_TO_TEXT', 'CONVERT_TO_BINARY']).optional(),
+  responses: z.array(IntegrationResponse).default([{ statusCode: 200, responseParameters: {}, responseTemplates: {} }]),
+});
+export type MappingConfig = z.output<typeof Mapping>;
+
 export const HttpProxyIntegration = z.strictObject({
   type: z.literal('http_proxy'),
   /** Upstream URL template: `{param}`, `{proxy}` and `${stageVariables.x}` are substituted per request. */
@@ -27,8 +78,10 @@ export const HttpProxyIntegration = z.strictObject({
   /** Overrides the client's method (AWS `httpMethod`); default passes the client's through. */
   method: z.enum(HTTP_METHODS).optional(),
   timeoutMs: Millis(50, 29_000, 29_000),
-  /** Extra request headers for the upstream; values may use `${stageVariables.x}` and `${context.authorizer.x}`. */
+  /** Extra request headers for the upstream; values may use `${stageVariables.x}`, `${context.authorizer.x}` and `${request.header|querystring|path.x}`. */
   requestHeaders: HeaderMap.default({}),
+  /** Query parameters added to the upstream request (API Gateway's `integration.request.querystring.*`), same references. */
+  requestQuery: z.record(z.string().min(1), z.string()).default({}),
 });
 
 export const MockIntegration = z.strictObject({
@@ -36,6 +89,19 @@ export const MockIntegration = z.strictObject({
   statusCode: z.number().int().min(100).max(599).default(200),
   headers: HeaderMap.default({}),
   body: z.string().default(''),
+  /** API Gateway's mock: the request template's `{"statusCode": N}` selects a response, rendered by its template. */
+  mapping: Mapping.optional(),
+});
+
+/** API Gateway's non-proxy `http` integration: the request and the upstream's response go through `mapping`. */
+export const HttpIntegration = z.strictObject({
+  type: z.literal('http'),
+  uri: z.string().min(1),
+  method: z.enum(HTTP_METHODS).optional(),
+  timeoutMs: Millis(50, 29_000, 29_000),
+  requestHeaders: HeaderMap.default({}),
+  requestQuery: z.record(z.string().min(1), z.string()).default({}),
+  mapping: Mapping.default(Mapping.parse({})),
 });
 
 /** Lambda's function name rule; the name is also the function's queue name (docs/functions.md). */
@@ -51,9 +117,12 @@ export const FunctionIntegration = z.strictObject({
   /** `Event` answers 202 at once and runs the function asynchronously (as `X-Amz-Invocation-Type: Event` does per request). */
   invocationType: z.enum(['RequestResponse', 'Event']).default('RequestResponse'),
   timeoutMs: Millis(50, 29_000, 29_000),
+  /** API Gateway's non-proxy Lambda integration (`type: aws`): the event is the request template's output, the result goes through the responses. */
+  mapping: Mapping.optional(),
 });
 
-export const Integration = z.discriminatedUnion('type', [HttpProxyIntegration, MockIntegration, FunctionIntegration]);
+export const Integration = z.discriminatedUnion('type', [HttpProxyIntegration, HttpIntegration, MockIntegration, FunctionIntegration]);
+export type HttpIntegrationConfig = z.output<typeof HttpIntegration>;
 export type IntegrationConfig = z.output<typeof Integration>;
 export type HttpProxyIntegrationConfig = z.output<typeof HttpProxyIntegration>;
 export type MockIntegrationConfig = z.output<typeof MockIntegration>;
@@ -74,6 +143,8 @@ export const FunctionDefinition = z.strictObject({
   maxRetries: z.number().int().min(0).max(2).default(2),
   /** First retry delay; each further retry doubles it. */
   retryBackoffMs: Millis(0, 3_600_000, 1_000),
+  /** How long a dead letter (an async invocation that failed every retry) is kept: default 14 days, at most 365. */
+  deadLetterRetentionMs: Millis(1_000, 365 * 86_400_000, 14 * 86_400_000),
 });
 export type FunctionDefinitionConfig = z.output<typeof FunctionDefinition>;
 export const Functions = z.record(LambdaFunctionName, FunctionDefinition).default({});
@@ -143,11 +214,33 @@ export const JwtAuthorizer = z.strictObject({
   identitySource: HeaderIdentitySource.default('$request.header.Authorization'),
 });
 
-export const Authorizer = z.discriminatedUnion('type', [TokenAuthorizer, RequestAuthorizer, JwtAuthorizer]);
+/** `arn:aws:cognito-idp:REGION:ACCOUNT:userpool/POOL_ID`, as `providerARNs` lists them. */
+export const COGNITO_POOL_ARN = /^arn:aws[a-z-]*:cognito-idp:([a-z0-9-]+):\d{12}:userpool\/([a-z0-9-]+_[A-Za-z0-9]+)$/;
+
+/**
+ * REST APIs' Cognito user pool authorizer: the token is a JWT of one of the pools, verified against the
+ * pool's key set. Without authorization scopes on the route it must be an ID token (`token_use: id`),
+ * with scopes an access token (`token_use: access`) granting one of them, as API Gateway does.
+ */
+export const CognitoAuthorizer = z.strictObject({
+  type: z.literal('cognito_user_pools'),
+  userPools: z.array(z.string().regex(COGNITO_POOL_ARN, 'a user pool is arn:aws:cognito-idp:REGION:ACCOUNT:userpool/POOL_ID')).min(1, 'at least one user pool'),
+  /** App client ids accepted (`aud` of an ID token, `client_id` of an access token); any client of the pools when empty. */
+  clientIds: z.array(z.string().min(1)).default([]),
+  identitySource: HeaderIdentitySource.default('method.request.header.Authorization'),
+  clockSkewSeconds: z.number().int().min(0).max(300).default(30),
+  jwksCacheSeconds: z.number().int().min(30).max(86_400).default(600),
+  jwksCooldownSeconds: z.number().int().min(1).max(300).default(30),
+});
+
+export const Authorizer = z.discriminatedUnion('type', [TokenAuthorizer, RequestAuthorizer, JwtAuthorizer, CognitoAuthorizer]);
 export type AuthorizerConfig = z.output<typeof Authorizer>;
 export type TokenAuthorizerConfig = z.output<typeof TokenAuthorizer>;
 export type RequestAuthorizerConfig = z.output<typeof RequestAuthorizer>;
 export type JwtAuthorizerConfig = z.output<typeof JwtAuthorizer>;
+export type CognitoAuthorizerConfig = z.output<typeof CognitoAuthorizer>;
+/** Authorizers that check a route's authorizationScopes. */
+export const SCOPED_AUTHORIZERS: ReadonlySet<AuthorizerConfig['type']> = new Set(['jwt', 'cognito_user_pools']);
 export const AUTHORIZER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const Authorizers = z.record(z.string().regex(AUTHORIZER_NAME, 'authorizer names are letters, digits, ., - and _'), Authorizer).default({});
 
@@ -180,28 +273,89 @@ export type GatewayThrottleConfig = z.output<typeof GatewayThrottle>;
 
 // ---- APIs ---------------------------------------------------------------------------------------
 
+/**
+ * API Gateway's request validator on a route: required query strings and headers (400 `Missing required
+ * request parameters: [...]`), and the body against the model for its content type (400 `Invalid request body`).
+ */
+export const RequestValidation = z.strictObject({
+  requiredQueryStrings: z.array(z.string().min(1)).default([]),
+  requiredHeaders: z.array(z.string().min(1)).default([]),
+  /** Content type → JSON Schema draft 4 (self-contained: `$ref`s point into its own `definitions`). */
+  bodyModels: z
+    .record(
+      z.string(),
+      z.record(z.string(), z.unknown()).superRefine((schema, ctx) => {
+        try {
+          compileModel(schema);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `not a valid JSON Schema (draft 4) model: ${(err as Error).message}` });
+        }
+      }),
+    )
+    .default({}),
+});
+export type RequestValidationConfig = z.output<typeof RequestValidation>;
+
 export const Route = z.strictObject({
   integration: Integration,
+  requestValidation: RequestValidation.optional(),
   apiKeyRequired: z.boolean().default(false),
   /** Name of an authorizer in the API's (or the file's top-level) `authorizers`. */
   authorizer: z.string().regex(AUTHORIZER_NAME).optional(),
-  /** JWT authorizers: the token must carry at least one of these scopes. */
+  /** JWT and Cognito authorizers: the token must carry at least one of these scopes. */
   authorizationScopes: z.array(z.string().min(1)).optional(),
   /** This route's own bucket in every stage (AWS method throttling); each stage counts separately. */
   throttle: ThrottleSettings.optional(),
 });
 export type RouteConfig = z.output<typeof Route>;
 
-const StageName = z.string().regex(/^(\$default|[A-Za-z0-9_-]{1,128})$/, 'stage names are $default or letters, digits, - and _');
+export const STAGE_NAME = /^(\$default|[A-Za-z0-9_-]{1,128})$/;
+const StageName = z.string().regex(STAGE_NAME, 'stage names are $default or letters, digits, - and _');
+export const StageVariables = z.record(z.string().regex(/^[A-Za-z0-9_]+$/, 'stage variable names are letters, digits and _'), z.string());
+/**
+ * AWS `canarySettings`: a share of the stage's requests goes to the canary, which sees the stage's variables
+ * with `variables` laid over them. The canary serves the routes of `deployment` (another entry of `apis`
+ * with the same name and that `deployment`; docs/versions.md), or the stage's own routes when absent.
+ */
+export const Canary = z.strictObject({
+  percent: z.number().min(0).max(100),
+  variables: StageVariables.default({}),
+  deployment: z.string().min(1).optional(),
+});
+export type CanaryConfig = z.output<typeof Canary>;
 export const Stage = z.strictObject({
-  variables: z.record(z.string().regex(/^[A-Za-z0-9_]+$/, 'stage variable names are letters, digits and _'), z.string()).default({}),
+  variables: StageVariables.default({}),
   /** One bucket for every request to this stage. */
   throttle: ThrottleSettings.optional(),
+  canary: Canary.optional(),
 });
+export type StageConfig = z.output<typeof Stage>;
 
 const BasePath = z
   .string()
   .regex(/^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/, 'a base path is / or /segment[/segment...] without a trailing slash');
+
+// ---- gateway responses (x-amazon-apigateway-gateway-responses) -----------------------------------
+
+/** API Gateway's gateway response types Turnpike produces; DEFAULT_4XX / DEFAULT_5XX cover the rest of their class. */
+export const GATEWAY_RESPONSE_TYPES = [
+  'DEFAULT_4XX', 'DEFAULT_5XX', 'ACCESS_DENIED', 'API_CONFIGURATION_ERROR', 'AUTHORIZER_FAILURE', 'BAD_REQUEST_BODY', 'BAD_REQUEST_PARAMETERS',
+  'INTEGRATION_FAILURE', 'INTEGRATION_TIMEOUT', 'INVALID_API_KEY', 'MISSING_AUTHENTICATION_TOKEN', 'QUOTA_EXCEEDED', 'REQUEST_TOO_LARGE',
+  'RESOURCE_NOT_FOUND', 'THROTTLED', 'UNAUTHORIZED', 'UNSUPPORTED_MEDIA_TYPE', 'EXPIRED_TOKEN', 'INVALID_SIGNATURE', 'WAF_FILTERED', 'AUTHORIZER_CONFIGURATION_ERROR',
+] as const;
+export const GatewayResponse = z.strictObject({
+  /** Replaces the status API Gateway would answer with. */
+  statusCode: z.number().int().min(100).max(599).optional(),
+  /** `gatewayresponse.header.NAME`: `'static'`, `method.request.header.X`, `method.request.querystring.X`, `method.request.path.X`, `context.X`, `stageVariables.X`. */
+  responseParameters: z
+    .record(
+      z.string().regex(/^gatewayresponse\.header\.[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a gateway response parameter is gatewayresponse.header.NAME'),
+      z.string().regex(/^(?:'[^]*'|method\.request\.(?:header|querystring|path)\.\S+|context\.[A-Za-z0-9_.]+|stageVariables\.[A-Za-z0-9_]+)$/, "a value is 'static', method.request.(header|querystring|path).NAME, context.NAME or stageVariables.NAME"),
+    )
+    .default({}),
+  responseTemplates: MediaTemplates.default({}),
+});
+export type GatewayResponseConfig = z.output<typeof GatewayResponse>;
 
 // ---- CORS (API Gateway HTTP API's fields) --------------------------------------------------------
 
@@ -259,11 +413,27 @@ export const WebSocketApiSettings = z
     maxConnectionDurationMs: Millis(1_000, 604_800_000, 7_200_000),
     /** A bigger message closes the connection with 1009 (API Gateway: 128 KB). */
     maxMessageBytes: z.number().int().min(16).max(16 * 1024 * 1024).default(128 * 1024),
+    /**
+     * Messages a connection may send per second, on average; past it (and its burst) the connection is
+     * closed with 1008. Bounds what one client can make the edge do, integrations and access-log lines
+     * included.
+     */
+    maxMessagesPerSecond: z.number().int().min(1).max(100_000).default(100),
+    /** Messages a connection may send at once above its per-second rate (the bucket's size). */
+    messageBurst: z.number().int().min(1).max(1_000_000).default(200),
+    /**
+     * Bytes of a connection's messages that may wait for their route integrations at once; a message
+     * that would pass it closes the connection with 1008 (a message is always taken when none waits).
+     */
+    maxPendingBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
   })
   .superRefine((ws, ctx) => {
     for (const [key, route] of Object.entries(ws.routes)) {
       // Checked here rather than by the record's key schema, whose error would not say what a key is.
       if (!WEBSOCKET_ROUTE_KEY.test(key)) ctx.addIssue({ code: 'custom', path: ['routes', key], message: `route key "${key}" is not $connect, $disconnect, $default or a custom key (1 to 128 characters, no spaces, not starting with $)` });
+      if (route.integration.type === 'http' || ('mapping' in route.integration && route.integration.mapping !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['routes', key, 'integration'], message: 'mapping templates (non-proxy integrations) are not supported on WebSocket routes' });
+      }
       if (key === '$connect') continue;
       for (const f of ['authorizer', 'apiKeyRequired', 'topics'] as const) {
         const v = route[f];
@@ -291,6 +461,8 @@ export const Api = z
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'API names are letters, digits, ., - and _'),
     /** AWS-style API id used in ARNs and request contexts; defaults to the name. */
     id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+    /** The control-plane deployment these routes were frozen in (docs/versions.md); `$context.deploymentId`. */
+    deployment: z.string().min(1).optional(),
     type: z.enum(['rest', 'websocket']).default('rest'),
     /** `type: websocket` only: routes, route selection and limits (docs/websocket.md). */
     websocket: WebSocketApiSettings.optional(),
@@ -308,6 +480,8 @@ export const Api = z
     cors: Cors.optional(),
     /** Authorizers routes name with `authorizer:`; these win over the file's top-level ones of the same name. */
     authorizers: Authorizers,
+    /** How the gateway's own errors look (401, 403, 404, 429, 5xx...), by API Gateway's response type. */
+    gatewayResponses: z.partialRecord(z.enum(GATEWAY_RESPONSE_TYPES), GatewayResponse).optional(),
   })
   .superRefine((api, ctx) => {
     if (Object.keys(api.stages).length === 0) ctx.addIssue({ code: 'custom', path: ['stages'], message: 'an API needs at least one stage' });
@@ -330,7 +504,7 @@ export const ACCESS_LOG_VARIABLES = [
   'requestId', 'extendedRequestId', 'requestTime', 'requestTimeEpoch', 'httpMethod', 'path', 'resourcePath', 'routeKey',
   'status', 'responseLength', 'responseLatency', 'integrationLatency', 'integration.latency', 'protocol', 'domainName',
   'stage', 'apiId', 'accountId', 'identity.sourceIp', 'identity.userAgent', 'identity.apiKeyId', 'authorizer.principalId', 'error.message',
-  'connectionId', 'eventType', 'messageId',
+  'connectionId', 'eventType', 'messageId', 'isCanaryRequest', 'deploymentId',
 ] as const;
 export type AccessLogVariable = (typeof ACCESS_LOG_VARIABLES)[number];
 const KNOWN_VARIABLES: ReadonlySet<string> = new Set(ACCESS_LOG_VARIABLES);
@@ -373,8 +547,16 @@ export const Tracing = z.strictObject({
   sampleRatio: z.number().min(0).max(1).default(0.01),
 });
 
+export const ControlFollow = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** How often the edge checks the revision, in case a pub/sub message was missed. */
+  pollMs: Millis(50, 600_000, 2_000),
+});
+
 /** Per-call metering for usage and billing (docs/billing.md). */
 export const Metering = z.strictObject({
+  /** Off: no usage is recorded (GetUsage, statements and spend caps see nothing); for benchmarks and gateways that bill no one. */
+  enabled: z.boolean().default(true),
   /**
    * Which calls made with an API key count: `integration`, answered by the integration with a status
    * below 500 (no gateway refusal, timeout or upstream failure); `integration-any`, answered by the
@@ -423,8 +605,12 @@ export const RedisSettings = z.strictObject({
    * it (WAIT, at most `timeoutMs`); otherwise 503, and the client retries (docs/deployment.md).
    */
   replicaAck: z.strictObject({ replicas: z.number().int().min(1).max(16), timeoutMs: Millis(1, 10_000, 200) }).optional(),
+  /** No Redis command of an edge's request path waits longer than this (docs/traffic.md, "Redis slow or down"). */
+  timeoutMs: Millis(1, 10_000, 500),
 }).superRefine((r, ctx) => {
   if (r.replicaAck && /^rediss?\+cluster:/.test(r.url)) ctx.addIssue({ code: 'custom', path: ['replicaAck'], message: 'replicaAck is not supported on Redis Cluster yet (WAIT must reach the master of the queue\'s slot)' });
+  // WAIT is a request-path call like any other: the RedisGuard bounds it by timeoutMs.
+  if (r.replicaAck && r.replicaAck.timeoutMs > r.timeoutMs) ctx.addIssue({ code: 'custom', path: ['replicaAck', 'timeoutMs'], message: `replicaAck.timeoutMs (${r.replicaAck.timeoutMs}) must not exceed gateway.redis.timeoutMs (${r.timeoutMs}), which bounds every request-path Redis call` });
 });
 export type RedisSettingsConfig = z.output<typeof RedisSettings>;
 
@@ -434,18 +620,45 @@ export const Gateway = z.strictObject({
   listen: z.strictObject({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(8080) }).default({ host: '0.0.0.0', port: 8080 }),
   /** /healthz, /readyz and /metrics, kept off the user-facing port so no API route can shadow them. */
   management: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9090) }).default({ host: '127.0.0.1', port: 9090 }),
+  /** A bigger request body answers 413 and closes the connection (API Gateway: 10 MB). */
   maxBodyBytes: z.number().int().min(0).default(10 * 1024 * 1024),
+  /**
+   * Request bodies up to this size are read whole before an integration takes an upstream connection, so
+   * a slow client never holds one (API Gateway buffers bodies up to its 10 MB limit); bigger ones stream.
+   */
+  bodyBufferBytes: z.number().int().min(0).default(10 * 1024 * 1024),
+  /** A buffered request body not received whole within this answers 408 and closes the connection. */
+  bodyTimeoutMs: Millis(100, 600_000, 30_000),
+  /** Request line plus headers over this many bytes answer 431 and close the connection (API Gateway: 10 KB). */
+  maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(10 * 1024),
   shutdownGraceMs: Millis(0, 600_000, 10_000),
   redis: RedisSettings.default(RedisSettings.parse({})),
   throttle: GatewayThrottle.default(GatewayThrottle.parse({})),
   /** Validated API keys (and their usage plans) are cached this long per edge node; changes reach nodes at once via Redis pub/sub. */
-  apiKeys: z.strictObject({ cacheTtlMs: Millis(0, 3_600_000, 60_000) }).default({ cacheTtlMs: 60_000 }),
+  apiKeys: z
+    .strictObject({
+      cacheTtlMs: Millis(0, 3_600_000, 60_000),
+      /**
+       * How long past cacheTtlMs a verified key is still served while it is checked again in the
+       * background, and the longest a node keeps admitting it when Redis cannot be asked.
+       */
+      maxStaleMs: Millis(0, 86_400_000, 900_000),
+    })
+    .default({ cacheTtlMs: 60_000, maxStaleMs: 900_000 }),
   /** One JSON line per request (and WebSocket event); off when absent. */
   accessLog: AccessLog.optional(),
   metrics: Metrics.default({ enabled: true }),
   tracing: Tracing.default({ enabled: true, sampleRatio: 0.01 }),
   websocket: WebSocketNode.default(WebSocketNode.parse({})),
+  /** Serve the APIs of the control plane in `redis` instead of the file's (docs/versions.md). */
+  control: ControlFollow.default({ enabled: false, pollMs: 2_000 }),
   metering: Metering.default(Metering.parse({})),
+  /**
+   * Where Cognito user pools are: `ENDPOINT/POOL_ID` is a pool's token issuer and
+   * `ENDPOINT/POOL_ID/.well-known/jwks.json` its key set. Default `https://cognito-idp.REGION.amazonaws.com`
+   * (REGION from the pool's ARN); set it to run against a local Cognito (cognito-local, tests) offline.
+   */
+  cognito: z.strictObject({ endpoint: z.url().optional() }).default({}),
 });
 export type GatewayConfig = z.output<typeof Gateway>;
 
@@ -456,6 +669,30 @@ export function routeKeyProblem(key: string): string | null {
     : `route key "${key}" is not "METHOD /path" (METHOD one of GET POST PUT PATCH DELETE HEAD OPTIONS ANY; segments literal or {param}; a greedy {name+} only last)`;
 }
 
+/** A custom domain's host name, lower case, without port. */
+export const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+/** A base path mapping's key: `(none)` for the root, else one path segment (AWS: `v1`, `orders`). */
+export const MAPPING_BASE_PATH = /^(\(none\)|[A-Za-z0-9._~-]{1,128})$/;
+export const BasePathMapping = z.strictObject({ api: z.string().min(1), stage: StageName });
+export type BasePathMappingConfig = z.output<typeof BasePathMapping>;
+/**
+ * Custom domains (AWS base path mappings): requests whose host is one of these are routed only by its
+ * mappings, `api.example.com/v1/...` to one API's stage, served without the stage in the path.
+ */
+export const Domains = z
+  .record(
+    z.string(),
+    z.record(z.string(), BasePathMapping).superRefine((mappings, ctx) => {
+      // Checked here rather than by the record's key schema, whose error would not say what a key is.
+      for (const key of Object.keys(mappings)) if (!MAPPING_BASE_PATH.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: `base path "${key}" is not (none) or one path segment` });
+    }),
+  )
+  .superRefine((domains, ctx) => {
+    for (const d of Object.keys(domains)) if (!DOMAIN_NAME.test(d)) ctx.addIssue({ code: 'custom', path: [d], message: `"${d}" is not a lower-case host name without port` });
+  })
+  .default({});
+export type DomainsConfig = z.output<typeof Domains>;
+
 export const TurnpikeFile = z
   .strictObject({
     turnpike: z.literal(1).default(1),
@@ -464,15 +701,25 @@ export const TurnpikeFile = z
     authorizers: Authorizers,
     /** Functions the workers run; `turnpike worker --functions DIR` adds every module in DIR as well. */
     functions: Functions,
-    apis: z.array(Api).min(1, 'at least one API is needed'),
+    apis: z.array(Api).default([]),
+    domains: Domains,
   })
   .superRefine((file, ctx) => {
+    // An edge following the control plane takes its APIs from Redis; any other config needs its own.
+    if (file.apis.length === 0 && !file.gateway.control.enabled) ctx.addIssue({ code: 'custom', path: ['apis'], message: 'at least one API is needed (or gateway.control.enabled: the control plane\'s)' });
+    for (const [domain, mappings] of Object.entries(file.domains)) {
+      for (const [basePath, m] of Object.entries(mappings)) {
+        const api = file.apis.find((a) => a.name === m.api);
+        if (!api) ctx.addIssue({ code: 'custom', path: ['domains', domain, basePath, 'api'], message: `no API named "${m.api}"` });
+        else if (!api.stages[m.stage]) ctx.addIssue({ code: 'custom', path: ['domains', domain, basePath, 'stage'], message: `API "${m.api}" has no stage "${m.stage}"` });
+      }
+    }
     file.apis.forEach((api, i) => {
       for (const [key, route] of Object.entries(api.routes)) {
         if (route.authorizer === undefined) continue;
         const authorizer = api.authorizers[route.authorizer] ?? file.authorizers[route.authorizer];
         if (!authorizer) ctx.addIssue({ code: 'custom', path: ['apis', i, 'routes', key, 'authorizer'], message: `no authorizer named "${route.authorizer}" in this API's or the top-level authorizers` });
-        else if (route.authorizationScopes?.length && authorizer.type !== 'jwt') ctx.addIssue({ code: 'custom', path: ['apis', i, 'routes', key, 'authorizationScopes'], message: 'authorization scopes apply to jwt authorizers only' });
+        else if (route.authorizationScopes?.length && !SCOPED_AUTHORIZERS.has(authorizer.type)) ctx.addIssue({ code: 'custom', path: ['apis', i, 'routes', key, 'authorizationScopes'], message: 'authorization scopes apply to jwt and cognito_user_pools authorizers only' });
       }
       const wsAuthorizer = api.websocket?.routes.$connect?.authorizer;
       if (wsAuthorizer !== undefined && !(api.authorizers[wsAuthorizer] ?? file.authorizers[wsAuthorizer])) {

@@ -60,7 +60,7 @@ apis:
     routes:
       GET /x: { integration: { type: function, function: orders } }
 `);
-    expect(config.functions.orders).toEqual({ handler: './functions/orders.handler', timeoutMs: 3000, memoryMB: 128, environment: {}, maxRetries: 2, retryBackoffMs: 1000 });
+    expect(config.functions.orders).toEqual({ handler: './functions/orders.handler', timeoutMs: 3000, memoryMB: 128, environment: {}, maxRetries: 2, retryBackoffMs: 1000, deadLetterRetentionMs: 14 * 86_400_000 });
     expect(() =>
       parseConfig(`
 functions:

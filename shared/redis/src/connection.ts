@@ -34,6 +34,20 @@ export interface RedisConnectOptions extends RedisEndpoint {
   failFast?: boolean;
   /** BullMQ requires null here for blocking connections. */
   maxRetriesPerRequest?: number | null;
+  /**
+   * The longest a request may wait on this connection (gateway.redis.timeoutMs). The edge's RedisGuard
+   * enforces it per call (requestTimeoutOf); as a backstop for any command that bypasses the guard, ioredis
+   * rejects every command after twice this (`commandTimeout`), so a hung Redis cannot stall a caller
+   * however it calls. Never for blocking connections (BLMPOP, subscribers).
+   */
+  requestTimeoutMs?: number;
+}
+
+const requestTimeouts = new WeakMap<RedisClient, number>();
+
+/** The `requestTimeoutMs` a connection was opened with (undefined for one opened without). */
+export function requestTimeoutOf(redis: RedisClient): number | undefined {
+  return requestTimeouts.get(redis);
 }
 
 /** Options for a second connection made from a first one (a subscriber, a blocking reader). */
@@ -45,9 +59,16 @@ export interface DuplicateOptions {
   enableAutoPipelining?: boolean;
   /** Cluster only: one subscriber per master, for SSUBSCRIBE (sharded pub/sub). */
   shardedSubscribers?: boolean;
+  /**
+   * A subscriber or blocking reader (BLMPOP): drops the first connection's `commandTimeout`, which would
+   * otherwise reject a wait that is meant to last.
+   */
+  blocking?: boolean;
 }
 
-const retryStrategy = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
+// Reconnect within half a second of Redis coming back (a refused TCP connect costs next to nothing), so a
+// node's recovery after an outage is not delayed by a long backoff.
+const retryStrategy = (times: number): number => Math.min(50 * 2 ** Math.min(times, 4), 500);
 
 /**
  * One connection (or, for Cluster, one client holding a connection per node) that keeps reconnecting with
@@ -61,6 +82,7 @@ export function connectRedis(opts: RedisConnectOptions): RedisClient {
     lazyConnect: false,
     maxRetriesPerRequest: opts.maxRetriesPerRequest === undefined ? (opts.failFast ? 0 : 20) : opts.maxRetriesPerRequest,
     enableAutoPipelining: true,
+    ...(opts.requestTimeoutMs === undefined ? {} : { commandTimeout: 2 * opts.requestTimeoutMs }),
     username: opts.username ?? url.username ?? undefined,
     password: opts.password ?? url.password ?? undefined,
     tls,
@@ -107,6 +129,7 @@ export function connectRedis(opts: RedisConnectOptions): RedisClient {
   } else {
     client = new Redis({ ...node, host: url.nodes[0]!.host, port: url.nodes[0]!.port, db: url.db, enableOfflineQueue: !opts.failFast, retryStrategy });
   }
+  if (opts.requestTimeoutMs !== undefined) requestTimeouts.set(client, opts.requestTimeoutMs);
   // Errors are reported through readiness checks and the callers' own results; an unhandled 'error'
   // event would otherwise crash the process while Redis is restarting.
   client.on('error', () => {});
@@ -129,6 +152,7 @@ export function duplicateRedis(client: RedisClient, o: DuplicateOptions): RedisC
         ...client.options.redisOptions,
         connectionName: o.name,
         ...(o.maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest: o.maxRetriesPerRequest } : {}),
+        ...(o.blocking ? { commandTimeout: undefined } : {}),
       },
     });
   } else {
@@ -137,6 +161,7 @@ export function duplicateRedis(client: RedisClient, o: DuplicateOptions): RedisC
       ...(o.enableOfflineQueue !== undefined ? { enableOfflineQueue: o.enableOfflineQueue } : {}),
       ...(o.maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest: o.maxRetriesPerRequest } : {}),
       ...(o.enableAutoPipelining !== undefined ? { enableAutoPipelining: o.enableAutoPipelining } : {}),
+      ...(o.blocking ? { commandTimeout: undefined } : {}),
     });
   }
   dup.on('error', () => {});

@@ -1,4 +1,5 @@
-export { connectRedis, duplicateRedis, isCluster, scanKeys, describeRedis, type RedisClient, type RedisEndpoint, type RedisConnectOptions, type DuplicateOptions } from './connection.js';
+export { connectRedis, duplicateRedis, isCluster, scanKeys, describeRedis, requestTimeoutOf, type RedisClient, type RedisEndpoint, type RedisConnectOptions, type DuplicateOptions } from './connection.js';
 export { RedisKeys } from './keys.js';
 export * from './apiKeys/index.js';
+export * from './control/index.js';
 export { BillingStore, type BillingAccount, type SpendCap, type StoredPriceVersion } from './billing/billingStore.js';

@@ -4,8 +4,12 @@
  *
  * The rules (README "Path normalization"):
  * - empty segments are dropped: `//a///b/` is `/a/b` (a trailing slash is not significant);
- * - `.` segments are dropped and `..` removes the previous segment, after percent-decoding, so `%2e%2E`
- *   is `..` too; a `..` that would climb above the root is refused (400);
+ * - literal `.` segments are dropped and `..` removes the previous segment (RFC 3986 dot-segment
+ *   removal); a `..` that would climb above the root is refused (400);
+ * - traversal-shaped segments are refused (400) rather than passed to an upstream that may resolve them
+ *   its own way: percent-encoded dots (`%2e%2e`, `.%2e`, `%2e`), and a `..` piece delimited by `/`, `\`
+ *   or `;` inside one segment (`..;`, `..%2F`, `..%5C`, `a%2F..`), which Tomcat, IIS or a decoding
+ *   upstream would read as a parent directory;
  * - `%2F` (and `%5C`) decode into the segment's value and are never separators: `/a%2Fb` is one segment
  *   `a/b`, which a `{param}` can match, a literal route `/a/b` does not, and the upstream receives as
  *   `/a%2Fb`;
@@ -43,7 +47,7 @@ function fastPath(raw: string): NormalizedPath | null {
       if (raw.charCodeAt(start) === 46 && (i - start === 1 || (i - start === 2 && raw.charCodeAt(start + 1) === 46))) return null;
       segments.push(raw.slice(start, i));
       start = i + 1;
-    } else if (c > 127 || PLAIN[c] === 0) {
+    } else if (c > 127 || PLAIN[c] === 0 || c === 59 /* ; (path parameters: `..;`) */) {
       return null;
     }
   }
@@ -66,7 +70,9 @@ function slowPath(raw: string): NormalizedPath {
       }
       // eslint-disable-next-line no-control-regex
       if (/[\u0000-\u001f\u007f]/.test(seg)) return { error: 'control characters are not allowed in the path' };
+      if (seg === '.' || seg === '..') return { error: 'percent-encoded dot segment in path' };
     }
+    if (seg !== '..' && hasParentPiece(seg)) return { error: 'traversal-shaped segment in path' };
     if (seg === '.') continue;
     if (seg === '..') {
       if (segments.length === 0) return { error: 'path climbs above the root' };
@@ -78,6 +84,18 @@ function slowPath(raw: string): NormalizedPath {
   let path = '';
   for (const s of segments) path += '/' + encodeSegment(s);
   return { segments, path: path || '/' };
+}
+
+/** True when `seg` holds `..` delimited by its ends, `/`, `\` or `;`. */
+function hasParentPiece(seg: string): boolean {
+  for (let i = seg.indexOf('..'); i >= 0; i = seg.indexOf('..', i + 1)) {
+    if ((i === 0 || isDelimiter(seg.charCodeAt(i - 1))) && (i + 2 === seg.length || isDelimiter(seg.charCodeAt(i + 2)))) return true;
+  }
+  return false;
+}
+
+function isDelimiter(c: number): boolean {
+  return c === 47 /* / */ || c === 92 /* \ */ || c === 59 /* ; */;
 }
 
 /** Percent-encodes one decoded segment canonically: pchar stays, everything else (including `/`) is encoded. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { utcDate, type ApiKeyStore } from '@turnpike/redis';
 import type { RequestContext } from '../pipeline/context.js';
+import type { RedisBound } from '../redis/redisGuard.js';
 
 const DAY_MS = 86_400_000;
 
@@ -10,6 +11,8 @@ export type BillablePolicy = 'integration' | 'integration-any' | 'admitted';
 
 export interface UsageMeterOptions {
   store: ApiKeyStore;
+  /** Bounds each write like every Redis call of the node (skipped at once while Redis is down). */
+  bound: RedisBound;
   clock: () => number;
   logger: Logger;
   billable: BillablePolicy;
@@ -94,7 +97,7 @@ export class UsageMeter {
     this.cutBatches();
     if (this.unacked.size === 0) return Promise.resolve();
     const writes = [...this.unacked.entries()].map(([slot, b]) =>
-      this.options.store.applyUsageBatch(b.keyId, b.day, b.id, b.counts).then(() => {
+      this.options.bound.call(() => this.options.store.applyUsageBatch(b.keyId, b.day, b.id, b.counts)).then(() => {
         this.unacked.delete(slot);
       }),
     );

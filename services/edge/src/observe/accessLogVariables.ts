@@ -63,6 +63,8 @@ export function httpVariables(accountId: string): Record<AccessLogVariable, Valu
     connectionId: () => null,
     eventType: () => null,
     messageId: () => null,
+    isCanaryRequest: (c) => (c.stage.isCanary ? 'true' : 'false'),
+    deploymentId: (c) => c.api.config.deployment ?? null,
   };
 }
 
@@ -95,6 +97,8 @@ export function webSocketVariables(accountId: string): Record<AccessLogVariable,
     connectionId: (e) => e.connectionId,
     eventType: (e) => e.eventType,
     messageId: (e) => e.messageId,
+    isCanaryRequest: () => null,
+    deploymentId: () => null,
   };
 }
 

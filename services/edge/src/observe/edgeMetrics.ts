@@ -10,7 +10,7 @@ export class EdgeMetrics {
   constructor(readonly gateway: GatewayMetrics) {}
 
   private labelsOf(ctx: RequestContext): RouteLabels {
-    return this.gateway.labels(ctx.api.id, ctx.stage.name, ctx.route === null ? '-' : ctx.route.routeKey);
+    return this.gateway.labels(ctx.api.id, ctx.stage.name, ctx.route === null ? '-' : ctx.route.routeKey, ctx.stage.isCanary);
   }
 
   /** Called by the observer once per finished request. */
@@ -45,5 +45,13 @@ export class EdgeMetrics {
 
   webSocketClientError(apiId: string, stage: string, routeKey: string): void {
     this.gateway.webSocketClientError(this.gateway.labels(apiId, stage, routeKey));
+  }
+
+  webSocketRegistryWriteFailure(op: 'register' | 'unregister'): void {
+    this.gateway.webSocketRegistryWriteFailure(op);
+  }
+
+  webSocketLimitClose(apiId: string, stage: string, limit: 'message_rate' | 'pending_bytes'): void {
+    this.gateway.webSocketLimitClose(this.gateway.labels(apiId, stage, '-'), limit);
   }
 }

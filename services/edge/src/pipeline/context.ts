@@ -1,6 +1,6 @@
-import type { HttpResponse } from 'uWebSockets.js';
 import type { RequestTrace } from '@turnpike/telemetry';
-import type { RequestBody } from '../http/requestBody.js';
+import type { ClientResponse, ResponseOwner } from '../http/clientResponse.js';
+import { RequestBody, type BodyLimits, type BodyOwner, type BodyTimeoutError, type BodyTooLargeError } from '../http/requestBody.js';
 import { statusLine } from '../http/statusLine.js';
 import type { ApiStage, CompiledApi, CompiledRoute } from '../router/routeTable.js';
 
@@ -11,13 +11,15 @@ export interface ContextServices {
   readonly observer: RequestObserver | null;
   readonly logError: (ctx: RequestContext, message: string, cause: unknown) => void;
   readonly requestDone: () => void;
+  /** Set while the node drains for shutdown: every response then closes its connection. */
+  draining: boolean;
 }
 
 /**
  * Per-request state, and the only way stages answer a client. Everything here belongs to this one request;
  * anything shared lives in the compiled route table.
  */
-export class RequestContext {
+export class RequestContext implements ResponseOwner, BodyOwner {
   readonly startTime = Date.now();
   readonly startHr = performance.now();
 
@@ -29,8 +31,11 @@ export class RequestContext {
   body: RequestBody | null = null;
 
   // --- the response ---
+  /** Close the connection after this response (malformed or oversize input, framing the edge cannot trust). */
+  closeConnection = false;
   status = 0;
   responseBytes = 0;
+  /** True once a status line went out (a complete response, or the head of a streamed one). */
   responded = false;
   aborted = false;
   /** Flat name/value pairs added to every response, gateway errors included (CORS, RateLimit-*). */
@@ -58,7 +63,8 @@ export class RequestContext {
   private finished = false;
 
   constructor(
-    readonly res: HttpResponse,
+    /** The client's response; every write goes through it and is a no-op once the response is finished. */
+    readonly res: ClientResponse,
     readonly services: ContextServices,
     readonly requestId: string,
     readonly method: string,
@@ -76,20 +82,35 @@ export class RequestContext {
     readonly stage: ApiStage,
     /** Index into `segments` where the route's own path begins (after base path and stage). */
     readonly routeOffset: number,
-  ) {}
+  ) {
+    res.owner = this;
+  }
+
+  /** Starts reading the request body (call in the synchronous part of the handler). */
+  attachBody(limits: BodyLimits): void {
+    this.body = new RequestBody(this.res, limits, this);
+  }
 
   /** Registers the one action to take if the client goes away before the response is done. */
   onAbort(listener: (() => void) | null): void {
     this.abortListener = listener;
   }
 
-  /** uWS calls this when the client disconnects; the response object must not be touched afterwards. */
-  handleAbort(): void {
+  /** The client disconnected (or the edge cut the connection); the response can no longer be written. */
+  responseAborted(): void {
+    try {
+      this.handleAbort();
+    } catch (err) {
+      this.services.logError(this, 'request failed while aborting', err);
+    }
+  }
+
+  private handleAbort(): void {
     if (this.aborted) return;
     this.aborted = true;
     const l = this.abortListener;
     this.abortListener = null;
-    this.body?.destroy();
+    this.body?.discard();
     if (l) l();
     if (!this.responded) this.errorMessage ??= 'client disconnected';
     this.finish();
@@ -101,18 +122,13 @@ export class RequestContext {
     this.responded = true;
     this.status = status;
     const res = this.res;
-    // A body that was not read to its end leaves the connection unusable for a next request.
-    const close = this.body !== null && !this.body.complete;
+    const close = this.closeConnection || this.services.draining || this.dropBody();
     res.cork(() => {
       res.writeStatus(statusLine(status));
       this.writeCommonHeaders();
       if (headers) for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, headers[i + 1]!);
       if (this.method === 'HEAD' || status === 204 || status === 304) {
-        // uWS writes `content-length: 9223372036854775808` when given an explicit undefined (breaking the
-        // client's keep-alive connection); only a call without arguments sends no length at all.
-        if (status !== 204 && status !== 304) res.endWithoutBody(byteLength(body), close);
-        else if (close) res.endWithoutBody(0, true);
-        else res.endWithoutBody();
+        res.endWithoutBody(status !== 204 && status !== 304 ? byteLength(body) : undefined, close);
       } else {
         this.responseBytes = byteLength(body);
         res.end(body, close);
@@ -121,9 +137,64 @@ export class RequestContext {
     this.finish();
   }
 
+  /**
+   * Answering before the request body is in: the rest is discarded. A body of declared length is still
+   * consumed by uWS's framing, so the connection stays usable; a chunked one could go on without bound,
+   * so the connection is closed after the answer. Returns whether to close.
+   */
+  private dropBody(): boolean {
+    const body = this.body;
+    if (body === null || body.complete) return false;
+    body.discard();
+    return this.headers['content-length'] === undefined;
+  }
+
+  bodyTooLarge(err: BodyTooLargeError): void {
+    this.closeConnection = true;
+    this.errorMessage ??= err.message;
+    if (this.responded) this.res.close();
+    else this.sendError(413, 'Request Entity Too Large');
+  }
+
+  bodyTimedOut(err: BodyTimeoutError): void {
+    this.closeConnection = true;
+    this.errorMessage ??= err.message;
+    if (this.responded) this.res.close();
+    else this.sendError(408, 'Request Timeout');
+  }
+
+  bodyFailed(err: unknown): void {
+    this.contain(err);
+  }
+
+  /**
+   * An exception escaped request code (a uWS, undici or timer callback): it ends this request, never the
+   * process. Answered 500 if nothing was sent yet, else the connection is cut; logged with the request id.
+   */
+  contain(err: unknown): void {
+    try {
+      if (!this.responded) {
+        this.closeConnection = true;
+        this.fail(err);
+      } else {
+        this.errorMessage ??= `internal error after the response started: ${err instanceof Error ? err.message : String(err)}`;
+        this.services.logError(this, 'request failed after its response started', err);
+        this.res.close();
+      }
+    } catch (inner) {
+      this.services.logError(this, 'request failed while containing an error', inner);
+    }
+  }
+
   /** A gateway-generated error in API Gateway's shape: `{"message": "..."}`. */
   sendError(status: number, message: string, headers: readonly string[] | null = null, logMessage?: string): void {
     this.errorMessage ??= logMessage ?? message;
+    // The API's gateway responses (x-amazon-apigateway-gateway-responses), when it customizes any.
+    const custom = this.api.gatewayResponses?.render(this, status, message) ?? null;
+    if (custom !== null) {
+      this.respond(custom.status, headers ? [...custom.headers, ...headers] : custom.headers, custom.body);
+      return;
+    }
     const h = headers ? ['content-type', 'application/json', ...headers] : JSON_HEADERS;
     this.respond(status, h, `{"message":${JSON.stringify(message)}}`);
   }
@@ -137,9 +208,13 @@ export class RequestContext {
 
   /** Writes the status line and the headers every response carries; used by streaming writers too. */
   writeHead(status: number): void {
+    // From here on an error can no longer be answered with a status of its own, only by cutting the connection.
+    this.responded = true;
     this.status = status;
     this.res.writeStatus(statusLine(status));
     this.writeCommonHeaders();
+    // A streamed response cannot ask uWS to close after its last byte; the header tells the client to.
+    if (this.services.draining) this.res.writeHeader('connection', 'close');
   }
 
   private writeCommonHeaders(): void {
@@ -154,8 +229,13 @@ export class RequestContext {
     if (this.finished) return;
     this.finished = true;
     this.responded = true;
+    this.body?.discard();
     const observer = this.services.observer;
-    if (observer !== null) observer(this);
+    try {
+      if (observer !== null) observer(this);
+    } catch (err) {
+      this.services.logError(this, 'request observer failed', err);
+    }
     this.services.requestDone();
   }
 

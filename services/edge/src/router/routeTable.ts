@@ -1,6 +1,7 @@
 import type { ApiConfig, RouteConfig, RouteMethod, TurnpikeConfig } from '@turnpike/config';
 import { ConfigError } from '@turnpike/config';
 import type { Stage } from '../pipeline/stage.js';
+import { GatewayResponses } from '../gatewayResponses/gatewayResponses.js';
 import { RouteConflictError, RouteTrie, type MatchResult } from './routeTrie.js';
 
 /**
@@ -14,6 +15,24 @@ export interface ApiStage {
   readonly variables: Readonly<Record<string, string>>;
   /** `$default` is served without a path prefix. */
   readonly isDefault: boolean;
+  /** This is the canary side of a stage (`$context.isCanaryRequest`). */
+  readonly isCanary: boolean;
+  /** The stage's canary, when it has one. */
+  readonly canary: Canary | null;
+}
+
+/** A stage's canary: the API (deployment) it serves and the stage as the canary sees it. */
+export interface Canary {
+  readonly percent: number;
+  readonly api: CompiledApi;
+  readonly stage: ApiStage;
+}
+
+/** One base path mapping of a custom domain, compiled. */
+interface Mount {
+  readonly segments: readonly string[];
+  readonly api: CompiledApi;
+  readonly stage: ApiStage;
 }
 
 export interface CompiledApi {
@@ -26,6 +45,8 @@ export interface CompiledApi {
   readonly trie: RouteTrie<CompiledRoute>;
   /** Stages that run once the API is known and before routing (CORS preflight). */
   preRoute: readonly Stage[];
+  /** The API's customized gateway responses; null (or absent) when it has none. */
+  readonly gatewayResponses?: GatewayResponses | null;
 }
 
 export interface CompiledRoute {
@@ -60,40 +81,22 @@ export class RouteTable {
   private constructor(
     private readonly byHost: ReadonlyMap<string, readonly CompiledApi[]>,
     private readonly anyHost: readonly CompiledApi[],
+    private readonly byDomain: ReadonlyMap<string, readonly Mount[]>,
     readonly apis: readonly CompiledApi[],
   ) {}
 
   static compile(config: TurnpikeConfig, builder: PipelineBuilder): RouteTable {
     const issues: ConfigError['issues'] = [];
-    const apis = config.apis.map((apiConfig, index) => {
-      const api = compileApi(apiConfig);
-      api.preRoute = builder.apiStages(api);
-      for (const [key, routeConfig] of Object.entries(apiConfig.routes)) {
-        const space = key.indexOf(' ');
-        const route: CompiledRoute = {
-          api,
-          routeKey: key,
-          method: key.slice(0, space) as RouteMethod,
-          resourcePath: key.slice(space + 1),
-          config: routeConfig,
-          stages: [],
-        };
-        try {
-          route.stages = builder.routeStages(route);
-          api.trie.add(route.method, route.resourcePath, route);
-        } catch (err) {
-          if (err instanceof ConfigError) issues.push(...err.issues);
-          else if (err instanceof RouteConflictError || err instanceof RouteBuildError) issues.push({ file: config.file, path: `apis[${index}].routes.${key}`, message: err.message });
-          else throw err;
-        }
-      }
-      return api;
-    });
+    const apis = config.apis.map((apiConfig, index) => compileRoutes(apiConfig, false, builder, `apis[${index}]`, config.file, issues));
+    checkMounts(config, apis, issues);
+    linkCanaries(config, apis, builder, issues);
+    const byDomain = compileDomains(config, apis, issues);
     if (issues.length) throw new ConfigError(issues);
 
     const byHost = new Map<string, CompiledApi[]>();
     const anyHost: CompiledApi[] = [];
-    for (const api of apis) {
+    // An API without stages (a deployment that is only some stage's canary) is reached through that stage only.
+    for (const api of apis.filter((a) => a.stages.size > 0)) {
       if (api.config.hosts.length === 0) anyHost.push(api);
       for (const h of api.config.hosts) {
         let list = byHost.get(h);
@@ -104,13 +107,25 @@ export class RouteTable {
     const longestBaseFirst = (a: CompiledApi, b: CompiledApi) => b.basePathSegments.length - a.basePathSegments.length;
     for (const list of byHost.values()) list.sort(longestBaseFirst);
     anyHost.sort(longestBaseFirst);
-    return new RouteTable(byHost, anyHost, apis);
+    return new RouteTable(byHost, anyHost, byDomain, apis);
   }
 
-  /** Finds the API (by host, then longest base path) and the stage a request path belongs to. */
+  /**
+   * Finds the API and the stage a request path belongs to: on a custom domain by its base path mappings
+   * only, elsewhere by host, then longest base path. A stage with a canary sends the canary its share.
+   */
   resolve(host: string, segments: readonly string[]): Resolved | null {
-    const forHost = this.byHost.get(host);
-    return (forHost && resolveIn(forHost, segments)) || resolveIn(this.anyHost, segments);
+    const mounts = this.byDomain.get(host);
+    let found: Resolved | null;
+    if (mounts !== undefined) found = resolveMount(mounts, segments);
+    else {
+      const forHost = this.byHost.get(host);
+      found = (forHost && resolveIn(forHost, segments)) || resolveIn(this.anyHost, segments);
+    }
+    if (found === null) return null;
+    const canary = found.stage.canary;
+    if (canary !== null && Math.random() * 100 < canary.percent) return { api: canary.api, stage: canary.stage, offset: found.offset };
+    return found;
   }
 
   match(resolved: Resolved, method: string, segments: readonly string[]): MatchResult<CompiledRoute> {
@@ -132,10 +147,111 @@ function resolveIn(apis: readonly CompiledApi[], segments: readonly string[]): R
   return null;
 }
 
-function compileApi(config: ApiConfig): CompiledApi {
+function resolveMount(mounts: readonly Mount[], segments: readonly string[]): Resolved | null {
+  for (const m of mounts) {
+    const base = m.segments;
+    if (segments.length < base.length) continue;
+    let i = 0;
+    while (i < base.length && segments[i] === base[i]) i++;
+    if (i === base.length) return { api: m.api, stage: m.stage, offset: i };
+  }
+  return null;
+}
+
+/**
+ * Two APIs serving the same stage at the same host and base path would shadow each other silently. A
+ * config file cannot say so (the loader refuses a shared mount); APIs composed from the control plane
+ * can, and entries of one API (one per deployment) never share a stage.
+ */
+function checkMounts(config: TurnpikeConfig, apis: CompiledApi[], issues: ConfigError['issues']): void {
+  const owner = new Map<string, string>();
+  apis.forEach((api, index) => {
+    for (const host of api.config.hosts.length ? api.config.hosts : ['*']) {
+      for (const stage of api.stages.keys()) {
+        const where = `${host}${api.config.basePath === '/' ? '' : api.config.basePath}${stage === '$default' ? '' : '/' + stage}`;
+        const other = owner.get(where);
+        if (other !== undefined && other !== api.name) issues.push({ file: config.file, path: `apis[${index}].stages.${stage}`, message: `API "${api.name}" and API "${other}" both serve ${where}` });
+        owner.set(where, api.name);
+      }
+    }
+  });
+}
+
+/** One API's routes and pipelines; a canary side's stages are all marked `isCanary`. */
+function compileRoutes(apiConfig: ApiConfig, canary: boolean, builder: PipelineBuilder, at: string, file: string, issues: ConfigError['issues']): CompiledApi {
+  const api = compileApi(apiConfig, canary);
+  api.preRoute = builder.apiStages(api);
+  for (const [key, routeConfig] of Object.entries(apiConfig.routes)) {
+    const space = key.indexOf(' ');
+    const route: CompiledRoute = {
+      api,
+      routeKey: key,
+      method: key.slice(0, space) as RouteMethod,
+      resourcePath: key.slice(space + 1),
+      config: routeConfig,
+      stages: [],
+    };
+    try {
+      route.stages = builder.routeStages(route);
+      api.trie.add(route.method, route.resourcePath, route);
+    } catch (err) {
+      if (err instanceof ConfigError) issues.push(...err.issues);
+      else if (err instanceof RouteConflictError || err instanceof RouteBuildError) issues.push({ file, path: `${at}.routes.${key}`, message: err.message });
+      else throw err;
+    }
+  }
+  return api;
+}
+
+/**
+ * Gives every stage with `canary` its canary side: the routes of the API entry with the named deployment
+ * (or the stage's own), compiled again for this one stage with the canary's variables laid over the
+ * stage's, so every integration is built for exactly the variables its requests will see.
+ */
+function linkCanaries(config: TurnpikeConfig, apis: CompiledApi[], builder: PipelineBuilder, issues: ConfigError['issues']): void {
+  apis.forEach((api, index) => {
+    const stages = api.stages as Map<string, ApiStage>;
+    for (const [name, s] of Object.entries(api.config.stages)) {
+      if (!s.canary) continue;
+      const wanted = s.canary.deployment;
+      const target = wanted === undefined || wanted === api.config.deployment ? api : apis.find((a) => a.name === api.name && a.config.deployment === wanted);
+      const at = `apis[${index}].stages.${name}.canary`;
+      if (!target) {
+        issues.push({ file: config.file, path: `${at}.deployment`, message: `no deployment "${wanted}" of API "${api.name}" is loaded` });
+        continue;
+      }
+      const sideConfig: ApiConfig = { ...target.config, stages: { [name]: { ...s, canary: undefined, variables: { ...s.variables, ...s.canary.variables } } } };
+      const side = compileRoutes(sideConfig, true, builder, at, config.file, issues);
+      const main = stages.get(name)!;
+      const linked: ApiStage = Object.freeze({ ...main, canary: Object.freeze({ percent: s.canary.percent, api: side, stage: side.stages.get(name)! }) });
+      stages.set(name, linked);
+      if (main.isDefault) (api as { defaultStage: ApiStage | null }).defaultStage = linked;
+    }
+  });
+}
+
+function compileDomains(config: TurnpikeConfig, apis: CompiledApi[], issues: ConfigError['issues']): Map<string, Mount[]> {
+  const byDomain = new Map<string, Mount[]>();
+  for (const [domain, mappings] of Object.entries(config.domains ?? {})) {
+    const mounts: Mount[] = [];
+    for (const [basePath, m] of Object.entries(mappings)) {
+      const api = apis.find((a) => a.name === m.api && a.stages.has(m.stage));
+      if (!api) {
+        issues.push({ file: config.file, path: `domains.${domain}.${basePath}`, message: `no API "${m.api}" with a stage "${m.stage}" is loaded` });
+        continue;
+      }
+      mounts.push({ segments: basePath === '(none)' ? [] : [basePath], api, stage: api.stages.get(m.stage)! });
+    }
+    mounts.sort((a, b) => b.segments.length - a.segments.length);
+    byDomain.set(domain, mounts);
+  }
+  return byDomain;
+}
+
+function compileApi(config: ApiConfig, isCanary: boolean): CompiledApi {
   const stages = new Map<string, ApiStage>();
   for (const [name, s] of Object.entries(config.stages)) {
-    stages.set(name, Object.freeze({ name, variables: s.variables, isDefault: name === '$default' }));
+    stages.set(name, Object.freeze({ name, variables: s.variables, isDefault: name === '$default', isCanary, canary: null }));
   }
   return {
     id: config.id ?? config.name,
@@ -146,5 +262,6 @@ function compileApi(config: ApiConfig): CompiledApi {
     defaultStage: stages.get('$default') ?? null,
     trie: new RouteTrie<CompiledRoute>(),
     preRoute: [],
+    gatewayResponses: GatewayResponses.compile(config.gatewayResponses ?? {}),
   };
 }

@@ -4,7 +4,8 @@ import type { RouteMethod } from '@turnpike/config';
  * A segment trie compiled once per API. The most specific route wins whatever the order of definition:
  * at every segment a literal child is tried before a `{param}` child, and a `{param}` before a greedy
  * `{proxy+}`, backtracking when a deeper segment fails. The first path that has a route for the method
- * (or ANY) is the match; when paths match but none has the method, the most specific one gives `Allow`.
+ * (or ANY; for HEAD, also GET) is the match; when paths match but none has the method, the most specific
+ * one gives `Allow`.
  */
 
 interface MethodTable<R> {
@@ -88,11 +89,15 @@ interface MatchState<R> {
 function addMethod<R>(table: MethodTable<R>, method: RouteMethod, route: R, path: string): void {
   if (table.routes.has(method)) throw new RouteConflictError(`route ${method} ${path} is defined twice`);
   table.routes.set(method, route);
-  table.allow = table.routes.has('ANY') ? 'GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS' : [...table.routes.keys()].join(', ');
+  const methods = [...table.routes.keys()];
+  if (table.routes.has('GET') && !table.routes.has('HEAD')) methods.push('HEAD');
+  table.allow = table.routes.has('ANY') ? 'GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS' : methods.join(', ');
 }
 
 function pick<R>(table: MethodTable<R>, state: MatchState<R>): R | undefined {
-  const r = table.routes.get(state.method) ?? table.routes.get('ANY');
+  // HEAD is served by the GET route when there is no HEAD (or ANY) route, as HTTP intends: the response
+  // is the GET response's head (RequestContext and the proxy send no body for HEAD).
+  const r = table.routes.get(state.method) ?? table.routes.get('ANY') ?? (state.method === 'HEAD' ? table.routes.get('GET') : undefined);
   if (r === undefined && state.firstAllow === null) state.firstAllow = table.allow;
   return r;
 }

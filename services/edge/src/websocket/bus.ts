@@ -1,6 +1,7 @@
 import { duplicateRedis, isCluster, type RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 import { Packr } from 'msgpackr';
+import { RedisGuard, type RedisBound } from '../redis/redisGuard.js';
 
 /**
  * Node-to-node messages over Redis pub/sub, as msgpack envelopes. Each node listens on its own inbox
@@ -42,6 +43,7 @@ export const packEnvelope = (e: ConnectionEnvelope | TopicEnvelope): Buffer => p
 export class NodeBus {
   private readonly sub: RedisClient;
   private readonly sharded: boolean;
+  private readonly publishes: RedisBound;
 
   constructor(
     private readonly pub: RedisClient,
@@ -51,9 +53,11 @@ export class NodeBus {
     private readonly onTopic: (e: TopicEnvelope) => void,
     private readonly logger: Logger,
   ) {
-    // A subscriber connection cannot run other commands; it queues while reconnecting and resubscribes.
+    // A subscriber connection cannot run other commands; it queues while reconnecting and resubscribes
+    // (so it waits out an outage: no command timeout, unlike the request-path connection it copies).
     this.sharded = isCluster(pub);
-    this.sub = duplicateRedis(pub, { name: 'turnpike-edge-ws-bus', enableOfflineQueue: true, maxRetriesPerRequest: null, shardedSubscribers: this.sharded });
+    this.sub = duplicateRedis(pub, { name: 'turnpike-edge-ws-bus', enableOfflineQueue: true, maxRetriesPerRequest: null, shardedSubscribers: this.sharded, blocking: true });
+    this.publishes = RedisGuard.of(pub, logger).bound('websocket topic publish');
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.dispatch(channel, message));
     this.sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.dispatch(channel, message));
   }
@@ -76,7 +80,8 @@ export class NodeBus {
   }
 
   publishTopic(e: TopicEnvelope): Promise<number> {
-    return this.pub.publish(this.topicsChannel, packEnvelope(e));
+    const envelope = packEnvelope(e);
+    return this.publishes.call(() => this.pub.publish(this.topicsChannel, envelope));
   }
 
   async close(): Promise<void> {

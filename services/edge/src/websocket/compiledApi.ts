@@ -4,6 +4,7 @@ import { RouteBuildError } from '../router/routeTable.js';
 import { RouteSelector } from './routeSelection.js';
 import { buildWsIntegration, type WsIntegration, type WsIntegrationDeps } from './integrations.js';
 import { ConnectGuard } from './connectGuard.js';
+import { MessageLimits } from './messageLimits.js';
 import type { AuthorizationService } from '../stages/authorize/index.js';
 import type { ApiKeyCache } from '../stages/apiKey/apiKeyCache.js';
 
@@ -28,6 +29,7 @@ export class CompiledWebSocketApi {
   /** API key and authorizer checks of `$connect`; null when it has neither. */
   readonly guard: ConnectGuard | null;
   readonly limits: { readonly idleTimeoutMs: number; readonly maxConnectionDurationMs: number; readonly maxMessageBytes: number };
+  readonly messageLimits: MessageLimits;
 
   constructor(
     readonly id: string,
@@ -59,6 +61,7 @@ export class CompiledWebSocketApi {
     for (const k of ['$connect', '$disconnect', '$default']) routes.delete(k);
     this.routes = routes;
     this.limits = { idleTimeoutMs: settings.idleTimeoutMs, maxConnectionDurationMs: settings.maxConnectionDurationMs, maxMessageBytes: settings.maxMessageBytes };
+    this.messageLimits = new MessageLimits(settings.maxMessagesPerSecond, settings.messageBurst, settings.maxPendingBytes);
   }
 
   /** The route a text message selects: its key's route, else `$default`, else null (an error frame). */

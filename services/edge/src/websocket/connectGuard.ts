@@ -1,6 +1,8 @@
 import type { ApiKeyCache, CachedKey } from '../stages/apiKey/apiKeyCache.js';
 import type { Authorizer, AuthRequest, Verdict } from '../stages/authorize/index.js';
 import { FORBIDDEN, UNAUTHORIZED, methodArnPrefix } from '../stages/authorize/index.js';
+import { FunctionInvokeError } from '../integrations/function/invoker.js';
+import { RedisUnavailableError } from '../redis/redisGuard.js';
 import type { Connection } from './connection.js';
 import type { Handshake } from './events.js';
 
@@ -24,7 +26,14 @@ export class ConnectGuard {
     if (this.apiKeys !== null) {
       const value = handshake.headers['x-api-key'];
       if (!value) return refuse(403, 'Forbidden', 'missing API key');
-      const entry: CachedKey = await this.apiKeys.lookup(value);
+      let entry: CachedKey;
+      try {
+        entry = await this.apiKeys.lookup(value);
+      } catch (err) {
+        // As on REST routes: a key that cannot be verified without Redis is refused 503, never admitted.
+        if (err instanceof RedisUnavailableError) return refuse(503, 'Service Unavailable', `API key could not be verified: ${err.message}`);
+        throw err;
+      }
       if (entry.key === null || !entry.key.enabled) return refuse(403, 'Forbidden', 'unknown or disabled API key');
       if (entry.bindings.get(conn.api.id)?.get(conn.stage.name) === undefined) return refuse(403, 'Forbidden', 'API key is in no usage plan of this stage');
     }
@@ -47,7 +56,13 @@ export class ConnectGuard {
       domainName: conn.domainName,
       requestTimeEpoch: conn.connectedAt,
     };
-    const verdict: Verdict = await this.authorizer.authorize(req, methodArnPrefix(this.region, this.accountId, conn.api.id, conn.stage.name) + '$connect', null);
+    let verdict: Verdict;
+    try {
+      verdict = await this.authorizer.authorize(req, methodArnPrefix(this.region, this.accountId, conn.api.id, conn.stage.name) + '$connect', null);
+    } catch (err) {
+      if (err instanceof FunctionInvokeError && err.kind === 'unavailable') return refuse(503, 'Service Unavailable', `authorizer could not be queued: ${err.message}`);
+      throw err;
+    }
     if (verdict === UNAUTHORIZED) return refuse(401, 'Unauthorized', 'authorizer: unauthorized');
     if (verdict === FORBIDDEN) return refuse(403, 'Forbidden', 'authorizer: policy denies $connect');
     const ctx: Record<string, unknown> = { ...verdict.context };

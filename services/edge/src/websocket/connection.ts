@@ -10,14 +10,23 @@ export class Connection {
   ws: WebSocket<Connection> | null = null;
   lastActiveAt: number;
   closed = false;
+  /** Subscribed, registered and counted (after uWS's upgrade returned). */
+  accepted = false;
   /** lastActiveAt changed since the registry last saw it. */
   dirty = false;
   /** What the `$connect` authorizer returned (principalId + context), carried into every event. */
   authorizer: Record<string, unknown> | null = null;
-  /** Topics from `$connect` (config and integration), subscribed once uWS opens the socket. */
+  /** Topics from `$connect` (config and integration), subscribed right after the upgrade (gateway.opened). */
   initialTopics: readonly string[] | null = null;
   /** The subprotocol a `$connect` integration selected (Sec-WebSocket-Protocol). */
   protocol: string | null = null;
+  /** Message-rate bucket (messageLimits.ts): tokens left at `tokensAt`. */
+  tokens = 0;
+  tokensAt = 0;
+  /** Bytes of this connection's messages whose route integration has not answered yet. */
+  pendingBytes = 0;
+  /** Closed by the edge for passing a limit: messages uWS still hands over are ignored. */
+  limited = false;
 
   constructor(
     readonly id: string,

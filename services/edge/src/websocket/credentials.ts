@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '@turnpike/redis';
 import type { RedisKeys } from '@turnpike/redis';
+import { RedisGuard } from '../redis/redisGuard.js';
 
 /**
  * Access-key pairs for the @connections management API (`turnpike credentials create`).
@@ -69,7 +70,8 @@ export class CredentialStore {
     const now = Date.now();
     const hit = this.cache.get(accessKeyId);
     if (hit && hit.until > now) return hit.secret;
-    const secret = await this.redis.hget(this.key(accessKeyId), 'secret');
+    // Bounded like every Redis call of a request path: RedisUnavailableError (503) instead of a stall.
+    const secret = await RedisGuard.of(this.redis).bound('sigv4 credentials').call(() => this.redis.hget(this.key(accessKeyId), 'secret'));
     // Unknown ids are remembered only for a moment, so a flood of made-up ids cannot grow the cache for long.
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(accessKeyId, { secret, until: now + (secret === null ? 1_000 : CredentialStore.CACHE_MS) });

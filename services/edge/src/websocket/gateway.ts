@@ -23,6 +23,7 @@ import { CredentialStore } from './credentials.js';
 import { buildEvent, handshakeOf, type Handshake } from './events.js';
 import { WsIntegrationError, type WsResult } from './integrations.js';
 import { handleManagementRequest } from './managementApi.js';
+import { BREACH_REASON, type LimitBreach } from './messageLimits.js';
 import { ConnectionRegistry } from './registry.js';
 
 export interface WebSocketGatewayOptions {
@@ -47,6 +48,7 @@ export interface WebSocketGatewayOptions {
 /** Close codes sent to clients. */
 const CLOSE_GOING_AWAY = 1001;
 const CLOSE_TOO_BIG = 1009;
+const CLOSE_POLICY_VIOLATION = 1008;
 
 /**
  * The WebSocket side of an edge node: upgrades for `type: websocket` APIs, routing of messages to
@@ -64,6 +66,8 @@ export class WebSocketGateway {
   private readonly pending = new Set<Promise<unknown>>();
   private timers: NodeJS.Timeout[] = [];
   private draining = false;
+  /** The connection uWS opened inside the `res.upgrade` call still on the stack (see onOpen). */
+  private opening: Connection | null = null;
   /** Messages uWS dropped for slow consumers (drop policy). */
   dropped = 0;
 
@@ -74,7 +78,7 @@ export class WebSocketGateway {
   private constructor(private readonly options: WebSocketGatewayOptions) {
     this.apis = this.compile(options.config);
     const node = options.config.gateway.websocket;
-    this.registry = new ConnectionRegistry(options.redis, options.keys, this.nodeId, node, options.logger, () => this.local.values());
+    this.registry = new ConnectionRegistry(options.redis, options.keys, this.nodeId, node, options.logger, () => this.local.values(), (op) => options.metrics?.webSocketRegistryWriteFailure(op));
     this.credentials = new CredentialStore(options.redis, options.keys);
     this.bus = new NodeBus(
       options.redis,
@@ -111,8 +115,7 @@ export class WebSocketGateway {
       idleTimeout: 120,
       sendPingsAutomatically: true,
       maxBackpressure: node.maxBufferedBytes,
-      // Typed as a number in the typings, read as a boolean by uWS.
-      closeOnBackpressureLimit: Number(node.slowConsumerPolicy === 'disconnect'),
+      closeOnBackpressureLimit: node.slowConsumerPolicy === 'disconnect',
       compression: uWS.DISABLED,
       upgrade: (res, req, context) => this.upgrade(res, req, context),
       open: (ws) => this.onOpen(ws),
@@ -191,10 +194,11 @@ export class WebSocketGateway {
     if (api.connect === null && api.guard === null) {
       const conn = new Connection(id, api, resolved.stage, Date.now(), sourceIp, req.getHeader('user-agent'), hostHeader);
       res.upgrade(conn, key, protocol, extensions, context);
+      this.opened();
       return;
     }
     const rawHeaders: string[] = [];
-    req.forEachHeader((k, v) => rawHeaders.push(k, v));
+    req.forEach((k, v) => rawHeaders.push(k, v));
     const query = req.getQuery() ?? '';
     const handshake = handshakeOf(rawHeaders, query);
     let aborted = false;
@@ -212,6 +216,8 @@ export class WebSocketGateway {
         if (this.draining) return reject(res, 503, 'Service Unavailable');
         this.log(conn, 'CONNECT', '$connect', requestId, conn.connectedAt, 200, null, null);
         res.cork(() => res.upgrade(conn, key, conn.protocol ?? protocol, extensions, context));
+        // Only now, after uWS has finished with the corked response (see onOpen).
+        this.opened();
       },
       (err: unknown) => {
         this.options.metrics?.webSocketIntegrationError(api.id, conn.stage.name, '$connect');
@@ -248,10 +254,35 @@ export class WebSocketGateway {
     return null;
   }
 
+  /**
+   * uWS calls `open` inside `res.upgrade`, which in the asynchronous (`$connect`) path runs inside
+   * `res.cork`. After the cork callback returns, uWS's HttpResponse::cork goes on treating the socket
+   * as an HTTP response if the upgrade reallocated it at the same address (glibc shrinks in place):
+   * it reads the HTTP response state from memory the upgrade freed, and closes the socket (1006) when
+   * those bytes look like "response done, Connection: close". Any native allocation made in `open`
+   * (uWS's subscriber for `ws.subscribe`, libuv write requests for the registry) can reuse that
+   * memory. So `open` only records the socket; subscriptions and registration happen in opened(),
+   * once `res.upgrade` / `res.cork` have returned, before any I/O can reach the connection.
+   */
   private onOpen(ws: WebSocket<Connection>): void {
     const conn = ws.getUserData();
     conn.ws = ws;
     this.local.set(conn.id, conn);
+    this.opening = conn;
+  }
+
+  /**
+   * The rest of accepting the connection `open` just saw, right after its upgrade returned (see
+   * onOpen). uWS's user data is a copy of the object given to `res.upgrade`, so the connection is the
+   * one `open` recorded, not the caller's.
+   */
+  private opened(): void {
+    const conn = this.opening;
+    this.opening = null;
+    const ws = conn?.ws;
+    if (!conn || conn.closed || !ws) return;
+    conn.accepted = true;
+    conn.api.messageLimits.init(conn, Date.now());
     const topics = conn.initialTopics;
     conn.initialTopics = null;
     if (topics) for (const t of topics) ws.subscribe(topicKey(conn, t));
@@ -263,6 +294,7 @@ export class WebSocketGateway {
 
   private onMessage(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: boolean): void {
     const conn = ws.getUserData();
+    if (conn.limited) return;
     const api = conn.api;
     const now = Date.now();
     if (message.byteLength > api.limits.maxMessageBytes) {
@@ -270,6 +302,9 @@ export class WebSocketGateway {
       ws.end(CLOSE_TOO_BIG, 'Message too big');
       return;
     }
+    const bytes = message.byteLength;
+    const breach = api.messageLimits.admit(conn, bytes, now);
+    if (breach !== null) return this.closeForLimit(ws, conn, breach, now);
     conn.lastActiveAt = now;
     this.registry.touched(conn);
     // uWS neuters the buffer when this callback returns: copy what outlives it.
@@ -277,6 +312,7 @@ export class WebSocketGateway {
     const route = api.select(text);
     const requestId = randomUUID();
     if (route === null) {
+      api.messageLimits.settled(conn, bytes);
       this.options.metrics?.webSocketClientError(api.id, conn.stage.name, '-');
       this.log(conn, 'MESSAGE', '-', requestId, now, 403, null, 'no route matches the message and there is no $default route');
       this.sendLocal(conn, JSON.stringify({ message: 'Forbidden', connectionId: conn.id, requestId }), false);
@@ -288,16 +324,29 @@ export class WebSocketGateway {
     const event = buildEvent(conn, route.key, 'MESSAGE', requestId, { messageId, body: text ?? (payload as Buffer).toString('base64'), isBase64Encoded: text === null });
     route.integration.invoke({ event, stage: conn.stage, requestId, payload }).then(
       (r) => {
+        api.messageLimits.settled(conn, bytes);
         this.log(conn, 'MESSAGE', route.key, requestId, now, r.statusCode, messageId, null);
         this.afterIntegration(conn, route, r);
       },
       (err: unknown) => {
+        api.messageLimits.settled(conn, bytes);
         this.options.metrics?.webSocketIntegrationError(api.id, conn.stage.name, route.key);
         this.log(conn, 'MESSAGE', route.key, requestId, now, failureStatus(err), messageId, (err as Error).message);
         this.options.logger.error({ err, connectionId: conn.id, route: route.key, requestId }, 'websocket route integration failed');
         this.sendLocal(conn, JSON.stringify({ message: 'Internal server error', connectionId: conn.id, requestId }), false);
       },
     );
+  }
+
+  /**
+   * Closes a connection that passed a per-connection limit with 1008. One access-log line says why;
+   * what the client still sends is ignored, so a flood costs neither integrations nor log lines.
+   */
+  private closeForLimit(ws: WebSocket<Connection>, conn: Connection, breach: LimitBreach, now: number): void {
+    conn.limited = true;
+    this.options.metrics?.webSocketLimitClose(conn.api.id, conn.stage.name, breach);
+    this.log(conn, 'MESSAGE', '-', randomUUID(), now, 429, null, BREACH_REASON[breach]);
+    ws.end(CLOSE_POLICY_VIOLATION, BREACH_REASON[breach]);
   }
 
   /** An access-log line for one event, when the access log is on. */
@@ -335,8 +384,10 @@ export class WebSocketGateway {
     conn.closed = true;
     conn.ws = null;
     this.local.delete(conn.id);
-    this.registry.unregister(conn);
-    this.options.metrics?.webSocketDisconnected(conn.api.id, conn.stage.name);
+    if (conn.accepted) {
+      this.registry.unregister(conn);
+      this.options.metrics?.webSocketDisconnected(conn.api.id, conn.stage.name);
+    }
     const route = conn.api.disconnect;
     const requestId = randomUUID();
     const now = Date.now();

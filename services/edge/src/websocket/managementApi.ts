@@ -4,6 +4,7 @@ import type { RequestContext } from '../pipeline/context.js';
 import { OP_CLOSE, OP_SEND, OP_SUBSCRIBE, OP_UNSUBSCRIBE } from './bus.js';
 import type { WebSocketGateway } from './gateway.js';
 import { verifySigV4 } from './sigv4.js';
+import { RedisUnavailableError } from '../redis/redisGuard.js';
 
 /**
  * API Gateway's management API for WebSocket APIs, on the API's own host, base path and stage:
@@ -13,9 +14,21 @@ import { verifySigV4 } from './sigv4.js';
  *   POST            /{stage}/@topics/{topic}                  publish to every subscriber (Turnpike)
  *
  * Every call is SigV4-signed (service `execute-api`) with a Turnpike-issued access key. Errors carry
- * `x-amzn-errortype`, which the AWS SDK turns into GoneException, ForbiddenException...
+ * `x-amzn-errortype`, which the AWS SDK turns into GoneException, ForbiddenException... A call that needs
+ * Redis (credentials, the registry, another node's inbox, the topics channel) while Redis is down or does
+ * not answer within gateway.redis.timeoutMs gets 503 ServiceUnavailableException.
  */
 export async function handleManagementRequest(gw: WebSocketGateway, ctx: RequestContext, rawPath: string): Promise<void> {
+  try {
+    await manage(gw, ctx, rawPath);
+  } catch (err) {
+    if (!(err instanceof RedisUnavailableError)) throw err;
+    ctx.errorMessage ??= err.message;
+    if (!ctx.responded) error(ctx, 503, 'ServiceUnavailableException', 'Service Unavailable');
+  }
+}
+
+async function manage(gw: WebSocketGateway, ctx: RequestContext, rawPath: string): Promise<void> {
   const segs = ctx.segments.slice(ctx.routeOffset);
   const method = ctx.method;
   type Action = 'send' | 'get' | 'delete' | 'subscribe' | 'unsubscribe' | 'publish';

@@ -4,7 +4,9 @@ import { isCluster, type RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 import type { RedisKeys } from '@turnpike/redis';
 import type { WebSocketNodeConfig } from '@turnpike/config';
+import { RedisGuard, type RedisBound } from '../redis/redisGuard.js';
 import type { Connection } from './connection.js';
+import { RetriedWrites, type RegistryWrite } from './retriedWrites.js';
 
 const DELIVER_LUA = readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/ws-deliver-1.lua'), 'utf8');
 
@@ -16,6 +18,13 @@ export interface RegisteredConnection {
   readonly lastActiveAt: number;
   readonly sourceIp: string;
   readonly userAgent: string;
+}
+
+/** A registered connection, read by any node or by the control service (GET /v1/connections/{id}). */
+export async function lookupConnection(redis: RedisClient, keys: RedisKeys, id: string): Promise<RegisteredConnection | null> {
+  const [connectedAt, lastActiveAt, sourceIp, userAgent] = await redis.hmget(keys.tagged('wsconn', id), 'connectedAt', 'lastActiveAt', 'sourceIp', 'userAgent');
+  if (connectedAt === null) return null;
+  return { connectedAt: Number(connectedAt), lastActiveAt: Number(lastActiveAt), sourceIp: sourceIp ?? '', userAgent: userAgent ?? '' };
 }
 
 /**
@@ -39,6 +48,9 @@ export class ConnectionRegistry {
   private readonly sharded: boolean;
   private readonly dirty = new Set<Connection>();
   private registered = false;
+  /** @connections lookups and deliveries: answered (503) within the node's Redis bound, never stalled. */
+  private readonly requests: RedisBound;
+  private readonly writes: RetriedWrites;
 
   constructor(
     redis: RedisClient,
@@ -48,9 +60,13 @@ export class ConnectionRegistry {
     private readonly logger: Logger,
     /** Every connection this node holds, to re-register after this node was wrongly reaped. */
     private readonly local: () => Iterable<Connection>,
+    /** Told of every failed registry write (metrics); the write is retried. */
+    onWriteFailure: (op: RegistryWrite) => void = () => {},
   ) {
+    this.writes = new RetriedWrites(logger, onWriteFailure);
     redis.defineCommand('tpWsDeliver', { numberOfKeys: 1, lua: DELIVER_LUA });
     this.redis = redis as DeliverRedis;
+    this.requests = RedisGuard.of(redis, logger).bound('websocket registry');
     this.nodesKey = keys.tagged('wsnodes', 'live');
     this.connsKey = keys.tagged('wsnode', nodeId, 'conns');
     this.inbox = keys.tagged('wsnode', nodeId, 'inbox');
@@ -61,9 +77,18 @@ export class ConnectionRegistry {
     return this.keys.tagged('wsconn', id);
   }
 
+  /**
+   * Writes a connection's entries (its hash and its id in this node's set). A failed write is retried
+   * with a bounded backoff for as long as the connection is open: an entry that is never written makes
+   * every other node answer 410 for a live connection.
+   */
   register(conn: Connection): void {
-    this.redis
-      .hset(this.connKey(conn.id), {
+    this.writes.run('register', conn.id, () => !conn.closed, () => this.writeEntries(conn));
+  }
+
+  private writeEntries(conn: Connection): Promise<unknown> {
+    return Promise.all([
+      this.redis.hset(this.connKey(conn.id), {
         node: this.nodeId,
         inbox: this.inbox,
         api: conn.api.id,
@@ -73,15 +98,15 @@ export class ConnectionRegistry {
         sourceIp: conn.sourceIp,
         userAgent: conn.userAgent,
         principalId: typeof conn.authorizer?.principalId === 'string' ? conn.authorizer.principalId : '',
-      })
-      .catch((err: unknown) => this.logger.warn({ err, connectionId: conn.id }, 'websocket registry: register failed'));
-    this.redis.sadd(this.connsKey, conn.id).catch(() => {});
+      }),
+      this.redis.sadd(this.connsKey, conn.id),
+    ]);
   }
 
+  /** Removes a connection's entries, retried until written while this node is in the registry. */
   unregister(conn: Connection): void {
     this.dirty.delete(conn);
-    this.redis.unlink(this.connKey(conn.id)).catch((err: unknown) => this.logger.warn({ err, connectionId: conn.id }, 'websocket registry: unregister failed'));
-    this.redis.srem(this.connsKey, conn.id).catch(() => {});
+    this.writes.run('unregister', conn.id, () => true, () => Promise.all([this.redis.unlink(this.connKey(conn.id)), this.redis.srem(this.connsKey, conn.id)]));
   }
 
   touched(conn: Connection): void {
@@ -91,24 +116,24 @@ export class ConnectionRegistry {
     }
   }
 
-  async lookup(id: string): Promise<RegisteredConnection | null> {
-    const [connectedAt, lastActiveAt, sourceIp, userAgent] = await this.redis.hmget(this.connKey(id), 'connectedAt', 'lastActiveAt', 'sourceIp', 'userAgent');
-    if (connectedAt === null) return null;
-    return { connectedAt: Number(connectedAt), lastActiveAt: Number(lastActiveAt), sourceIp: sourceIp ?? '', userAgent: userAgent ?? '' };
+  /** Bounded by the Redis guard: an outage answers at once (the caller says 503), never waits. */
+  lookup(id: string): Promise<RegisteredConnection | null> {
+    return this.requests.call(() => lookupConnection(this.redis, this.keys, id));
   }
 
   /** -1: unknown connection; 0: its node is gone; otherwise delivered to the owning node's inbox. */
   deliver(id: string, envelope: Buffer): Promise<number> {
-    return this.sharded ? this.deliverSharded(id, envelope) : this.redis.tpWsDeliver(this.connKey(id), envelope);
+    const key = this.connKey(id);
+    return this.requests.call(() => (this.sharded ? this.deliverSharded(key, envelope) : this.redis.tpWsDeliver(key, envelope)));
   }
 
   /**
    * On Redis Cluster inboxes are shard channels (SPUBLISH reaches the one shard the owning node listens
    * on, not every node of the cluster). A script cannot SPUBLISH to a channel outside its key's slot, so
-   * this is the script's HGET and publish as two commands.
+   * this is the script's HGET and publish as two commands (bounded together by the caller).
    */
-  private async deliverSharded(id: string, envelope: Buffer): Promise<number> {
-    const inbox = await this.redis.hget(this.connKey(id), 'inbox');
+  private async deliverSharded(key: string, envelope: Buffer): Promise<number> {
+    const inbox = await this.redis.hget(key, 'inbox');
     if (inbox === null) return -1;
     return (await this.redis.spublish(inbox, envelope)) as number;
   }
@@ -166,6 +191,7 @@ export class ConnectionRegistry {
 
   /** Leaves the registry on a graceful stop (connections were unregistered as they closed). */
   async leave(): Promise<void> {
+    this.writes.stop();
     await this.redis.zrem(this.nodesKey, this.nodeId);
     await this.redis.unlink(this.connsKey);
   }

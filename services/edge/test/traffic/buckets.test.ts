@@ -71,7 +71,12 @@ describe('token bucket through the edge (injected clock)', () => {
   let edge: Edge;
   beforeAll(async () => {
     edge = await startTrafficEdge(
+      // What is tested is the bucket, not the Redis guard: with the default 50 ms, a lease that a busy
+      // machine delays past it is admitted without RateLimit headers (fail open), which would read as a
+      // wrong count. redisFault.test.ts covers the guard.
       `
+gateway:
+  throttle: { redisTimeoutMs: 5000 }
 apis:
   - name: b
     routes:

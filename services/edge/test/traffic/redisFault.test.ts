@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import type { Edge } from '@turnpike/edge';
 import { RedisServer, testPrefix } from '@turnpike/testing';
-import { eventually, get, keyInPlan, openStore, startTrafficEdge, statuses } from './trafficFixtures.js';
+import { TestClock, eventually, get, keyInPlan, openStore, startTrafficEdge, statuses } from './trafficFixtures.js';
 
 /**
  * A private Redis, stopped and restarted under running edges: one failing open (the default), one
@@ -60,7 +60,7 @@ afterAll(async () => {
 describe('Redis down', () => {
   it('fail-open admits, fail-closed answers 503, each within the wait bound, and every decision is counted', async () => {
     await server.stop();
-    const before = { ...open.traffic.guard.counters };
+    const before = { ...open.traffic.fallback.counters };
     const t0 = performance.now();
     // A bucket this node already knows to be empty keeps refusing without asking Redis.
     expect((await get(open.port, '/tight')).status).toBe(429);
@@ -72,10 +72,10 @@ describe('Redis down', () => {
     // Bound is 50 ms per decision; the generous ceiling only guards against waiting on reconnects.
     expect(performance.now() - t0).toBeLessThan(1_500);
     expect(await statuses(5, open.port, '/fresh')).toEqual([200, 200, 200, 200, 200]);
-    expect(open.traffic.guard.counters.failOpen - before.failOpen).toBe(6);
+    expect(open.traffic.fallback.counters.failOpen - before.failOpen).toBe(6);
     const logged = openLog.map((l) => JSON.parse(l) as { event?: string; policy?: string }).filter((l) => l.event === 'traffic_redis_fallback');
     expect(logged[0]).toMatchObject({ policy: 'fail-open' });
-    expect(closed.traffic.guard.counters.failClosed).toBe(1);
+    expect(closed.traffic.fallback.counters.failClosed).toBe(1);
     // Tokens already leased need no Redis: the cached key's plan bucket still admits on the fail-closed edge.
     expect((await get(closed.port, '/keyed', { 'x-api-key': keyValue })).status).toBe(200);
     // An API key this node never verified cannot be admitted without Redis, whatever the policy.
@@ -104,5 +104,39 @@ describe('Redis slow', () => {
     expect(waited).toBeLessThan(1_000);
     await sleeping;
     blocker.disconnect();
+  });
+});
+
+describe('API keys while Redis is down', () => {
+  it('serves a verified key stale for at most maxStaleMs past its TTL, then 503 until Redis answers again', async () => {
+    const clock = new TestClock();
+    const stale = await startTrafficEdge(
+      `
+gateway:
+  apiKeys: { cacheTtlMs: 1000, maxStaleMs: 5000 }
+apis:
+  - name: f
+    routes:
+      GET /keyed: { apiKeyRequired: true, integration: { type: mock, body: k } }
+`,
+      { redisUrl: server.url, keyPrefix: prefix, clock },
+    );
+    try {
+      const { store, redis } = openStore(prefix, server.url);
+      const key = (await keyInPlan(store, ['f/$default'])).value;
+      redis.disconnect();
+      expect((await get(stale.port, '/keyed', { 'x-api-key': key })).status).toBe(200);
+      await server.stop();
+      clock.advance(5_500); // past the TTL, within it + maxStaleMs: served as verified
+      expect(await statuses(3, stale.port, '/keyed', { 'x-api-key': key })).toEqual([200, 200, 200]);
+      clock.advance(1_000); // past TTL + maxStaleMs: no longer trusted without Redis
+      const refused = await get(stale.port, '/keyed', { 'x-api-key': key });
+      expect(refused.status).toBe(503);
+      await server.start(['--enable-debug-command', 'yes']);
+      // The restarted Redis is empty (no persistence here): the key is now unknown, and says so.
+      await eventually(async () => (await get(stale.port, '/keyed', { 'x-api-key': key })).status === 403, 10_000, 'key checked against Redis again');
+    } finally {
+      await stale.stop(1000);
+    }
   });
 });

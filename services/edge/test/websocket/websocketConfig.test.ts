@@ -22,7 +22,7 @@ apis:
       routes:
         $default: { integration: { type: mock } }
 `);
-    expect(c.apis[0]!.websocket).toMatchObject({ routeSelectionExpression: '$request.body.action', idleTimeoutMs: 600_000, maxConnectionDurationMs: 7_200_000, maxMessageBytes: 131_072 });
+    expect(c.apis[0]!.websocket).toMatchObject({ routeSelectionExpression: '$request.body.action', idleTimeoutMs: 600_000, maxConnectionDurationMs: 7_200_000, maxMessageBytes: 131_072, maxMessagesPerSecond: 100, messageBurst: 200, maxPendingBytes: 1_048_576 });
     expect(c.gateway.websocket).toEqual({ maxBufferedBytes: 1_048_576, slowConsumerPolicy: 'disconnect', heartbeatMs: 5_000, nodeTimeoutMs: 30_000 });
   });
 
@@ -37,6 +37,8 @@ apis:
     websocket:
       routeSelectionExpression: request.body.action
       maxMessageBytes: 0
+      maxMessagesPerSecond: 0
+      maxPendingBytes: 10
       routes:
         $default: { integration: { type: mock } }
   - name: rest
@@ -52,8 +54,10 @@ apis:
       expect.stringMatching(/^gateway\.websocket\.slowConsumerPolicy@3: .*"drop"\|"disconnect"/),
       expect.stringMatching(/^apis\[0\]\.websocket\.routeSelectionExpression@8: a route selection expression is \$request\.body/),
       expect.stringMatching(/^apis\[0\]\.websocket\.maxMessageBytes@9: /),
-      expect.stringMatching(/^apis\[1\]\.websocket@14: a websocket block needs type: websocket/),
-      expect.stringMatching(/^apis\[2\]\.websocket@17: a WebSocket API needs a websocket block/),
+      expect.stringMatching(/^apis\[0\]\.websocket\.maxMessagesPerSecond@10: /),
+      expect.stringMatching(/^apis\[0\]\.websocket\.maxPendingBytes@11: /),
+      expect.stringMatching(/^apis\[1\]\.websocket@16: a websocket block needs type: websocket/),
+      expect.stringMatching(/^apis\[2\]\.websocket@19: a WebSocket API needs a websocket block/),
     ]);
     // Route-level rules (checked once the fields themselves are valid).
     expect(

@@ -5,7 +5,10 @@
  * The function's timeout is enforced by the parent, which kills this process: a handler spinning in a
  * loop never yields to a timer here.
  *
- * argv: module file, export name. Env: the function's environment, function name and memory, region and
+ * It dies with its worker: started through a parent-death signal where the system has one
+ * (hostLauncher.ts), and it exits when the IPC channel closes while it is idle.
+ *
+ * argv: module file, export name, the worker's pid. Env: the function's environment, function name and memory, region and
  * account (TP_* names, removed before the handler loads).
  */
 import { pathToFileURL } from 'node:url';
@@ -14,7 +17,9 @@ import { lambdaContext, type FunctionIdentity } from './lambdaContext.js';
 
 type Handler = (event: unknown, context: unknown, callback: (err: unknown, result?: unknown) => void) => unknown;
 
-const [modulePath, exportName] = process.argv.slice(2) as [string, string];
+const [modulePath, exportName, workerPid] = process.argv.slice(2) as [string, string, string];
+// The worker died before the parent-death signal was armed: this host is an orphan already.
+if (process.ppid !== Number(workerPid)) process.exit(1);
 const identity: FunctionIdentity = {
   functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'function',
   memoryMB: Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 128),

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ReplyStatus } from '@turnpike/codec';
 import type { FunctionSpec } from '../registry.js';
 import type { DoneMessage, HostMessage, InvokeMessage } from './protocol.js';
+import type { HostLauncher } from './hostLauncher.js';
 
 /** What one invocation came to; `payload` is the result's JSON text when ok, else the error message. */
 export interface Outcome {
@@ -16,6 +17,8 @@ export interface HostContext {
   readonly region: string;
   readonly accountId: string;
   readonly logger: Logger;
+  /** How hosts are started so that they die with this worker (hostLauncher.ts). */
+  readonly launcher: HostLauncher;
 }
 
 let hostScript: string | null = null;
@@ -96,7 +99,10 @@ export class HostPool {
 
   private spawn(): Host {
     const spec = this.spec;
-    const proc = fork(hostScriptPath(), [spec.modulePath, spec.exportName], {
+    const { launcher } = this.ctx;
+    // The worker's pid: the host exits at once if its parent is already someone else (hostLauncher.ts).
+    const proc = fork(hostScriptPath(), [spec.modulePath, spec.exportName, String(process.pid)], {
+      execPath: launcher.execPath,
       // The worker's own environment (Redis URL, credentials) is not the function's business.
       env: {
         PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
@@ -115,7 +121,7 @@ export class HostPool {
         ...spec.environment,
       },
       // The function's memory size caps its heap: running out crashes its host, as it would its Lambda.
-      execArgv: [`--max-old-space-size=${spec.memoryMB}`],
+      execArgv: [...launcher.prefix, `--max-old-space-size=${spec.memoryMB}`],
       // The handler's console goes to the worker's stderr; stdout carries the worker's own event lines.
       stdio: ['ignore', 2, 2, 'ipc'],
       // Every message is plain JSON data, and Node's JSON framing costs less CPU per message than its

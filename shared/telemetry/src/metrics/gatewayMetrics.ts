@@ -35,6 +35,10 @@ export interface GatewayMetricsOptions {
 /** The sampling timer's own interval is part of what monitorEventLoopDelay records; it is taken off. */
 const LOOP_RESOLUTION_MS = 10;
 const loopDelayMs = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
+const RELOAD_OK = Object.freeze({ result: 'ok' });
+const RELOAD_FAILED = Object.freeze({ result: 'failed' });
+const REGISTER = Object.freeze({ op: 'register' });
+const UNREGISTER = Object.freeze({ op: 'unregister' });
 const REDIS_BUCKETS_MS = [0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000];
 
 export class GatewayMetrics {
@@ -52,8 +56,12 @@ export class GatewayMetrics {
   private readonly wsConnections: UpDownCounter;
   private readonly wsIntegrationErrors: Counter;
   private readonly wsClientErrors: Counter;
+  private readonly wsRegistryWriteFailures: Counter;
+  private readonly wsLimitCloses: Counter;
   private readonly redisLatency: Histogram;
   private readonly accessLogDropped: Counter;
+  private readonly controlReloads: Counter;
+  private controlServedRevision = -1;
 
   constructor(opts: GatewayMetricsOptions) {
     const metricProducers = [this.series];
@@ -73,12 +81,18 @@ export class GatewayMetrics {
     this.wsConnections = meter.createUpDownCounter('turnpike_websocket_connections', { description: 'WebSocket connections open on this node' });
     this.wsIntegrationErrors = meter.createCounter('turnpike_websocket_integration_errors', { description: 'WebSocket route integrations that failed' });
     this.wsClientErrors = meter.createCounter('turnpike_websocket_client_errors', { description: 'WebSocket frames or handshakes refused for the client\'s fault' });
+    this.wsRegistryWriteFailures = meter.createCounter('turnpike_websocket_registry_write_failures', { description: 'Failed writes of WebSocket connections to the registry (each is retried)' });
+    this.wsLimitCloses = meter.createCounter('turnpike_websocket_limit_closes', { description: 'WebSocket connections closed (1008) for passing a per-connection limit' });
     this.redisLatency = meter.createHistogram('turnpike_redis_command_latency_ms', {
       unit: 'ms',
       description: 'Redis round trips made by this process, by command',
       advice: { explicitBucketBoundaries: REDIS_BUCKETS_MS },
     });
     this.accessLogDropped = meter.createCounter('turnpike_access_log_dropped', { description: 'Access-log lines dropped because the destination could not keep up' });
+    this.controlReloads = meter.createCounter('turnpike_control_reloads', { description: 'Control-plane revisions this edge compiled, by result (ok, failed: the previous routes kept serving)' });
+    meter.createObservableGauge('turnpike_control_revision', { description: 'The control-plane revision this edge serves (-1: none yet)' }).addCallback((r) => {
+      if (this.controlServedRevision >= 0) r.observe(this.controlServedRevision);
+    });
 
     // Sampled between collections; reset after each so every scrape reports its own interval.
     this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
@@ -108,15 +122,20 @@ export class GatewayMetrics {
     );
   }
 
-  /** The cached attribute objects for one API, stage and route template (`-` before routing). */
-  labels(apiId: string, stage: string, route: string): RouteLabels {
+  /**
+   * The cached attribute objects for one API, stage and route template (`-` before routing). Canary
+   * requests (docs/versions.md) carry `canary="true"` so the two sides of a stage compare side by side.
+   */
+  labels(apiId: string, stage: string, route: string, canary = false): RouteLabels {
     let byStage = this.cache.get(apiId);
     if (byStage === undefined) this.cache.set(apiId, (byStage = new Map()));
-    let byRoute = byStage.get(stage);
-    if (byRoute === undefined) byStage.set(stage, (byRoute = new Map()));
+    // A stage name never contains a space, so the canary side cannot collide with a real stage.
+    const stageKey = canary ? stage + ' canary' : stage;
+    let byRoute = byStage.get(stageKey);
+    if (byRoute === undefined) byStage.set(stageKey, (byRoute = new Map()));
     let l = byRoute.get(route);
     if (l === undefined) {
-      const base = Object.freeze({ api: apiId, stage, route });
+      const base = Object.freeze(canary ? { api: apiId, stage, route, canary: 'true' } : { api: apiId, stage, route });
       const byStatusClass = [0, 1, 2, 3, 4, 5].map((c) => new RequestSeries(Object.freeze({ ...base, status_class: `${c}XX` })));
       for (const s of byStatusClass) this.series.add(s);
       byRoute.set(route, (l = { base, byStatusClass }));
@@ -158,9 +177,25 @@ export class GatewayMetrics {
     this.wsClientErrors.add(1, l.base);
   }
 
+  /** `op` is `register` or `unregister`. */
+  webSocketRegistryWriteFailure(op: 'register' | 'unregister'): void {
+    this.wsRegistryWriteFailures.add(1, op === 'register' ? REGISTER : UNREGISTER);
+  }
+
+  /** `limit` comes from a closed set: `message_rate` or `pending_bytes`. */
+  webSocketLimitClose(l: RouteLabels, limit: 'message_rate' | 'pending_bytes'): void {
+    this.wsLimitCloses.add(1, { ...l.base, limit });
+  }
+
   /** `command` must come from a closed set (command names), never from request data. */
   redisCommand(command: Attributes, ms: number): void {
     this.redisLatency.record(ms, command);
+  }
+
+  /** A control-plane revision compiled and served, or refused with the previous one kept (docs/versions.md). */
+  controlReload(revision: number, ok: boolean): void {
+    this.controlReloads.add(1, ok ? RELOAD_OK : RELOAD_FAILED);
+    if (ok) this.controlServedRevision = revision;
   }
 
   accessLogLinesDropped(n: number): void {

@@ -1,3 +1,5 @@
+import type { CredentialNames } from '@turnpike/codec';
+
 /**
  * How an edge node runs a function (Lambda-style handler) on the worker fleet. The function
  * integration, Lambda authorizers and WebSocket routes all go through this one interface.
@@ -10,6 +12,11 @@ export interface InvokeOptions {
   readonly timeoutMs: number;
   /** W3C trace context to carry into the worker, when tracing. */
   readonly traceparent?: string | null;
+  /**
+   * Async only: where this route's requests carry credentials beyond the common places (its authorizer's
+   * identity sources), so that a dead letter can be stripped of them (@turnpike/codec redact.ts).
+   */
+  readonly credentials?: CredentialNames | null;
 }
 
 /**

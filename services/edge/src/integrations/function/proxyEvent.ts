@@ -2,6 +2,8 @@ import { isUtf8 } from 'node:buffer';
 import { headerMaps, joinedMaps, queryMaps } from '../../http/valueMaps.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
+import type { CredentialNames } from '@turnpike/codec';
+import { parseIdentitySource } from '../../stages/authorize/identity.js';
 
 /**
  * API Gateway's Lambda proxy events, field for field: payload format 1.0 (REST APIs, `APIGatewayProxyEvent`
@@ -21,6 +23,8 @@ export interface EventShape {
   readonly apiKeyRequired: boolean;
   /** The number of base-path segments before the stage segment. */
   readonly basePathLength: number;
+  /** Headers and query parameters the route's authorizer reads credentials from; null when none. */
+  readonly credentials: CredentialNames | null;
 }
 
 export function eventShape(route: CompiledRoute, version: '1.0' | '2.0', accountId: string): EventShape {
@@ -33,7 +37,25 @@ export function eventShape(route: CompiledRoute, version: '1.0' | '2.0', account
     isBinary: binaryMatcher(route.api.config.binaryMediaTypes),
     apiKeyRequired: route.config.apiKeyRequired,
     basePathLength: route.api.basePathSegments.length,
+    credentials: credentialNames(route),
   };
+}
+
+/** The headers and query parameters the route's authorizer takes its identity from. */
+function credentialNames(route: CompiledRoute): CredentialNames | null {
+  const name = route.config.authorizer;
+  const authorizer = name === undefined ? undefined : route.api.config.authorizers[name];
+  if (authorizer === undefined) return null;
+  const sources = typeof authorizer.identitySource === 'string' ? [authorizer.identitySource] : authorizer.identitySource;
+  const headers: string[] = [];
+  const query: string[] = [];
+  for (const source of sources) {
+    if (!/^\$?(?:method\.)?request\./.test(source)) continue; // stage and context variables are not the caller's
+    const src = parseIdentitySource(source);
+    if (src.kind === 'header') headers.push(src.name);
+    else if (src.kind === 'query') query.push(src.name);
+  }
+  return headers.length || query.length ? { headers, query } : null;
 }
 
 /** `binaryMediaTypes` entries are `type/subtype`, `type/*` or `*\/*`, matched against the media type only. */

@@ -16,12 +16,18 @@ import {
   functionQueuePrefix,
   type InvocationJob,
 } from '@turnpike/codec';
+import { RedisGuard, type RedisBound } from '../../redis/redisGuard.js';
 import { FunctionInvokeError, type FunctionInvoker, type InvokeOptions } from './invoker.js';
 
 export interface QueueInvokerOptions {
   readonly redis: RedisEndpoint;
   readonly keyPrefix: string;
   readonly logger: Logger;
+  /**
+   * gateway.redis.timeoutMs: the longest an enqueue waits on Redis; invocations already queued give up
+   * (503) once a reply read has gone unanswered this long past its block time.
+   */
+  readonly timeoutMs: number;
 }
 
 interface Pending {
@@ -47,6 +53,8 @@ interface EnqueueCommands {
 
 /** Invocations per script call (Lua's unpack has a stack limit in the thousands). */
 const MAX_BATCH = 512;
+/** How long one reply read blocks on an empty list. */
+const REPLY_BLOCK_S = 1;
 /** The sync list of a function nobody calls any more expires: no sync invocation waits longer than this. */
 const SYNC_LIST_TTL_MS = 60_000;
 
@@ -67,6 +75,8 @@ const ASYNC_OPTS: JobsOptions = { attempts: 3, backoff: { type: 'function' }, re
  * with the number of edge nodes (which BullMQ's QueueEvents broadcast would).
  *
  * Connections open on the first invocation: an edge whose routes never call a function pays nothing.
+ * Every enqueue is bounded by the connection's RedisGuard: with Redis down or hung an invocation fails
+ * `unavailable` (503) within `timeoutMs`, at once while the connection is known to be down.
  */
 export class QueueFunctionInvoker implements FunctionInvoker {
   readonly nodeId = randomUUID();
@@ -79,6 +89,8 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
   private conn: (RedisClient & EnqueueCommands) | null = null;
+  private enqueue: RedisBound | null = null;
+  private replicaAck: RedisBound | null = null;
   private reader: RedisClient | null = null;
   private readLoop: Promise<void> | null = null;
   private closed = false;
@@ -115,16 +127,23 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   async invokeAsync(functionRef: string, event: unknown, opts: InvokeOptions): Promise<void> {
     const lane = this.laneFor(functionRef);
     if (typeof lane === 'string') throw new FunctionInvokeError('unavailable', lane);
-    const job: InvocationJob = { e: event, id: opts.requestId, ...(opts.traceparent ? { t: opts.traceparent } : {}) };
+    const job: InvocationJob = {
+      e: event,
+      id: opts.requestId,
+      ...(opts.traceparent ? { t: opts.traceparent } : {}),
+      ...(opts.credentials ? { c: [opts.credentials.headers, opts.credentials.query] as const } : {}),
+    };
     try {
-      await lane.queue.add(ASYNC_JOB, job, ASYNC_OPTS);
+      await this.enqueue!.call(() => lane.queue.add(ASYNC_JOB, job, ASYNC_OPTS));
     } catch (err) {
       throw new FunctionInvokeError('unavailable', `${functionRef}: cannot queue the invocation: ${(err as Error).message}`);
     }
     const ack = this.options.redis.replicaAck;
     if (ack !== undefined && !isCluster(this.conn!)) {
       // WAIT covers every write this connection made before it, the job's included.
-      const held = await this.conn!.wait(ack.replicas, ack.timeoutMs).catch(() => 0);
+      // Bounded like the enqueue, with a breaker of its own: replicas lagging must not refuse enqueues.
+      const conn = this.conn!;
+      const held = await this.replicaAck!.call(() => conn.wait(ack.replicas, ack.timeoutMs)).catch(() => 0);
       if (held < ack.replicas) throw new FunctionInvokeError('unavailable', `${functionRef}: the invocation reached ${held} of ${ack.replicas} Redis replicas in ${ack.timeoutMs} ms; it may or may not run`);
     }
   }
@@ -168,15 +187,7 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private flush(): void {
     if (this.closed) return;
     const conn = this.conn!;
-    // The first invocations of a node wait for its connection to come up (once: it fails fast after that).
-    if (conn.status === 'connecting' || conn.status === 'connect' || conn.status === 'wait') {
-      const settle = () => {
-        conn.off('ready', settle).off('error', settle);
-        this.flush();
-      };
-      conn.once('ready', settle).once('error', settle);
-      return;
-    }
+    const enqueue = this.enqueue!;
     this.flushScheduled = false;
     for (const lane of this.toFlush.splice(0)) {
       const batch = lane.batch;
@@ -184,11 +195,15 @@ export class QueueFunctionInvoker implements FunctionInvoker {
       for (let i = 0; i < batch.length; i += MAX_BATCH) {
         const part = batch.length <= MAX_BATCH ? batch : batch.slice(i, i + MAX_BATCH);
         lane.sending++;
-        this.conn!.tpFunctionEnqueue(lane.syncKey, lane.metaKey, SYNC_LIST_TTL_MS, ...part.map((p) => p.encoded)).then(
+        // A batch that times out may still reach the list later; its jobs carry their deadline (`d`), so
+        // the worker drops them unrun and nobody waits for their replies.
+        enqueue.call(() => conn.tpFunctionEnqueue(lane.syncKey, lane.metaKey, SYNC_LIST_TTL_MS, ...part.map((p) => p.encoded))).then(
           (queued) => {
             this.sent(lane);
             // The function has a cluster-wide concurrency limit, which only its BullMQ queue enforces.
-            if (queued === 0) for (const { job } of part) lane.queue.add(SYNC_JOB, job, SYNC_OPTS).catch((err: unknown) => this.cannotQueue(lane, job.s, err));
+            if (queued === 0) {
+              for (const { job } of part) enqueue.call(() => lane.queue.add(SYNC_JOB, job, SYNC_OPTS)).catch((err: unknown) => this.cannotQueue(lane, job.s, err));
+            }
           },
           (err: unknown) => {
             this.sent(lane);
@@ -210,27 +225,54 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private start(): void {
     if (this.conn !== null) return;
     // Fail fast: an invocation while Redis is down answers at once instead of queueing in memory.
-    this.conn = connectRedis({ ...this.options.redis, name: 'turnpike-edge-functions', failFast: true }) as RedisClient & EnqueueCommands;
+    this.conn = connectRedis({ ...this.options.redis, name: 'turnpike-edge-functions', failFast: true, requestTimeoutMs: this.options.timeoutMs }) as RedisClient & EnqueueCommands;
+    const guard = RedisGuard.of(this.conn, this.options.logger);
+    this.enqueue = guard.bound('function enqueue');
+    this.replicaAck = guard.bound('function replica ack');
     this.conn.defineCommand('tpFunctionEnqueue', {
       numberOfKeys: 2,
       lua: readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/function-enqueue-2.lua'), 'utf8'),
     });
-    // The blocking reader waits out a Redis restart, and has nothing to pipeline.
-    this.reader = duplicateRedis(this.conn, { name: 'turnpike-edge-replies', enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false });
+    // The blocking reader waits out a Redis restart (no command timeout: BLMPOP blocks), and has nothing to pipeline.
+    this.reader = duplicateRedis(this.conn, { name: 'turnpike-edge-replies', enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false, blocking: true });
     this.readLoop = this.readReplies(this.reader);
+  }
+
+  /**
+   * The reply read got no answer within its block time plus the Redis bound: Redis is down or hung, and
+   * no result can arrive. Invocations already queued fail `unavailable` (503) now instead of each waiting
+   * out its integration timeout; a Redis back within the bound (a failover, a quick restart) loses none.
+   */
+  private repliesOverdue(): void {
+    if (this.pending.size === 0) return;
+    const err = new FunctionInvokeError('unavailable', `redis did not answer the reply read within ${REPLY_BLOCK_S * 1000 + this.options.timeoutMs} ms: the result cannot arrive`);
+    this.options.logger.warn({ event: 'function_replies_overdue', invocations: this.pending.size }, 'function invocations abandoned: redis is not answering the reply connection');
+    for (const [seq] of this.pending) this.settleError(seq, err);
   }
 
   private async readReplies(reader: RedisClient): Promise<void> {
     while (!this.closed) {
       let res: [Buffer, Buffer[]] | null;
+      // Re-armed while the read stays unanswered: invocations queued meanwhile get the same bound. Like
+      // RedisBound, it decides one I/O turn late, so an event-loop stall is not taken for a silent Redis.
+      let answered = false;
+      const overdue = () => {
+        if (answered) return;
+        this.repliesOverdue();
+        watchdog = setTimeout(() => setImmediate(overdue), this.options.timeoutMs);
+      };
+      let watchdog = setTimeout(() => setImmediate(overdue), REPLY_BLOCK_S * 1000 + this.options.timeoutMs);
       try {
-        // Up to 512 replies per round trip; the 1 s block only bounds how long a quiet loop sleeps.
-        res = await reader.blmpopBuffer(1, 1, this.replyKey, 'RIGHT', 'COUNT', 512);
+        // Up to 512 replies per round trip; the block only bounds how long a quiet loop sleeps.
+        res = await reader.blmpopBuffer(REPLY_BLOCK_S, 1, this.replyKey, 'RIGHT', 'COUNT', 512);
       } catch (err) {
         if (this.closed) return;
         this.options.logger.warn({ err }, 'reading function replies failed; retrying');
         await new Promise((r) => setTimeout(r, 200));
         continue;
+      } finally {
+        answered = true;
+        clearTimeout(watchdog);
       }
       if (res !== null) for (const msg of res[1]) this.deliver(msg);
     }

@@ -1,7 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { HOP_BY_HOP, connectionTokens } from '../../http/hopByHop.js';
-import { BodyTooLargeError } from '../../http/requestBody.js';
 import type { RequestContext } from '../../pipeline/context.js';
 
 class IntegrationTimeout extends Error {
@@ -15,6 +14,9 @@ class ClientGone extends Error {
  * One proxied request: an undici dispatch handler on the upstream side, a uWS response on the client
  * side, and backpressure between them by return value and pause/resume, never by buffering: when uWS
  * cannot take a chunk the upstream read is paused until the client socket drains.
+ *
+ * Every callback here runs on an undici, uWS or timer event; whatever it throws is contained to this
+ * request (`fault`): the upstream request is aborted and the client answered 500 or cut off.
  */
 export class ProxyExchange implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
@@ -35,7 +37,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     private readonly ctx: RequestContext,
     timeoutMs: number,
   ) {
-    this.timer = setTimeout(() => this.abortUpstream(new IntegrationTimeout(`upstream did not answer within ${timeoutMs} ms`)), timeoutMs);
+    this.timer = setTimeout(() => {
+      try {
+        this.abortUpstream(new IntegrationTimeout(`upstream did not answer within ${timeoutMs} ms`));
+      } catch (err) {
+        this.fault(err);
+      }
+    }, timeoutMs);
     ctx.onAbort(() => this.abortUpstream(new ClientGone('client disconnected')));
   }
 
@@ -46,12 +54,34 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   private pendingAbort: Error | null = null;
 
+  /** An exception in this exchange's code: the request ends (500 or cut), the upstream is let go. */
+  private fault(err: unknown): void {
+    this.clearTimer();
+    const c = this.controller;
+    if (c !== null && !c.aborted) {
+      try {
+        c.abort(err instanceof Error ? err : new Error(String(err)));
+      } catch {
+        /* the upstream request is gone either way */
+      }
+    }
+    this.ctx.contain(err);
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.pendingAbort) controller.abort(this.pendingAbort);
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    try {
+      this.responseStart(controller, statusCode, headers);
+    } catch (err) {
+      this.fault(err);
+    }
+  }
+
+  private responseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     const ctx = this.ctx;
     if (ctx.aborted) return controller.abort(new ClientGone('client disconnected'));
     if (statusCode < 200) return; // 1xx informational: the final response follows.
@@ -87,6 +117,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    try {
+      this.responseData(controller, chunk);
+    } catch (err) {
+      this.fault(err);
+    }
+  }
+
+  private responseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const ctx = this.ctx;
     if (ctx.aborted || this.noBody) return;
     const res = ctx.res;
@@ -116,7 +154,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       if (!ok) {
         controller.pause();
         res.onWritable(() => {
-          controller.resume();
+          try {
+            controller.resume();
+          } catch (err) {
+            this.fault(err);
+          }
           return true;
         });
       }
@@ -124,6 +166,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   private retryPending(offset: number): boolean {
+    try {
+      return this.writePending(offset);
+    } catch (err) {
+      this.fault(err);
+      return true;
+    }
+  }
+
+  private writePending(offset: number): boolean {
     const ctx = this.ctx;
     const chunk = this.pending;
     if (!chunk || ctx.aborted) return true;
@@ -137,6 +188,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    try {
+      this.responseEnd();
+    } catch (err) {
+      this.fault(err);
+    }
+  }
+
+  private responseEnd(): void {
     const ctx = this.ctx;
     this.clearTimer();
     if (ctx.aborted) return;
@@ -171,6 +230,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    try {
+      this.responseError(err);
+    } catch (inner) {
+      this.ctx.contain(inner);
+    }
+  }
+
+  private responseError(err: Error): void {
     const ctx = this.ctx;
     this.clearTimer();
     if (ctx.aborted) return;
@@ -181,7 +248,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       ctx.res.close();
       return;
     }
-    if (err instanceof BodyTooLargeError) return; // the body reader already answered 413
+    if (ctx.responded) return; // the body reader already answered (413, 408)
     if (this.started) {
       ctx.sendError(502, 'Bad Gateway', null, `upstream failed before its body: ${err.message}`);
       return;

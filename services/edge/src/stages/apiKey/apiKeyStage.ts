@@ -3,6 +3,7 @@ import type { EdgeServices } from '../../pipeline/pipeline.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { CONTINUE, STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import type { ApiKeyCache, CachedKey, PlanBinding } from './apiKeyCache.js';
+import type { SpendGuard } from '../../metering/spendGuard.js';
 
 /** The usage plan binding the API key stage leaves for the throttle stage. */
 export function usagePlanOf(ctx: RequestContext): PlanBinding | undefined {
@@ -25,6 +26,7 @@ export class ApiKeyStage implements Stage {
 
   constructor(
     private readonly cache: ApiKeyCache,
+    private readonly spend: SpendGuard,
     private readonly valueOf: KeyValueOf,
   ) {}
 
@@ -32,9 +34,9 @@ export class ApiKeyStage implements Stage {
     const value = this.valueOf(ctx);
     if (value === undefined || value === null || value === '') return forbid(ctx, 'missing API key');
     const found = this.cache.lookup(value);
-    if (!(found instanceof Promise)) return admit(ctx, found);
+    if (!(found instanceof Promise)) return admit(ctx, found, this.spend);
     return found.then(
-      (entry) => admit(ctx, entry),
+      (entry) => admit(ctx, entry, this.spend),
       () => {
         ctx.sendError(503, 'Service Unavailable', null, 'API key could not be verified: redis unavailable');
         return STOP;
@@ -43,12 +45,16 @@ export class ApiKeyStage implements Stage {
   }
 }
 
-function admit(ctx: RequestContext, entry: CachedKey): StageResult {
+function admit(ctx: RequestContext, entry: CachedKey, spend: SpendGuard): StageResult {
   const key = entry.key;
   if (key === null) return forbid(ctx, 'unknown API key');
   if (!key.enabled) return forbid(ctx, 'disabled API key');
   const binding = entry.bindings.get(ctx.api.id)?.get(ctx.stage.name);
   if (binding === undefined) return forbid(ctx, 'API key is in no usage plan of this stage');
+  if (spend.blocks(key.id)) {
+    ctx.sendError(429, 'Limit Exceeded', null, 'API key reached its monthly spend cap');
+    return STOP;
+  }
   ctx.apiKeyId = key.id;
   if (ctx.locals === null) ctx.locals = { usagePlan: binding };
   else ctx.locals.usagePlan = binding;
@@ -68,7 +74,7 @@ export function apiKeySourceOf(route: CompiledRoute): 'HEADER' | 'AUTHORIZER' | 
 
 /** Before the authorizer: keys from the `x-api-key` header. */
 export function buildApiKeyStage(route: CompiledRoute, s: EdgeServices): Stage | null {
-  return apiKeySourceOf(route) === 'HEADER' ? new ApiKeyStage(s.traffic.apiKeys, fromHeader) : null;
+  return apiKeySourceOf(route) === 'HEADER' ? new ApiKeyStage(s.traffic.apiKeys, s.traffic.spend, fromHeader) : null;
 }
 
 /**
@@ -80,8 +86,8 @@ export function buildAuthorizerKeyStage(route: CompiledRoute, s: EdgeServices): 
   if (apiKeySourceOf(route) !== 'AUTHORIZER') return null;
   const name = route.config.authorizer;
   const authorizer = name === undefined ? undefined : route.api.config.authorizers[name];
-  if (authorizer === undefined || authorizer.type === 'jwt' || (authorizer.type === 'request' && authorizer.enableSimpleResponses)) {
+  if (authorizer === undefined || authorizer.type === 'jwt' || authorizer.type === 'cognito_user_pools' || (authorizer.type === 'request' && authorizer.enableSimpleResponses)) {
     throw new RouteBuildError('apiKeyRequired with apiKeySource AUTHORIZER needs a token or request authorizer (without simple responses) on the route: its usageIdentifierKey is the API key');
   }
-  return new ApiKeyStage(s.traffic.apiKeys, fromAuthorizer);
+  return new ApiKeyStage(s.traffic.apiKeys, s.traffic.spend, fromAuthorizer);
 }

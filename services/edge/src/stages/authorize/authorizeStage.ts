@@ -3,6 +3,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import type { EdgeServices } from '../../pipeline/pipeline.js';
 import { CONTINUE, STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import { RouteBuildError, type CompiledRoute } from '../../router/routeTable.js';
+import { FunctionInvokeError } from '../../integrations/function/invoker.js';
 import type { Authorizer } from './authorizer.js';
 import { methodArnPrefix } from './policy/methodArn.js';
 import { HttpAuthRequest } from './request.js';
@@ -39,7 +40,7 @@ export class AuthorizeStage implements Stage {
   run(ctx: RequestContext): StageResult | Promise<StageResult> {
     const req = new HttpAuthRequest(ctx, this.metrics);
     const verdict = this.authorizer.authorize(req, this.arnPrefixes.get(ctx.stage.name)! + ctx.method + req.path, this.scopes);
-    if (verdict instanceof Promise) return verdict.then((v) => apply(ctx, v));
+    if (verdict instanceof Promise) return verdict.then((v) => apply(ctx, v), (err: unknown) => unavailable(ctx, err));
     return apply(ctx, verdict);
   }
 }
@@ -63,7 +64,17 @@ export function buildAuthorize(route: CompiledRoute, services: EdgeServices): St
   const config = route.api.config.authorizers[name];
   if (!config) throw new RouteBuildError(`no authorizer named "${name}" in this API's or the top-level authorizers`);
   const { region, accountId } = services.config.gateway;
-  const authorizer = services.authorization.authorizer(route.api.id, name, config, { invoker: services.invoker, accountId });
+  const authorizer = services.authorization.authorizer(route.api.id, name, config, { invoker: services.invoker, accountId, cognitoEndpoint: services.config.gateway.cognito.endpoint });
   const scopes = route.config.authorizationScopes?.length ? route.config.authorizationScopes : null;
   return new AuthorizeStage(route, authorizer, scopes, region, accountId, services.metrics);
+}
+
+/**
+ * A Lambda authorizer that could not be queued (Redis down or not answering within its bound) is a 503,
+ * like every other Redis outage on a request path; any other fault stays a 500.
+ */
+function unavailable(ctx: RequestContext, err: unknown): StageResult {
+  if (!(err instanceof FunctionInvokeError) || err.kind !== 'unavailable') throw err;
+  ctx.fail(err, 503, 'Service Unavailable');
+  return STOP;
 }

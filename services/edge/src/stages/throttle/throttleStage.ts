@@ -21,7 +21,8 @@ const EXTRA_LEVELS = 3;
  * within the stage, client IP, and the API key's usage plan, then the plan's quota. A request takes one
  * token from every level or from none (tokens taken before a refusal are given back). When every level
  * has tokens leased on this node the decision is synchronous; otherwise the request waits for one
- * lease round trip, bounded by `redisTimeoutMs`, after which the failure policy decides.
+ * lease round trip, bounded by `redisTimeoutMs` (refused at once while Redis is known to be down), after
+ * which the failure policy decides.
  */
 export class ThrottleStage implements Stage {
   readonly name = 'throttle';
@@ -80,7 +81,7 @@ export class ThrottleStage implements Stage {
       try {
         await this.refillAll(levels, ip, plan, missing);
       } catch (err) {
-        if (this.traffic.guard.fallback('throttle', err)) return CONTINUE;
+        if (this.traffic.fallback.admits('throttle', err)) return CONTINUE;
         ctx.sendError(503, 'Service Unavailable', null, 'throttle decision failed closed: redis unavailable');
         return STOP;
       }

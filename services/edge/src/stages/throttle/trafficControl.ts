@@ -2,13 +2,16 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '@turnpike/config';
-import { ApiKeyStore, type QuotaPeriod, type QuotaSettings, type RedisKeys, type ThrottleLimits, type RedisClient } from '@turnpike/redis';
+import { ApiKeyStore, BillingStore, type QuotaPeriod, type QuotaSettings, type RedisKeys, type ThrottleLimits, type RedisClient } from '@turnpike/redis';
 import { ApiKeyCache } from '../apiKey/apiKeyCache.js';
 import { UsageMeter } from '../../metering/usageMeter.js';
+import { RedisGuard, type RedisBound } from '../../redis/redisGuard.js';
+import { SpendGuard } from '../../metering/spendGuard.js';
+import { BillingService } from '@turnpike/billing/core';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { LeaseFn, LeaseGrant } from './leaseBucket.js';
 import { QuotaCounter } from './quotaCounter.js';
-import { RedisGuard } from './redisGuard.js';
+import { FailurePolicy } from './failurePolicy.js';
 import { TokenBucket } from './tokenBucket.js';
 
 export interface TrafficOptions {
@@ -28,6 +31,9 @@ interface TrafficCommands {
 const resolveModule = createRequire(import.meta.url).resolve;
 const SCRIPTS = { tpThrottleLease: ['throttle-lease-1.lua', 1], tpQuotaLease: ['quota-lease-1.lua', 1] } as const;
 
+/** How often spend caps are re-checked. */
+const SPEND_CHECK_MS = 2_000;
+
 /** Per-IP buckets idle this long are dropped (their leases have long expired). */
 const IP_IDLE_MS = 10_000;
 /**
@@ -38,14 +44,18 @@ const NAMED_IDLE_MS = 600_000;
 
 /**
  * Everything one edge node needs for traffic management, built once per node from the gateway config:
- * the Redis scripts, the guard that bounds and counts Redis failures, the shared buckets, per-IP buckets,
- * the API key cache and the usage meter. Stages get it through EdgeServices.
+ * the Redis scripts, the bound of its lease calls (the node's RedisGuard) and the failure policy, the
+ * shared buckets, per-IP buckets, the API key cache and the usage meter. Stages get it through EdgeServices.
  */
 export class TrafficControl {
-  readonly guard: RedisGuard;
+  /** Throttle and quota leases: bounded by `gateway.throttle.redisTimeoutMs`. */
+  readonly leases: RedisBound;
+  /** What a lease that got no answer decides (`gateway.throttle.redisFailurePolicy`). */
+  readonly fallback: FailurePolicy;
   readonly store: ApiKeyStore;
   readonly apiKeys: ApiKeyCache;
   readonly meter: UsageMeter;
+  readonly spend: SpendGuard;
   readonly clock: () => number;
   private readonly commands: TrafficCommands;
   /** 0 tells the scripts to use Redis's clock, the one every node shares; an injected clock is passed. */
@@ -54,25 +64,32 @@ export class TrafficControl {
   private readonly perIp = new Map<string, TokenBucket>();
   private readonly quotas = new Map<string, QuotaCounter>();
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly metering: boolean;
 
   constructor(private readonly options: TrafficOptions) {
     const { gateway, redis, keys, logger } = options;
     this.clock = options.clock ?? Date.now;
+    this.metering = gateway.metering.enabled;
     this.scriptNow = options.clock ?? (() => 0);
     for (const [name, [file, numberOfKeys]] of Object.entries(SCRIPTS)) {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua: readFileSync(resolveModule(`@turnpike/redis/scripts/${file}`), 'utf8') });
     }
     this.commands = redis as unknown as TrafficCommands;
-    this.guard = new RedisGuard(gateway.throttle.redisTimeoutMs, gateway.throttle.redisFailurePolicy, redis, logger);
+    const guard = RedisGuard.of(redis, logger);
+    this.leases = guard.bound('throttle lease', gateway.throttle.redisTimeoutMs);
+    this.fallback = new FailurePolicy(gateway.throttle.redisFailurePolicy, logger);
     this.store = new ApiKeyStore(redis, keys);
-    this.apiKeys = new ApiKeyCache(this, gateway.apiKeys.cacheTtlMs, redis, logger);
-    this.meter = new UsageMeter({ store: this.store, clock: this.clock, logger, billable: gateway.metering.billable, flushIntervalMs: gateway.metering.flushIntervalMs });
+    this.apiKeys = new ApiKeyCache(this, gateway.apiKeys, guard.bound('api key lookup'), redis, logger);
+    this.spend = new SpendGuard(new BillingService(this.store, new BillingStore(redis, keys), this.clock), logger, SPEND_CHECK_MS);
+    this.meter = new UsageMeter({ store: this.store, bound: guard.bound('usage metering'), clock: this.clock, logger, billable: gateway.metering.billable, flushIntervalMs: gateway.metering.flushIntervalMs });
     this.sweepTimer = setInterval(() => this.sweep(), IP_IDLE_MS);
     this.sweepTimer.unref();
   }
 
   /** Called for every finished request. */
-  readonly observe = (ctx: RequestContext): void => this.meter.record(ctx);
+  readonly observe = (ctx: RequestContext): void => {
+    if (this.metering) this.meter.record(ctx);
+  };
 
   /**
    * The node's bucket for a named level. Route tables are rebuilt on every deployment; buckets with the
@@ -94,7 +111,7 @@ export class TrafficControl {
   private newBucket(name: string, limits: ThrottleLimits): TokenBucket {
     const key = this.options.keys.tagged('bucket', name);
     const lease: LeaseFn = (want, returned) =>
-      this.guard
+      this.leases
         .call(() => this.commands.tpThrottleLease(key, limits.rateLimit, limits.burstLimit, want, returned, this.scriptNow()))
         .then(toGrant);
     return new TokenBucket(name, limits, lease);
@@ -113,7 +130,7 @@ export class TrafficControl {
       const key = this.store.quotaKey(keyId, planId, period.id);
       return (want, returned) => {
         const left = Math.max(1, period.endsAt - this.clock());
-        return this.guard
+        return this.leases
           .call(() => this.commands.tpQuotaLease(key, quota.limit, want, returned, left))
           .then(([granted, remaining]) => ({ granted, remaining, retryAfterMs: left }));
       };
@@ -130,6 +147,7 @@ export class TrafficControl {
   /** Flushes metered usage and stops listening for key changes. */
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
+    this.spend.close();
     await this.meter.close();
     this.apiKeys.close();
   }

@@ -1,4 +1,5 @@
 import { MalformedAuthorizerResult } from '../verdict.js';
+import { matchesWildcard, WildcardPattern } from './wildcard.js';
 
 /**
  * IAM policy evaluation for `execute-api:Invoke`, as API Gateway applies an authorizer's policy: an
@@ -6,8 +7,10 @@ import { MalformedAuthorizerResult } from '../verdict.js';
  *
  * A policy is reduced once, when the authorizer answers, to the resource patterns of its Allow and Deny
  * statements that cover `execute-api:Invoke` (a statement for other actions cannot allow or deny this
- * call); those patterns are what the shared cache stores, and each node compiles them once into one
- * RegExp per effect. Evaluating a request is then at most two RegExp tests on its method ARN.
+ * call); those patterns are what the shared cache stores. Each node compiles them once per cached
+ * result, and evaluating a request matches its method ARN against them with the greedy IAM wildcard
+ * matcher (wildcard.ts). Patterns come from authorizer output, which may echo client input, so no
+ * pattern may cost more than O(pattern × ARN).
  */
 
 /** The reduced policy: what is cached and shared between nodes. */
@@ -17,8 +20,8 @@ export interface ResourcePatterns {
 }
 
 export interface CompiledPolicy {
-  readonly allow: RegExp | null;
-  readonly deny: RegExp | null;
+  readonly allow: readonly WildcardPattern[];
+  readonly deny: readonly WildcardPattern[];
 }
 
 type Obj = Record<string, unknown>;
@@ -40,40 +43,28 @@ export function reducePolicy(doc: unknown): ResourcePatterns {
     const actions = stringList(s.Action, `Statement[${i}].Action`);
     const resources = stringList(s.Resource, `Statement[${i}].Resource`);
     // IAM action names are case-insensitive; resources are not.
-    if (!actions.some((a) => wildcardRegExp(a.toLowerCase()).test(INVOKE))) return;
+    if (!actions.some((a) => matchesWildcard(a.toLowerCase(), INVOKE))) return;
     (effect === 'allow' ? allow : deny).push(...resources);
   });
   return { allow, deny };
 }
 
 export function compilePolicy(p: ResourcePatterns): CompiledPolicy {
-  return { allow: anyOf(p.allow), deny: anyOf(p.deny) };
+  return { allow: compileAll(p.allow), deny: compileAll(p.deny) };
 }
 
 /** True when the policy allows invoking `arn`. */
 export function isAllowed(policy: CompiledPolicy, arn: string): boolean {
-  if (policy.deny !== null && policy.deny.test(arn)) return false;
-  return policy.allow !== null && policy.allow.test(arn);
+  return !matchesAny(policy.deny, arn) && matchesAny(policy.allow, arn);
 }
 
-/** IAM wildcards: `*` any run of characters (slashes included), `?` exactly one. */
-export function wildcardSource(pattern: string): string {
-  let out = '';
-  for (const ch of pattern) {
-    if (ch === '*') out += '[\\s\\S]*';
-    else if (ch === '?') out += '[\\s\\S]';
-    else out += ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
-  }
-  return out;
+function compileAll(patterns: readonly string[]): WildcardPattern[] {
+  return [...new Set(patterns)].map((p) => new WildcardPattern(p));
 }
 
-function wildcardRegExp(pattern: string): RegExp {
-  return new RegExp(`^${wildcardSource(pattern)}$`);
-}
-
-function anyOf(patterns: readonly string[]): RegExp | null {
-  if (patterns.length === 0) return null;
-  return new RegExp(`^(?:${[...new Set(patterns)].map(wildcardSource).join('|')})$`);
+function matchesAny(patterns: readonly WildcardPattern[], arn: string): boolean {
+  for (const pattern of patterns) if (pattern.matches(arn)) return true;
+  return false;
 }
 
 function stringList(v: unknown, where: string): string[] {

@@ -1,0 +1,60 @@
+import { loadConfig } from '@turnpike/config';
+import { seg } from '@turnpike/control';
+import type { ApiRecord } from '@turnpike/redis';
+import { UsageError, parse, type Command } from '../command.js';
+import { printTable } from './storeAccess.js';
+import { CONTROL_HELP, CONTROL_OPTIONS, ifMatch, print, withClient } from './controlAccess.js';
+
+export const command: Command = {
+  help: `turnpike apis put --file FILE [--api NAME]
+turnpike apis list
+turnpike apis show NAME
+turnpike apis delete NAME
+
+put creates or replaces API definitions from FILE, a Turnpike config (each of its APIs, or only --api NAME)
+or an OpenAPI 3 document (AWS export; --api names it). FILE is checked exactly as turnpike validate checks
+it, and the admin API checks the definition again. Nothing is served until a deploy (turnpike deploy).
+${CONTROL_HELP}`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, { ...CONTROL_OPTIONS, file: { type: 'string', short: 'f' }, api: { type: 'string' } });
+    const [action, name, ...extra] = positionals;
+    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    switch (action) {
+      case 'put': {
+        if (!values.file) throw new UsageError('--file is required');
+        const config = loadConfig(values.file, { checkStageVariables: false });
+        const isOpenApiFile = config.apis.length === 1 && config.apis[0]!.openapi === config.file;
+        const apis = isOpenApiFile ? [{ ...config.apis[0]!, name: values.api ?? config.apis[0]!.name }] : config.apis.filter((a) => values.api === undefined || a.name === values.api);
+        if (apis.length === 0) throw new UsageError(`${values.file} has no API named "${values.api}"`);
+        return withClient('apis', values, async (client) => {
+          for (const { openapi: _file, ...definition } of apis) {
+            const r = await client.call<ApiRecord>('PUT', `/v1/apis/${seg(definition.name)}`, { body: { definition }, ifMatch: ifMatch(values) });
+            print(values.json, r, () => console.log(`API ${r.name} saved (version ${r.version}, ${Object.keys(r.definition.routes).length} routes)`));
+          }
+          return 0;
+        });
+      }
+      case 'list':
+        return withClient('apis', values, async (client) => {
+          const { apis } = await client.call<{ apis: ApiRecord[] }>('GET', '/v1/apis');
+          print(values.json, { apis }, () => printTable(['NAME', 'VERSION', 'ROUTES', 'UPDATED', 'BY'], apis.map((a) => [a.name, a.version, Object.keys(a.definition.routes).length, a.updatedAt, a.updatedBy])));
+          return 0;
+        });
+      case 'show':
+      case 'delete':
+        if (!name) throw new UsageError(`${action} takes the API name`);
+        return withClient('apis', values, async (client) => {
+          if (action === 'show') {
+            const r = await client.call<ApiRecord>('GET', `/v1/apis/${seg(name)}`);
+            print(values.json, r, () => console.log(JSON.stringify(r, null, 2)));
+          } else {
+            await client.call('DELETE', `/v1/apis/${seg(name)}`, { ifMatch: ifMatch(values) });
+            if (!values.json) console.log(`API ${name} deleted`);
+          }
+          return 0;
+        });
+      default:
+        throw new UsageError(action ? `unknown action "${action}" (put, list, show, delete)` : 'an action is required: put, list, show or delete');
+    }
+  },
+};

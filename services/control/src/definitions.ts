@@ -1,0 +1,41 @@
+import { ConfigError, TurnpikeFile, formatPath, isOpenApi, parseConfig, routeKeyProblem, type ApiConfig } from '@turnpike/config';
+import { ApiError } from './http.js';
+
+/**
+ * An API definition as PUT /v1/apis/{api} takes it: `{ "definition": <one entry of a Turnpike config's
+ * apis> }` (what `turnpike apis put` sends after loading a file locally, OpenAPI imports resolved), or
+ * `{ "openapi": <an OpenAPI 3 document, AWS export> }`. Checked by the same schema as `turnpike validate`;
+ * every problem comes back as `{ path, message }`.
+ */
+export function definitionFrom(name: string, body: Record<string, unknown>): ApiConfig {
+  if (body.openapi !== undefined) return fromOpenApi(name, body.openapi);
+  const def = body.definition;
+  if (def === null || typeof def !== 'object' || Array.isArray(def)) throw new ApiError(400, 'invalid', 'send { "definition": { ...an API of a Turnpike config } } or { "openapi": { ...an OpenAPI 3 document } }');
+  const d = def as Record<string, unknown>;
+  if (d.name !== undefined && d.name !== name) throw new ApiError(400, 'invalid', `definition.name "${String(d.name)}" differs from the API name in the path "${name}"`);
+  if (d.openapi !== undefined) throw new ApiError(400, 'invalid', 'definition.openapi names a file the control service cannot read: send the imported routes (turnpike apis put does) or { "openapi": document }');
+  const parsed = TurnpikeFile.safeParse({ apis: [{ ...d, name }] });
+  // Route keys are checked beside the schema, as the config loader does (WebSocket APIs have their own).
+  const routes = d.type !== 'websocket' && d.routes !== null && typeof d.routes === 'object' ? Object.keys(d.routes) : [];
+  const keyIssues = routes.flatMap((k) => {
+    const message = routeKeyProblem(k);
+    return message ? [{ path: `definition.routes.${k}`, message }] : [];
+  });
+  if (!parsed.success || keyIssues.length) {
+    const issues = [...keyIssues, ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: formatPath(['definition', ...(i.path as PropertyKey[]).slice(2)]), message: i.message })))];
+    throw new ApiError(400, 'invalid', `the definition has ${issues.length} problem(s): ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+  }
+  return parsed.data.apis[0]!;
+}
+
+function fromOpenApi(name: string, doc: unknown): ApiConfig {
+  if (!isOpenApi(doc)) throw new ApiError(400, 'invalid', '"openapi" must be an OpenAPI 3 document (an object with an `openapi` field)');
+  try {
+    const { openapi: _file, ...api } = parseConfig(JSON.stringify(doc), `${name}.openapi.json`, { checkStageVariables: false }).apis[0]!;
+    return { ...api, name };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const issues = err.issues.map((i) => ({ path: `openapi.${i.path}`, message: i.message }));
+    throw new ApiError(400, 'invalid', `the OpenAPI document has ${issues.length} problem(s): ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+  }
+}

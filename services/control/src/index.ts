@@ -1,0 +1,2 @@
+export { ControlServer, type ControlServerOptions } from './server.js';
+export { ControlClient, ControlCallError, seg } from './client.js';
