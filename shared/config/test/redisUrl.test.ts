@@ -51,4 +51,16 @@ describe('Redis URLs', () => {
     writeFileSync(files, 'gateway:\n  redis:\n    tls: { caFile: missing-ca.pem, certFile: ca.pem }\napis:\n  - name: a\n    stages: { prod: {} }\n    routes: { GET /: { integration: { type: mock } } }\n');
     expect(issuesOf(() => loadConfig(files)).map((i) => `${i.path}: ${i.message}`)).toEqual([`gateway.redis.tls.caFile: cannot read ${join(dir, 'missing-ca.pem')}`, 'gateway.redis.tls: a client certificate needs both certFile and keyFile']);
   });
+
+  it('refuses a replicaAck wait longer than gateway.redis.timeoutMs, which bounds every request-path call', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-redisack-'));
+    const file = (redis: string) => {
+      const f = join(dir, 'ack.yaml');
+      writeFileSync(f, `gateway:\n  redis: ${redis}\napis:\n  - name: a\n    stages: { prod: {} }\n    routes: { GET /: { integration: { type: mock } } }\n`);
+      return f;
+    };
+    const f = file('{ replicaAck: { replicas: 1, timeoutMs: 800 } }');
+    expect(issuesOf(() => loadConfig(f))).toEqual([expect.objectContaining({ file: f, path: 'gateway.redis.replicaAck.timeoutMs', message: expect.stringContaining('must not exceed gateway.redis.timeoutMs (500)') })]);
+    expect(loadConfig(file('{ timeoutMs: 800, replicaAck: { replicas: 1, timeoutMs: 800 } }')).gateway.redis).toMatchObject({ timeoutMs: 800, replicaAck: { replicas: 1, timeoutMs: 800 } });
+  });
 });
