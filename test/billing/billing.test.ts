@@ -8,12 +8,12 @@ import { ApiKeyStore, BillingStore, RedisKeys, connectRedis } from '@turnpike/re
 import { BillingService, deliverToWebhook } from '@turnpike/billing';
 import { SHARED_REDIS_URL, TURNPIKE_BIN, deletePrefix, testPrefix } from '@turnpike/testing';
 import type { Edge } from '@turnpike/edge';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@turnpike/redis';
 import { eventually, get, keyInPlan, startTrafficEdge } from '../../services/edge/test/traffic/trafficFixtures.js';
 
 const prefix = testPrefix('billing');
 const dir = mkdtempSync(join(tmpdir(), 'tp-billing-'));
-let redis: Redis;
+let redis: RedisClient;
 let keys: ApiKeyStore;
 let service: BillingService;
 

@@ -155,7 +155,7 @@ async function naiveBullmq(prefix: string, inFlight: number, sandboxed = false):
 
 /** The invoker without HTTP: the queue, the worker, the host process and the reply path only. */
 async function invokerOnly(prefix: string): Promise<Result> {
-  const invoker = new QueueFunctionInvoker({ redisUrl: REDIS, keyPrefix: prefix, logger: pino({ level: 'warn' }), timeoutMs: 500 });
+  const invoker = new QueueFunctionInvoker({ redis: { url: REDIS }, keyPrefix: prefix, logger: pino({ level: 'warn' }), timeoutMs: 500 });
   try {
     let n = 0;
     return await closedLoop(`invoker alone, no HTTP (${IN_FLIGHT} in flight)`, IN_FLIGHT, () => invoker.invoke('noop', { n: n++ }, { requestId: 'bench', timeoutMs: 10_000 }));

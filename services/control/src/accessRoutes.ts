@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@turnpike/redis';
 import { CredentialStore, lookupConnection } from '@turnpike/edge';
 import type { AdminTokenStore, ApiKeyStore, PlanApiStage, QuotaSettings, RedisKeys, ThrottleLimits } from '@turnpike/redis';
 import { ApiError, objectBody, reply, stringField, type Router } from './http.js';
@@ -7,7 +7,7 @@ import { ApiError, objectBody, reply, stringField, type Router } from './http.js
  * API keys, usage plans and usage (`keys` area), SigV4 credentials for @connections (`credentials`),
  * WebSocket connections (`connections`) and admin tokens (`tokens`): the existing stores, over HTTP.
  */
-export function accessRoutes(router: Router, deps: { redis: Redis; keys: RedisKeys; apiKeys: ApiKeyStore; tokens: AdminTokenStore }): void {
+export function accessRoutes(router: Router, deps: { redis: RedisClient; keys: RedisKeys; apiKeys: ApiKeyStore; tokens: AdminTokenStore }): void {
   const { apiKeys, tokens } = deps;
   const credentials = new CredentialStore(deps.redis, deps.keys);
   router

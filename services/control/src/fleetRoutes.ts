@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import { STAGE_NAME, TOPIC_NAME } from '@turnpike/config';
 import { RemoteWebSocket } from '@turnpike/edge';
-import type { NodeHeartbeats, RedisKeys } from '@turnpike/redis';
+import type { NodeHeartbeats, RedisClient, RedisKeys } from '@turnpike/redis';
 import type { MetricsCollector } from './metrics/collector.js';
 import { ApiError, objectBody, reply, stringField, type Call, type Router } from './http.js';
 
@@ -21,7 +20,7 @@ const MAX_LISTED = 2_000;
  * The fleet: nodes from their heartbeats, live metrics scraped from the edges (`apis` area), and the
  * WebSocket connections in the registry (`connections` area).
  */
-export function fleetRoutes(router: Router, deps: { redis: Redis; keys: RedisKeys; nodes: NodeHeartbeats; metrics: MetricsCollector }): void {
+export function fleetRoutes(router: Router, deps: { redis: RedisClient; keys: RedisKeys; nodes: NodeHeartbeats; metrics: MetricsCollector }): void {
   const { redis, keys, nodes, metrics } = deps;
   const ws = new RemoteWebSocket(redis, keys);
   router

@@ -1,8 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Redis } from 'ioredis';
-import { AdminTokenStore, ApiKeyStore, ControlError, ControlStore, NodeHeartbeats, StoreError, connectRedis, scopeAllows, RedisKeys } from '@turnpike/redis';
+import { AdminTokenStore, ApiKeyStore, ControlError, ControlStore, NodeHeartbeats, StoreError, connectRedis, scopeAllows, RedisKeys, type RedisClient, type RedisEndpoint } from '@turnpike/redis';
 import { ApiError, Reply, Router, parseIfMatch, readJson } from './http.js';
 import { apiRoutes } from './apiRoutes.js';
 import { accessRoutes } from './accessRoutes.js';
@@ -11,7 +10,8 @@ import { ConsoleAssets } from './consoleAssets.js';
 import { MetricsCollector } from './metrics/collector.js';
 
 export interface ControlServerOptions {
-  redisUrl: string;
+  /** gateway.redis of the config (any mode, TLS, ACL): the control plane lives in the gateway's Redis. */
+  redis: RedisEndpoint;
   keyPrefix: string;
   host: string;
   /** 0 picks a free port. */
@@ -31,7 +31,7 @@ export interface ControlServerOptions {
  * call arrived; either way a concurrent change is a 409, never lost.
  */
 export class ControlServer {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly store: ControlStore;
   readonly tokens: AdminTokenStore;
   readonly router = new Router();
@@ -41,7 +41,7 @@ export class ControlServer {
   port = -1;
 
   constructor(private readonly opts: ControlServerOptions) {
-    this.redis = connectRedis({ url: opts.redisUrl, name: 'turnpike-control', maxRetriesPerRequest: 2 });
+    this.redis = connectRedis({ ...opts.redis, name: 'turnpike-control', maxRetriesPerRequest: 2 });
     const keys = new RedisKeys(opts.keyPrefix);
     this.store = new ControlStore(this.redis, keys);
     this.tokens = new AdminTokenStore(this.redis, keys);

@@ -23,7 +23,7 @@ export interface ControlPlane {
 
 export async function startControlPlane(name: string): Promise<ControlPlane> {
   const prefix = testPrefix(name);
-  const server = await new ControlServer({ redisUrl: SHARED_REDIS_URL, keyPrefix: prefix, host: '127.0.0.1', port: 0, logger: silent }).start();
+  const server = await new ControlServer({ redis: { url: SHARED_REDIS_URL }, keyPrefix: prefix, host: '127.0.0.1', port: 0, logger: silent }).start();
   const url = `http://127.0.0.1:${server.port}`;
   const admin = new Redis(SHARED_REDIS_URL);
   const tokens = new AdminTokenStore(admin, new RedisKeys(prefix));

@@ -3,9 +3,8 @@ import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { Agent } from 'undici';
 import pino, { type Logger } from 'pino';
-import type { Redis } from 'ioredis';
 import type { ApiConfig, TurnpikeConfig } from '@turnpike/config';
-import { connectRedis, NodeHeartbeat, NodeHeartbeats, RedisKeys } from '@turnpike/redis';
+import { connectRedis, NodeHeartbeat, NodeHeartbeats, RedisKeys, type RedisClient } from '@turnpike/redis';
 import { hostname } from 'node:os';
 import { QueueFunctionInvoker } from './integrations/function/queueInvoker.js';
 import { ClientResponse } from './http/clientResponse.js';
@@ -67,7 +66,7 @@ interface Serving {
 /** A running edge node. Built from a config object; several can run in one process. */
 export class Edge {
   readonly logger: Logger;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly telemetry: EdgeTelemetry;
   readonly invoker: QueueFunctionInvoker;
   readonly traffic: TrafficControl;
@@ -93,7 +92,9 @@ export class Edge {
     const { config } = options;
     this.logger = options.logger ?? pino({ name: 'turnpike-edge' });
     this.agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1 });
-    this.redis = connectRedis({ url: options.redisUrl ?? config.gateway.redis.url, name: 'turnpike-edge', failFast: true, requestTimeoutMs: config.gateway.redis.timeoutMs });
+    // --redis / REDIS_URL replace the address only: TLS and credentials of the config stay.
+    const redisEndpoint = { ...config.gateway.redis, url: options.redisUrl ?? config.gateway.redis.url };
+    this.redis = connectRedis({ ...redisEndpoint, name: 'turnpike-edge', failFast: true, requestTimeoutMs: config.gateway.redis.timeoutMs });
     const keyPrefix = options.keyPrefix ?? config.gateway.redis.keyPrefix;
     const keys = new RedisKeys(keyPrefix);
     this.traffic = new TrafficControl({ gateway: config.gateway, redis: this.redis, keys, logger: this.logger, clock: options.clock });
@@ -102,7 +103,7 @@ export class Edge {
     const observer: RequestObserver = userObserver === null ? meter : (ctx) => (meter(ctx), userObserver(ctx));
     this.telemetry = new EdgeTelemetry(config, { agent: this.agent, redis: this.redis, logger: this.logger }, { ...options.telemetry, observer });
     // Opens its connections on the first invocation, so an edge that never calls a function pays nothing.
-    this.invoker = new QueueFunctionInvoker({ redisUrl: options.redisUrl ?? config.gateway.redis.url, keyPrefix, logger: this.logger, timeoutMs: config.gateway.redis.timeoutMs });
+    this.invoker = new QueueFunctionInvoker({ redis: redisEndpoint, keyPrefix, logger: this.logger, timeoutMs: config.gateway.redis.timeoutMs });
     const authorization = new AuthorizationService({ redis: this.redis, keys, logger: this.logger });
     this.services = { config, agent: this.agent, logger: this.logger, redis: this.redis, keys, invoker: this.invoker, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog, authorization, traffic: this.traffic };
     this.serving = serving(config, this.services);
@@ -150,9 +151,8 @@ export class Edge {
     await this.websockets?.start();
     const control = this.options.control ?? (gw.control.enabled ? { pollMs: gw.control.pollMs } : null);
     if (control) {
-      const { redisUrl = gw.redis.url } = this.options;
       const onReload = (revision: number, ok: boolean) => this.telemetry.metrics?.gateway.controlReload(revision, ok);
-      this.control = await new ControlFollower({ ...control, redisUrl, redis: this.redis, keys: this.services.keys, base: this.options.config, apply: (c) => this.swapRoutes(c), logger: this.logger, onReload }).start();
+      this.control = await new ControlFollower({ ...control, redis: this.redis, keys: this.services.keys, base: this.options.config, apply: (c) => this.swapRoutes(c), logger: this.logger, onReload }).start();
     }
     this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) =>
       this.app.listen(host, port, (s) => (s ? resolve(s) : reject(new Error(`edge cannot listen on ${host}:${port}`)))),

@@ -1,5 +1,5 @@
 import { Queue, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { scanKeys, type RedisClient } from '@turnpike/redis';
 import { ASYNC_JOB, FUNCTION_QUEUE_OPTIONS, functionOfQueue, functionQueueName, functionQueuePrefix, redactEvent, type InvocationJob } from '@turnpike/codec';
 
 /**
@@ -20,22 +20,17 @@ export interface DeadLetter {
 }
 
 /** Functions with dead letters under this key prefix (SCAN: for tools, not the request path). */
-export async function functionsWithDeadLetters(redis: Redis, keyPrefix: string): Promise<string[]> {
+export async function functionsWithDeadLetters(redis: RedisClient, keyPrefix: string): Promise<string[]> {
   const prefix = functionQueuePrefix(keyPrefix);
   const names = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:{*}:failed`, 'COUNT', 1000);
-    cursor = next;
-    for (const k of keys) {
-      const fn = functionOfQueue(k.slice(prefix.length + 1, -':failed'.length));
-      if (fn !== null) names.add(fn);
-    }
-  } while (cursor !== '0');
+  for (const k of await scanKeys(redis, `${prefix}:{*}:failed`)) {
+    const fn = functionOfQueue(k.slice(prefix.length + 1, -':failed'.length));
+    if (fn !== null) names.add(fn);
+  }
   return [...names].sort();
 }
 
-async function withQueue<T>(redis: Redis, keyPrefix: string, fn: string, use: (q: Queue) => Promise<T>): Promise<T> {
+async function withQueue<T>(redis: RedisClient, keyPrefix: string, fn: string, use: (q: Queue) => Promise<T>): Promise<T> {
   const queue = new Queue(functionQueueName(fn), { ...FUNCTION_QUEUE_OPTIONS, connection: redis, prefix: functionQueuePrefix(keyPrefix) });
   try {
     return await use(queue);
@@ -49,7 +44,7 @@ async function failedJobs(q: Queue): Promise<Job<InvocationJob>[]> {
   return jobs.filter((j) => j !== undefined && j.name === ASYNC_JOB);
 }
 
-export async function listDeadLetters(redis: Redis, keyPrefix: string, functions?: readonly string[]): Promise<DeadLetter[]> {
+export async function listDeadLetters(redis: RedisClient, keyPrefix: string, functions?: readonly string[]): Promise<DeadLetter[]> {
   const out: DeadLetter[] = [];
   for (const fn of functions ?? (await functionsWithDeadLetters(redis, keyPrefix))) {
     const jobs = await withQueue(redis, keyPrefix, fn, failedJobs);
@@ -65,7 +60,7 @@ export async function listDeadLetters(redis: Redis, keyPrefix: string, functions
  * apply again). `jobIds` limits the replay to those jobs; otherwise every dead letter of the functions is
  * replayed. Resolves with the replayed jobs.
  */
-export async function replayDeadLetters(redis: Redis, keyPrefix: string, functions?: readonly string[], jobIds?: readonly string[]): Promise<DeadLetter[]> {
+export async function replayDeadLetters(redis: RedisClient, keyPrefix: string, functions?: readonly string[], jobIds?: readonly string[]): Promise<DeadLetter[]> {
   const wanted = jobIds && jobIds.length ? new Set(jobIds) : null;
   const replayed: DeadLetter[] = [];
   for (const fn of functions ?? (await functionsWithDeadLetters(redis, keyPrefix))) {

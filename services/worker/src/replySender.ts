@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 
 /** How long a node's reply list outlives its last reply (a node that died leaves nothing for long). */
@@ -24,13 +24,13 @@ export class ReplySender {
   private inFlight: Promise<unknown> = Promise.resolve();
   /** Script calls not answered yet. */
   private sending = 0;
-  private readonly redis: Redis & ReplyCommands;
+  private readonly redis: RedisClient & ReplyCommands;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly logger: Logger,
   ) {
-    this.redis = redis as Redis & ReplyCommands;
+    this.redis = redis as RedisClient & ReplyCommands;
     this.redis.defineCommand('tpFunctionReply', {
       numberOfKeys: 1,
       lua: readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/function-reply-1.lua'), 'utf8'),

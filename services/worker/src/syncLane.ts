@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 
 /** How long one BLMPOP waits on an empty list before the loop asks again (stop() unblocks it at once). */
@@ -26,18 +26,20 @@ export class SyncLane {
     private readonly listKey: string,
     private readonly maxInFlight: number,
     private readonly lowWater: number,
-    private readonly reader: Redis,
+    private readonly reader: RedisClient,
     private readonly run: (job: Buffer) => Promise<void>,
     private readonly logger: Logger,
   ) {}
 
   async start(): Promise<void> {
-    this.clientId = (await this.reader.client('ID')) as number;
+    // On Redis Cluster the BLMPOP goes to the node of the list's slot, which a CLIENT command sent through
+    // the Cluster client need not reach: there stop() waits out the block (at most BLOCK_SECONDS).
+    this.clientId = isCluster(this.reader) ? null : ((await this.reader.client('ID')) as number);
     this.loop = this.read();
   }
 
   /** Takes no more jobs, then resolves once every job taken has been run. */
-  async stop(control: Redis): Promise<void> {
+  async stop(control: RedisClient): Promise<void> {
     this.stopping = true;
     this.wake?.();
     if (this.loop !== null) {
@@ -45,10 +47,11 @@ export class SyncLane {
       const loop = this.loop.then(() => (done = true));
       // Unblock the pending BLMPOP as if it timed out (nothing popped is lost); again in case it had not
       // reached Redis yet when the first UNBLOCK did.
-      while (!done) {
-        await control.client('UNBLOCK', this.clientId!).catch(() => 0);
+      while (!done && this.clientId !== null) {
+        await control.client('UNBLOCK', this.clientId).catch(() => 0);
         await Promise.race([loop, new Promise((r) => setTimeout(r, 50))]);
       }
+      await loop;
     }
     if (this.inFlight > 0) await new Promise<void>((r) => (this.drained = r));
     this.reader.disconnect();

@@ -1,9 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { TurnpikeConfig } from '@turnpike/config';
-import { connectRedis, NodeHeartbeat, NodeHeartbeats, RedisKeys } from '@turnpike/redis';
+import { connectRedis, duplicateRedis, NodeHeartbeat, NodeHeartbeats, RedisKeys, type RedisClient } from '@turnpike/redis';
 import { randomUUID } from 'node:crypto';
 import {
   ASYNC_JOB,
@@ -53,7 +52,7 @@ export class FunctionWorker {
   readonly logger: Logger;
   readonly functions: readonly FunctionSpec[];
   readonly concurrency: number;
-  private readonly connection: Redis;
+  private readonly connection: RedisClient;
   private readonly replies: ReplySender;
   private readonly workers: Worker[] = [];
   private readonly lanes: SyncLane[] = [];
@@ -70,11 +69,11 @@ export class FunctionWorker {
     this.logger = options.logger ?? pino({ name: 'turnpike-worker' });
     this.functions = loadFunctions(config, options.functionsDir);
     this.concurrency = options.concurrency ?? availableParallelism() * 2;
-    const url = options.redisUrl ?? config.gateway.redis.url;
+    const endpoint = { ...config.gateway.redis, url: options.redisUrl ?? config.gateway.redis.url };
     this.keyPrefix = options.keyPrefix ?? config.gateway.redis.keyPrefix;
     this.prefix = functionQueuePrefix(this.keyPrefix);
     // BullMQ needs maxRetriesPerRequest null on worker connections: commands wait out a Redis restart.
-    this.connection = connectRedis({ url, name: 'turnpike-worker', maxRetriesPerRequest: null });
+    this.connection = connectRedis({ ...endpoint, name: 'turnpike-worker', maxRetriesPerRequest: null });
     // Replies share BullMQ's command connection (auto-pipelined with its commands).
     this.replies = new ReplySender(this.connection, this.logger);
   }
@@ -118,8 +117,7 @@ export class FunctionWorker {
       });
       this.workers.push(worker);
       // The blocking BLMPOP needs a connection of its own.
-      const reader = this.connection.duplicate({ connectionName: 'turnpike-worker-sync', enableAutoPipelining: false });
-      reader.on('error', () => {});
+      const reader = duplicateRedis(this.connection, { name: 'turnpike-worker-sync', enableAutoPipelining: false });
       const listKey = functionQueueKey(this.keyPrefix, spec.name, 'sync');
       this.lanes.push(new SyncLane(listKey, hosts * JOBS_PER_HOST, hosts, reader, (job) => this.runSync(spec, pool, job), this.logger));
     }

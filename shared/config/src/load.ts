@@ -1,8 +1,9 @@
+import { accessSync, constants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { substituteEnv } from './env.js';
 import { lineOf, parseSource, readSource, zodIssues, type SourceDoc } from './source.js';
-import { TurnpikeFile, Api, Gateway, routeKeyProblem, type ApiConfig, type GatewayConfig, type RouteConfig, type FunctionDefinitionConfig, type DomainsConfig } from './schema.js';
+import { TurnpikeFile, Api, Gateway, routeKeyProblem, type ApiConfig, type GatewayConfig, type RouteConfig, type FunctionDefinitionConfig, type DomainsConfig, type RedisSettingsConfig } from './schema.js';
 import { importOpenApi } from './openapi.js';
 import { undefinedStageVariables } from './stageVariables.js';
 import { isSwagger, swaggerToOpenApi } from './swagger.js';
@@ -86,8 +87,9 @@ function configFromSource(raw: SourceDoc, options: LoadOptions): TurnpikeConfig 
   });
   checkUnique(src, apis, issues);
   if (options.checkStageVariables !== false) apis.forEach((api, i) => checkStageVariables(src.file, api, `apis[${i}]`, issues));
+  const gateway = { ...parsed.data.gateway, redis: redisWithTlsFiles(src, parsed.data.gateway.redis, issues) };
   if (issues.length) throw new ConfigError(issues);
-  return freeze({ file: abs, gateway: parsed.data.gateway, apis, functions: parsed.data.functions, domains: parsed.data.domains, warnings });
+  return freeze({ file: abs, gateway, apis, functions: parsed.data.functions, domains: parsed.data.domains, warnings });
 }
 
 function routeKeyIssues(src: SourceDoc): ConfigIssue[] {
@@ -203,3 +205,24 @@ function deepFreeze<T>(o: T): T {
 }
 
 export type { RouteConfig };
+
+/** TLS files are named relative to the config file; each must be readable when the config is loaded. */
+function redisWithTlsFiles(src: SourceDoc, redis: RedisSettingsConfig, issues: ConfigIssue[]): RedisSettingsConfig {
+  if (!redis.tls) return redis;
+  const tls = { ...redis.tls };
+  for (const field of ['caFile', 'certFile', 'keyFile'] as const) {
+    const name = tls[field];
+    if (name === undefined) continue;
+    const path = resolve(dirname(src.file), name);
+    try {
+      accessSync(path, constants.R_OK);
+    } catch {
+      issues.push({ file: src.file, path: `gateway.redis.tls.${field}`, line: lineOf(src, ['gateway', 'redis', 'tls', field]), message: `cannot read ${path}` });
+    }
+    tls[field] = path;
+  }
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    issues.push({ file: src.file, path: 'gateway.redis.tls', line: lineOf(src, ['gateway', 'redis', 'tls']), message: 'a client certificate needs both certFile and keyFile' });
+  }
+  return { ...redis, tls };
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { createRequire } from 'node:module';
+import { parseRedisUrl } from './redisUrl.js';
 import { compileModel } from './jsonSchema.js';
 
 /**
@@ -576,6 +577,53 @@ export const Metering = z.strictObject({
   flushIntervalMs: Millis(100, 60_000, 1_000),
 });
 
+/** TLS to Redis: files are PEM, paths relative to the config file; present turns TLS on (as rediss:// does). */
+export const RedisTls = z.strictObject({
+  caFile: z.string().optional(),
+  certFile: z.string().optional(),
+  keyFile: z.string().optional(),
+  /** The name the server certificate is checked against (SNI), when it is not the host in the URL. */
+  servername: z.string().optional(),
+  rejectUnauthorized: z.boolean().default(true),
+});
+
+/** How every Turnpike process reaches Redis (docs/deployment.md): one node, Sentinel or Cluster. */
+export const RedisSettings = z.strictObject({
+  /** redis://, rediss://, redis+sentinel://s1,s2/master or redis+cluster://n1,n2 (see redisUrl.ts). */
+  url: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .superRefine((url, ctx) => {
+      try {
+        parseRedisUrl(url);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
+  keyPrefix: z.string().regex(/^[^{}\s]+$/, 'a key prefix has no braces or spaces (braces are Cluster hash tags)').default('tp'),
+  /** ACL user and password of the data nodes; override the URL's, so secrets can come from `${env:...}`. */
+  username: z.string().optional(),
+  password: z.string().optional(),
+  tls: RedisTls.optional(),
+  /** Sentinel only: the sentinels' own credentials (`requirepass`/ACL on the sentinels). */
+  sentinel: z.strictObject({ username: z.string().optional(), password: z.string().optional() }).optional(),
+  /** Cluster (and Sentinel) only: addresses the nodes announce mapped to addresses this host reaches them at ("10.0.0.5:6379": "203.0.113.9:16379"). */
+  natMap: z.record(z.string().regex(/^[^:]+:\d+$/, 'host:port'), z.string().regex(/^[^:]+:\d+$/, 'host:port')).optional(),
+  /**
+   * Replication is asynchronous: a write the master acknowledged can be lost when a replica is promoted
+   * before it got it. With this, an async invocation is answered 202 only once `replicas` replicas hold
+   * it (WAIT, at most `timeoutMs`); otherwise 503, and the client retries (docs/deployment.md).
+   */
+  replicaAck: z.strictObject({ replicas: z.number().int().min(1).max(16), timeoutMs: Millis(1, 10_000, 200) }).optional(),
+  /** No Redis command of an edge's request path waits longer than this (docs/traffic.md, "Redis slow or down"). */
+  timeoutMs: Millis(1, 10_000, 500),
+}).superRefine((r, ctx) => {
+  if (r.replicaAck && /^rediss?\+cluster:/.test(r.url)) ctx.addIssue({ code: 'custom', path: ['replicaAck'], message: 'replicaAck is not supported on Redis Cluster yet (WAIT must reach the master of the queue\'s slot)' });
+  // WAIT is a request-path call like any other: the RedisGuard bounds it by timeoutMs.
+  if (r.replicaAck && r.replicaAck.timeoutMs > r.timeoutMs) ctx.addIssue({ code: 'custom', path: ['replicaAck', 'timeoutMs'], message: `replicaAck.timeoutMs (${r.replicaAck.timeoutMs}) must not exceed gateway.redis.timeoutMs (${r.timeoutMs}), which bounds every request-path Redis call` });
+});
+export type RedisSettingsConfig = z.output<typeof RedisSettings>;
+
 export const Gateway = z.strictObject({
   region: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
   accountId: z.string().regex(/^\d{12}$/, 'an account id is 12 digits').default('000000000000'),
@@ -594,14 +642,7 @@ export const Gateway = z.strictObject({
   /** Request line plus headers over this many bytes answer 431 and close the connection (API Gateway: 10 KB). */
   maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(10 * 1024),
   shutdownGraceMs: Millis(0, 600_000, 10_000),
-  redis: z
-    .strictObject({
-      url: z.string().default('redis://127.0.0.1:6379'),
-      keyPrefix: z.string().default('tp'),
-      /** No Redis command of an edge's request path waits longer than this (docs/traffic.md, "Redis slow or down"). */
-      timeoutMs: Millis(1, 10_000, 500),
-    })
-    .default({ url: 'redis://127.0.0.1:6379', keyPrefix: 'tp', timeoutMs: 500 }),
+  redis: RedisSettings.default(RedisSettings.parse({})),
   throttle: GatewayThrottle.default(GatewayThrottle.parse({})),
   /** Validated API keys (and their usage plans) are cached this long per edge node; changes reach nodes at once via Redis pub/sub. */
   apiKeys: z

@@ -1,7 +1,30 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { parseRedisUrl, redactUrl, type RedisUrl } from '@turnpike/config';
 
-export interface RedisConnectOptions {
+/**
+ * Every Turnpike process talks to Redis through this type: one node and Sentinel give an ioredis `Redis`
+ * (Sentinel failover happens inside it), Redis Cluster an ioredis `Cluster`. Both have the same command
+ * methods; what differs (duplicating a connection, scanning, sharded pub/sub) has a helper below.
+ */
+export type RedisClient = Redis | Cluster;
+
+/** Where Redis is and how to authenticate: `gateway.redis` of the config without the key prefix. */
+export interface RedisEndpoint {
+  /** redis://, rediss://, redis+sentinel://s1,s2/master, redis+cluster://n1,n2 (@turnpike/config redisUrl.ts). */
   url: string;
+  /** ACL credentials of the data nodes; win over the URL's. */
+  username?: string | undefined;
+  password?: string | undefined;
+  tls?: { caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined; servername?: string | undefined; rejectUnauthorized: boolean } | undefined;
+  sentinel?: { username?: string | undefined; password?: string | undefined } | undefined;
+  natMap?: Readonly<Record<string, string>> | undefined;
+  /** Writes that must survive a failover wait for this many replicas (WAIT), at most timeoutMs. */
+  replicaAck?: { replicas: number; timeoutMs: number } | undefined;
+}
+
+export interface RedisConnectOptions extends RedisEndpoint {
   /** Name shown by CLIENT LIST, so an operator can tell gateway connections apart. */
   name?: string;
   /**
@@ -20,30 +43,171 @@ export interface RedisConnectOptions {
   requestTimeoutMs?: number;
 }
 
-const requestTimeouts = new WeakMap<Redis, number>();
+const requestTimeouts = new WeakMap<RedisClient, number>();
 
 /** The `requestTimeoutMs` a connection was opened with (undefined for one opened without). */
-export function requestTimeoutOf(redis: Redis): number | undefined {
+export function requestTimeoutOf(redis: RedisClient): number | undefined {
   return requestTimeouts.get(redis);
 }
 
-/** One ioredis connection that keeps reconnecting with capped backoff, and never crashes the process. */
-export function connectRedis(opts: RedisConnectOptions): Redis {
-  const options: RedisOptions = {
+/** Options for a second connection made from a first one (a subscriber, a blocking reader). */
+export interface DuplicateOptions {
+  name: string;
+  /** Queue commands while reconnecting (subscribers and blocking readers wait out an outage). */
+  enableOfflineQueue?: boolean;
+  maxRetriesPerRequest?: number | null;
+  enableAutoPipelining?: boolean;
+  /** Cluster only: one subscriber per master, for SSUBSCRIBE (sharded pub/sub). */
+  shardedSubscribers?: boolean;
+  /**
+   * A subscriber or blocking reader (BLMPOP): drops the first connection's `commandTimeout`, which would
+   * otherwise reject a wait that is meant to last.
+   */
+  blocking?: boolean;
+}
+
+// Reconnect within half a second of Redis coming back (a refused TCP connect costs next to nothing), so a
+// node's recovery after an outage is not delayed by a long backoff.
+const retryStrategy = (times: number): number => Math.min(50 * 2 ** Math.min(times, 4), 500);
+
+/**
+ * One connection (or, for Cluster, one client holding a connection per node) that keeps reconnecting with
+ * capped backoff, follows Sentinel and Cluster failovers, and never crashes the process.
+ */
+export function connectRedis(opts: RedisConnectOptions): RedisClient {
+  const url = parseRedisUrl(opts.url);
+  const tls = tlsOptions(url, opts);
+  const node: RedisOptions = {
     connectionName: opts.name,
     lazyConnect: false,
-    enableOfflineQueue: !opts.failFast,
     maxRetriesPerRequest: opts.maxRetriesPerRequest === undefined ? (opts.failFast ? 0 : 20) : opts.maxRetriesPerRequest,
-    // Reconnect within half a second of Redis coming back (a refused TCP connect costs next to nothing),
-    // so a node's recovery after an outage is not delayed by a long backoff.
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 4), 500),
     enableAutoPipelining: true,
     ...(opts.requestTimeoutMs === undefined ? {} : { commandTimeout: 2 * opts.requestTimeoutMs }),
+    username: opts.username ?? url.username ?? undefined,
+    password: opts.password ?? url.password ?? undefined,
+    tls,
   };
-  const client = new Redis(opts.url, options);
+  const natMap = opts.natMap ? natMapOf(opts.natMap) : undefined;
+  let client: RedisClient;
+  if (url.mode === 'cluster') {
+    const options: ClusterOptions = {
+      enableOfflineQueue: !opts.failFast,
+      enableAutoPipelining: true,
+      clusterRetryStrategy: retryStrategy,
+      // While a master fails over, its slots answer CLUSTERDOWN/TRYAGAIN: retry briefly, inside the
+      // command's own retries (failFast callers have none and answer at once, per their policy).
+      retryDelayOnClusterDown: 100,
+      retryDelayOnFailover: 100,
+      retryDelayOnTryAgain: 100,
+      maxRedirections: 16,
+      shardedSubscribers: false,
+      natMap,
+      // Node addresses come from CLUSTER SLOTS (IPs): TLS must check the certificate against the name given.
+      redisOptions: { ...node, tls: tls && { ...tls, servername: tls.servername ?? url.nodes[0]!.host } },
+      slotsRefreshTimeout: 2000,
+    };
+    client = new Cluster(url.nodes.map((n) => ({ host: n.host, port: n.port })), options);
+  } else if (url.mode === 'sentinel') {
+    client = new Redis({
+      ...node,
+      sentinels: url.nodes.map((n) => ({ host: n.host, port: n.port })),
+      name: url.masterName!,
+      db: url.db,
+      sentinelUsername: opts.sentinel?.username,
+      sentinelPassword: opts.sentinel?.password,
+      enableTLSForSentinelMode: tls !== undefined,
+      sentinelTLS: tls,
+      natMap,
+      // A failover is noticed from the sentinels' +switch-master at once, not at the next reconnect; a
+      // command that still reaches the demoted master (READONLY) makes the client reconnect to the new one.
+      failoverDetector: true,
+      reconnectOnError: (err) => err.message.startsWith('READONLY'),
+      enableOfflineQueue: !opts.failFast,
+      retryStrategy,
+      sentinelRetryStrategy: retryStrategy,
+    });
+  } else {
+    client = new Redis({ ...node, host: url.nodes[0]!.host, port: url.nodes[0]!.port, db: url.db, enableOfflineQueue: !opts.failFast, retryStrategy });
+  }
   if (opts.requestTimeoutMs !== undefined) requestTimeouts.set(client, opts.requestTimeoutMs);
   // Errors are reported through readiness checks and the callers' own results; an unhandled 'error'
   // event would otherwise crash the process while Redis is restarting.
   client.on('error', () => {});
   return client;
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
+/** A second client to the same deployment with other queueing rules (Redis and Cluster name these differently). */
+export function duplicateRedis(client: RedisClient, o: DuplicateOptions): RedisClient {
+  let dup: RedisClient;
+  if (isCluster(client)) {
+    dup = client.duplicate([], {
+      enableOfflineQueue: o.enableOfflineQueue ?? client.options.enableOfflineQueue,
+      enableAutoPipelining: o.enableAutoPipelining ?? client.options.enableAutoPipelining,
+      shardedSubscribers: o.shardedSubscribers ?? false,
+      redisOptions: {
+        ...client.options.redisOptions,
+        connectionName: o.name,
+        ...(o.maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest: o.maxRetriesPerRequest } : {}),
+        ...(o.blocking ? { commandTimeout: undefined } : {}),
+      },
+    });
+  } else {
+    dup = client.duplicate({
+      connectionName: o.name,
+      ...(o.enableOfflineQueue !== undefined ? { enableOfflineQueue: o.enableOfflineQueue } : {}),
+      ...(o.maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest: o.maxRetriesPerRequest } : {}),
+      ...(o.enableAutoPipelining !== undefined ? { enableAutoPipelining: o.enableAutoPipelining } : {}),
+      ...(o.blocking ? { commandTimeout: undefined } : {}),
+    });
+  }
+  dup.on('error', () => {});
+  return dup;
+}
+
+/**
+ * Every key matching `pattern`: SCAN on each master of a Cluster (a SCAN sent to the Cluster client would
+ * see one node's keys only), on the one node otherwise. For tools, never the hot path.
+ */
+export async function scanKeys(client: RedisClient, pattern: string): Promise<string[]> {
+  const nodes: Redis[] = isCluster(client) ? client.nodes('master') : [client];
+  const out: string[] = [];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      out.push(...keys);
+    } while (cursor !== '0');
+  }
+  return out;
+}
+
+/** The URL with its password hidden, for logs. */
+export function describeRedis(endpoint: RedisEndpoint): string {
+  return redactUrl(endpoint.url);
+}
+
+function tlsOptions(url: RedisUrl, opts: RedisEndpoint): ConnectionOptions | undefined {
+  if (!url.tls && !opts.tls) return undefined;
+  const t = opts.tls;
+  return {
+    ca: t?.caFile ? readFileSync(t.caFile) : undefined,
+    cert: t?.certFile ? readFileSync(t.certFile) : undefined,
+    key: t?.keyFile ? readFileSync(t.keyFile) : undefined,
+    servername: t?.servername,
+    rejectUnauthorized: t?.rejectUnauthorized ?? true,
+  };
+}
+
+function natMapOf(map: Readonly<Record<string, string>>): Record<string, { host: string; port: number }> {
+  const out: Record<string, { host: string; port: number }> = {};
+  for (const [from, to] of Object.entries(map)) {
+    const i = to.lastIndexOf(':');
+    out[from] = { host: to.slice(0, i), port: Number(to.slice(i + 1)) };
+  }
+  return out;
 }

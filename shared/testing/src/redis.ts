@@ -36,9 +36,10 @@ export class RedisServer {
   private readonly dir = mkdtempSync(join(tmpdir(), 'tp-redis-'));
   constructor(readonly port: number) {}
 
-  static async start(extraArgs: string[] = []): Promise<RedisServer> {
+  /** `configFile` first, as redis-server wants it (a sentinel's, which the sentinel rewrites). */
+  static async start(extraArgs: string[] = [], configFile?: string): Promise<RedisServer> {
     const s = new RedisServer(await freePort());
-    await s.start(extraArgs);
+    await s.start(extraArgs, configFile);
     return s;
   }
 
@@ -46,8 +47,8 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  async start(extraArgs: string[] = []): Promise<void> {
-    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...extraArgs], {
+  async start(extraArgs: string[] = [], configFile?: string): Promise<void> {
+    const proc = spawn('redis-server', [...(configFile ? [configFile] : []), '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
@@ -55,7 +56,8 @@ export class RedisServer {
       let out = '';
       const onData = (d: Buffer) => {
         out += d.toString();
-        if (out.includes('Ready to accept connections')) {
+        // A sentinel never prints the first: it is ready once it monitors its master.
+        if (out.includes('Ready to accept connections') || out.includes('+monitor master')) {
           proc.stdout!.off('data', onData);
           resolve();
         }

@@ -42,9 +42,9 @@ ${STORE_HELP}`,
     const format = (values.format ?? 'cloudevents') as ExportFormat;
     if (format !== 'cloudevents' && format !== 'stripe') throw new UsageError('--format is cloudevents or stripe');
     const attempts = intOption(values.attempts, 'attempts', 1, 20);
-    const { url, prefix } = redisTarget(values);
+    const { endpoint, prefix } = redisTarget(values);
     const run = (fn: (billing: BillingService) => Promise<number>) =>
-      withRedis('billing', url, (redis) => {
+      withRedis('billing', endpoint, (redis) => {
         const keys = new RedisKeys(prefix);
         return fn(new BillingService(new ApiKeyStore(redis, keys), new BillingStore(redis, keys)));
       });

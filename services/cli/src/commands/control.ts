@@ -1,9 +1,8 @@
-import { loadConfig } from '@turnpike/config';
 import { ControlServer } from '@turnpike/control';
 import { AdminTokenStore, ControlError, RedisKeys, connectRedis } from '@turnpike/redis';
 import pino from 'pino';
 import { UsageError, intOption, onShutdown, parse, type Command } from '../command.js';
-import { STORE_HELP, STORE_OPTIONS, printTable } from './storeAccess.js';
+import { STORE_HELP, STORE_OPTIONS, printTable, redisTarget } from './storeAccess.js';
 
 export const command: Command = {
   help: `turnpike control [--host H] [--port N] [redis options]
@@ -19,18 +18,16 @@ directly, to make the first token: the value is printed once and only its SHA-25
 ${STORE_HELP}`,
   async run(argv) {
     const { values, positionals } = parse(argv, { ...STORE_OPTIONS, host: { type: 'string' }, port: { type: 'string', short: 'p' }, name: { type: 'string' }, scope: { type: 'string', multiple: true } });
-    const fromFile = values.config ? loadConfig(values.config).gateway.redis : undefined;
-    const redisUrl = values.redis ?? fromFile?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    const keyPrefix = values['key-prefix'] ?? fromFile?.keyPrefix ?? 'tp';
+    const { endpoint, prefix: keyPrefix } = redisTarget(values);
     if (positionals.length === 0) {
-      const server = await new ControlServer({ redisUrl, keyPrefix, host: values.host ?? '127.0.0.1', port: intOption(values.port, 'port', 0, 65535) ?? 9091, logger: pino({ name: 'turnpike-control' }) }).start();
+      const server = await new ControlServer({ redis: endpoint, keyPrefix, host: values.host ?? '127.0.0.1', port: intOption(values.port, 'port', 0, 65535) ?? 9091, logger: pino({ name: 'turnpike-control' }) }).start();
       process.stdout.write(`${JSON.stringify({ event: 'listening', port: server.port, pid: process.pid })}\n`);
       await onShutdown(() => server.close());
       return 0;
     }
     const [group, action, ...rest] = positionals;
     if (group !== 'tokens') throw new UsageError(`unknown subcommand "${group}" (tokens)`);
-    const redis = connectRedis({ url: redisUrl, name: 'turnpike-control-tokens', maxRetriesPerRequest: 1 });
+    const redis = connectRedis({ ...endpoint, name: 'turnpike-control-tokens', maxRetriesPerRequest: 1 });
     const tokens = new AdminTokenStore(redis, new RedisKeys(keyPrefix));
     try {
       if (action === 'create') {

@@ -20,8 +20,8 @@ ${STORE_HELP}`,
     if (action === 'revoke' && positionals.length !== 2) throw new UsageError('revoke takes one ACCESS_KEY_ID');
     if (action !== 'revoke' && positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
     if (action !== 'create' && values.description !== undefined) throw new UsageError('--description applies to create');
-    const { url, prefix } = redisTarget(values);
-    return withRedis('credentials', url, async (redis) => {
+    const { endpoint, prefix } = redisTarget(values);
+    return withRedis('credentials', endpoint, async (redis) => {
       const store = new CredentialStore(redis, new RedisKeys(prefix));
       if (action === 'create') {
         const c = await store.create(values.description ?? '');

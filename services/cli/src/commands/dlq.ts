@@ -26,7 +26,7 @@ their retries reset (all of them, or only --id ones). Without --function, every 
     if (action === 'list' && values.id) throw new UsageError('--id applies to replay');
     const config = loadConfig(values.config);
     const prefix = values['key-prefix'] ?? config.gateway.redis.keyPrefix;
-    return withRedis('dlq', values.redis ?? process.env.REDIS_URL ?? config.gateway.redis.url, async (redis) => {
+    return withRedis('dlq', { ...config.gateway.redis, url: values.redis ?? process.env.REDIS_URL ?? config.gateway.redis.url }, async (redis) => {
       const letters = action === 'list' ? await listDeadLetters(redis, prefix, values.function) : await replayDeadLetters(redis, prefix, values.function, values.id);
       if (values.json) process.stdout.write(`${JSON.stringify({ [action === 'list' ? 'deadLetters' : 'replayed']: letters })}\n`);
       else print(action, letters);

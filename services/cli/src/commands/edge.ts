@@ -3,7 +3,7 @@ import { Edge, PortInUseError } from '@turnpike/edge';
 import { STAGE_VARIABLE_OPTION, UsageError, intOption, onShutdown, parse, stageVariables, type Command } from '../command.js';
 
 export const command: Command = {
-  help: `turnpike edge --config FILE [--port N] [--management-port N|-1] [--redis URL] [--key-prefix P] [--port-group NAME] [--stage-variable NAME=VALUE ...]
+  help: `turnpike edge --config FILE [--port N] [--management-port N|-1] [--redis URL] [--key-prefix P] [--port-group NAME] [--processes N] [--stage-variable NAME=VALUE ...]
 turnpike edge --control URL [--config FILE] [--control-poll-ms N] [...]
 
 Starts one edge node serving the APIs in FILE (a Turnpike config, an OpenAPI 3 or a Swagger 2.0 document;
@@ -12,7 +12,10 @@ control plane in the Redis at URL instead (docs/versions.md), follows every depl
 and takes only gateway settings from FILE (defaults without one).
 SIGTERM or SIGINT stops accepting, lets in-flight requests finish (gateway.shutdownGraceMs), and exits 0.
 A port in use makes the edge exit 1 with the reason, unless it is held by edges started with the same
---port-group NAME: those share the port (SO_REUSEPORT) and split its connections.`,
+--port-group NAME: those share the port (SO_REUSEPORT) and split its connections.
+--processes N runs N edge processes on the port (one per core is the usual choice) under this one, in a
+port group of their own; a process that dies is started again (backoff 100 ms to 10 s), and SIGTERM drains
+them all.`,
   async run(argv) {
     const { values } = parse(argv, {
       config: { type: 'string', short: 'c' },
@@ -23,6 +26,7 @@ A port in use makes the edge exit 1 with the reason, unless it is held by edges 
       control: { type: 'string' },
       'control-poll-ms': { type: 'string' },
       'port-group': { type: 'string' },
+      processes: { type: 'string' },
       ...STAGE_VARIABLE_OPTION,
     });
     if (!values.config && !values.control) throw new UsageError('--config (or --control) is required');
@@ -31,6 +35,26 @@ A port in use makes the edge exit 1 with the reason, unless it is held by edges 
     const config: TurnpikeConfig = values.config
       ? loadConfig(values.config, { stageVariables: stageVariables(values['stage-variable']) })
       : { file: 'control plane', gateway: Gateway.parse({}), apis: [], functions: {}, warnings: [] };
+    const processes = intOption(values.processes, 'processes', 1, 1024) ?? 1;
+    if (processes > 1) {
+      const { superviseEdges } = await import('../supervisor.js');
+      const pass = (name: 'config' | 'redis' | 'key-prefix' | 'control' | 'control-poll-ms'): string[] => (values[name] ? [`--${name}`, values[name]] : []);
+      return superviseEdges({
+        processes,
+        args: [
+          ...pass('config'),
+          ...pass('redis'),
+          ...pass('key-prefix'),
+          ...pass('control'),
+          ...pass('control-poll-ms'),
+          ...(values['stage-variable'] ?? []).flatMap((kv) => ['--stage-variable', kv]),
+        ],
+        port: intOption(values.port, 'port', 0, 65535),
+        managementPort: intOption(values['management-port'], 'management-port', -1, 65535),
+        portGroup: values['port-group'],
+        killAfterMs: config.gateway.shutdownGraceMs + 5_000,
+      });
+    }
     const edge = new Edge({
       config,
       control: values.control ? { pollMs: intOption(values['control-poll-ms'], 'control-poll-ms', 50, 600_000) } : undefined,

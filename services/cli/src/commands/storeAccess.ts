@@ -1,6 +1,5 @@
 import { loadConfig } from '@turnpike/config';
-import { ApiKeyStore, RedisKeys, StoreError, connectRedis } from '@turnpike/redis';
-import type { Redis } from 'ioredis';
+import { ApiKeyStore, RedisKeys, StoreError, connectRedis, describeRedis, type RedisClient, type RedisEndpoint } from '@turnpike/redis';
 
 /** The options every store command takes to find Redis: a config file, or the URL and prefix directly. */
 export const STORE_OPTIONS = {
@@ -17,10 +16,11 @@ and --key-prefix P (default tp); the flags win over the file. --json prints JSON
 const CONNECT_TIMEOUT_MS = 1_000;
 
 /** Where a command finds Redis: the flags, else the config file's gateway.redis, else the environment. */
-export function redisTarget(values: { config?: string; redis?: string; 'key-prefix'?: string }): { url: string; prefix: string } {
+export function redisTarget(values: { config?: string; redis?: string; 'key-prefix'?: string }): { endpoint: RedisEndpoint; prefix: string } {
   const fromFile = values.config ? loadConfig(values.config).gateway.redis : undefined;
   return {
-    url: values.redis ?? fromFile?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    // The file's TLS and credentials stay when --redis only points at another address.
+    endpoint: { ...fromFile, url: values.redis ?? fromFile?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
     prefix: values['key-prefix'] ?? fromFile?.keyPrefix ?? 'tp',
   };
 }
@@ -30,10 +30,17 @@ export function redisTarget(values: { config?: string; redis?: string; 'key-pref
  * the URL and the cause (`connect ECONNREFUSED 127.0.0.1:6379`) within a second, exit 1; so is a
  * StoreError (unknown id, invalid input).
  */
-export async function withRedis(command: string, url: string, fn: (redis: Redis) => Promise<number>): Promise<number> {
-  const redis = connectRedis({ url, name: `turnpike-${command}`, maxRetriesPerRequest: 1 });
+export async function withRedis(command: string, endpoint: RedisEndpoint, fn: (redis: RedisClient) => Promise<number>): Promise<number> {
+  let redis: RedisClient;
   try {
-    await whenReady(redis, url);
+    redis = connectRedis({ ...endpoint, name: `turnpike-${command}`, maxRetriesPerRequest: 1 });
+  } catch (err) {
+    // A malformed URL (from --redis or REDIS_URL, which no config validation has seen).
+    console.error(`turnpike ${command}: ${(err as Error).message}`);
+    return 1;
+  }
+  try {
+    await whenReady(redis, describeRedis(endpoint));
     return await fn(redis);
   } catch (err) {
     if (err instanceof StoreError || err instanceof UnreachableError) {
@@ -48,14 +55,14 @@ export async function withRedis(command: string, url: string, fn: (redis: Redis)
 
 /** withRedis with the API key store (keys, plans, usage). */
 export function withStore(command: string, values: { config?: string; redis?: string; 'key-prefix'?: string }, fn: (store: ApiKeyStore) => Promise<number>): Promise<number> {
-  const { url, prefix } = redisTarget(values);
-  return withRedis(command, url, (redis) => fn(new ApiKeyStore(redis, new RedisKeys(prefix))));
+  const { endpoint, prefix } = redisTarget(values);
+  return withRedis(command, endpoint, (redis) => fn(new ApiKeyStore(redis, new RedisKeys(prefix))));
 }
 
 class UnreachableError extends Error {}
 
 /** Resolves when the connection is ready; rejects with the connection's own error (not a retry count). */
-function whenReady(redis: Redis, url: string): Promise<void> {
+function whenReady(redis: RedisClient, url: string): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     let lastError = 'timed out';

@@ -1,14 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Redis } from 'ioredis';
 import { ConfigError, formatIssue, type TurnpikeConfig } from '@turnpike/config';
-import { ControlStore, connectRedis, type DeploymentRecord, type RedisKeys } from '@turnpike/redis';
+import { ControlStore, duplicateRedis, type DeploymentRecord, type RedisClient, type RedisKeys } from '@turnpike/redis';
 import { composeConfig, deploymentRef, referencedDeployments } from './compose.js';
 
 export interface ControlFollowerOptions {
-  redisUrl: string;
-  /** The edge's own connection (commands); the follower opens one more for pub/sub. */
-  redis: Redis;
+  /** The edge's own connection (commands); the follower opens one more like it (TLS, ACL, mode) for pub/sub. */
+  redis: RedisClient;
   keys: RedisKeys;
   /** Gateway settings (and functions) the composed configs keep; its APIs are replaced. */
   base: TurnpikeConfig;
@@ -30,7 +28,7 @@ export interface ControlFollowerOptions {
  */
 export class ControlFollower extends EventEmitter<{ reload: [{ revision: number; ok: boolean }] }> {
   private readonly store: ControlStore;
-  private subscriber: Redis | null = null;
+  private subscriber: RedisClient | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly deployments = new Map<string, DeploymentRecord>();
   private loading: Promise<void> | null = null;
@@ -47,7 +45,7 @@ export class ControlFollower extends EventEmitter<{ reload: [{ revision: number;
   }
 
   async start(): Promise<this> {
-    const sub = (this.subscriber = connectRedis({ url: this.opts.redisUrl, name: 'turnpike-edge-control' }));
+    const sub = (this.subscriber = duplicateRedis(this.opts.redis, { name: 'turnpike-edge-control', enableOfflineQueue: true, maxRetriesPerRequest: null, blocking: true }));
     sub.on('message', () => this.reload());
     // After a reconnect messages may have been missed: check at once.
     sub.on('ready', () => this.reload());

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import type { Agent } from 'undici';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 import type { TurnpikeConfig } from '@turnpike/config';
 import { AccessLogWriter, compileAccessLogFormat, GatewayMetrics, RequestTracer, type RequestTrace } from '@turnpike/telemetry';
@@ -34,7 +34,7 @@ export class EdgeTelemetry {
   readonly observer: RequestObserver | null;
   private readonly writer: AccessLogWriter | null;
 
-  constructor(config: TurnpikeConfig, deps: { agent: Agent; redis: Redis; logger: Logger }, opts: TelemetryOptions = {}) {
+  constructor(config: TurnpikeConfig, deps: { agent: Agent; redis: RedisClient; logger: Logger }, opts: TelemetryOptions = {}) {
     const gw = config.gateway;
     const serviceName = process.env.OTEL_SERVICE_NAME ?? 'turnpike-edge';
 

@@ -1,6 +1,6 @@
 import type { IntegrationConfig, TurnpikeConfig } from '@turnpike/config';
 import type { RedisKeys } from '@turnpike/redis';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@turnpike/redis';
 import type { Agent } from 'undici';
 import type { Logger } from 'pino';
 import type { FunctionInvoker } from '../integrations/function/invoker.js';
@@ -44,7 +44,7 @@ export interface EdgeServices {
   readonly agent: Agent;
   readonly logger: Logger;
   /** Fail-fast connection (no offline queue): a stage decides what a Redis outage means for it. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: RedisKeys;
   /** Runs functions on the workers (it connects on first use, so an edge without functions pays nothing). */
   readonly invoker: FunctionInvoker;

@@ -1,6 +1,6 @@
-import { ReplyError, type Redis } from 'ioredis';
+import { ReplyError } from 'ioredis';
 import pino, { type Logger } from 'pino';
-import { requestTimeoutOf } from '@turnpike/redis';
+import { isCluster, requestTimeoutOf, type RedisClient } from '@turnpike/redis';
 
 /** A Redis call that got no answer within its bound, or was not tried because Redis is known to be down. */
 export class RedisUnavailableError extends Error {
@@ -27,7 +27,7 @@ const BREAKER_MS = 250;
 const DEFAULT_TIMEOUT_MS = 500;
 
 /** One guard per connection, whoever asks for it, so the connection's state is watched and logged once. */
-const guards = new WeakMap<Redis, RedisGuard>();
+const guards = new WeakMap<RedisClient, RedisGuard>();
 
 /**
  * Bounds every Redis call an edge node makes on a request path, and knows whether Redis is reachable.
@@ -38,7 +38,8 @@ const guards = new WeakMap<Redis, RedisGuard>();
  * with its own, possibly shorter, bound and its own breaker, so a tight 50 ms throttle bound timing out
  * on a busy machine never makes function invocations fail.
  *
- * Connection state is followed through ioredis's events, not timers: while the connection is down (a
+ * Connection state is followed through ioredis's events, not timers (a Cluster client emits them for the
+ * cluster as a whole; one master failing over is met by the per-call bound and the Cluster's own retries): while the connection is down (a
  * connection attempt failed, or an established one dropped) every call is refused at once, so an outage
  * answers promptly instead of each request waiting out its bound; before the first attempt has finished
  * (a node that just started) calls wait for it within their bound. ioredis keeps reconnecting and
@@ -53,18 +54,18 @@ export class RedisGuard {
   private readonly bounds = new Map<string, RedisBound>();
 
   /** The guard of `redis`; `logger` is used by whoever asks first (the edge, before any request). */
-  static of(redis: Redis, logger?: Logger): RedisGuard {
+  static of(redis: RedisClient, logger?: Logger): RedisGuard {
     let g = guards.get(redis);
     if (g === undefined) guards.set(redis, (g = new RedisGuard(redis, logger ?? pino({ level: 'silent' }))));
     return g;
   }
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly logger: Logger,
   ) {
     this.timeoutMs = requestTimeoutOf(redis) ?? DEFAULT_TIMEOUT_MS;
-    const name = redis.options.connectionName ?? 'redis';
+    const name = (isCluster(redis) ? redis.options.redisOptions?.connectionName : redis.options.connectionName) ?? 'redis';
     redis.on('ready', () => {
       if (!this.down) return;
       this.down = false;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { duplicateRedis, isCluster, type RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 import { Packr } from 'msgpackr';
 import { RedisGuard, type RedisBound } from '../redis/redisGuard.js';
@@ -8,6 +8,12 @@ import { RedisGuard, type RedisBound } from '../redis/redisGuard.js';
  * (messages for connections it holds: published to that node only) and on one topics channel (a topic
  * publish must reach subscribers on every node). One subscriber connection and one publisher per node
  * keep the order of messages for one connection.
+ *
+ * On Redis Cluster an inbox is a shard channel (SSUBSCRIBE/SPUBLISH): a message for one node stays on
+ * the shard that owns the inbox's slot instead of being broadcast over the cluster bus to every node.
+ * The topics channel stays classic pub/sub: every edge subscribes to it, so a topic message has to reach
+ * every node's subscribers anyway, and a classic channel lets each edge's subscriber sit on any node
+ * (a shard channel would put all topic traffic of the deployment on the one shard owning its slot).
  */
 export const OP_SEND = 1;
 export const OP_CLOSE = 2;
@@ -35,11 +41,12 @@ const packr = new Packr({ useRecords: false });
 export const packEnvelope = (e: ConnectionEnvelope | TopicEnvelope): Buffer => packr.pack(e);
 
 export class NodeBus {
-  private readonly sub: Redis;
+  private readonly sub: RedisClient;
+  private readonly sharded: boolean;
   private readonly publishes: RedisBound;
 
   constructor(
-    private readonly pub: Redis,
+    private readonly pub: RedisClient,
     private readonly inbox: string,
     private readonly topicsChannel: string,
     private readonly onConnection: (e: ConnectionEnvelope) => void,
@@ -48,14 +55,16 @@ export class NodeBus {
   ) {
     // A subscriber connection cannot run other commands; it queues while reconnecting and resubscribes
     // (so it waits out an outage: no command timeout, unlike the request-path connection it copies).
-    this.sub = pub.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined, connectionName: 'turnpike-edge-ws-bus' });
-    this.sub.on('error', () => {});
+    this.sharded = isCluster(pub);
+    this.sub = duplicateRedis(pub, { name: 'turnpike-edge-ws-bus', enableOfflineQueue: true, maxRetriesPerRequest: null, shardedSubscribers: this.sharded, blocking: true });
     this.publishes = RedisGuard.of(pub, logger).bound('websocket topic publish');
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.dispatch(channel, message));
+    this.sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.dispatch(channel, message));
   }
 
   async start(): Promise<void> {
-    await this.sub.subscribe(this.inbox, this.topicsChannel);
+    if (this.sharded) await Promise.all([this.sub.ssubscribe(this.inbox), this.sub.subscribe(this.topicsChannel)]);
+    else await this.sub.subscribe(this.inbox, this.topicsChannel);
   }
 
   private dispatch(channel: Buffer, message: Buffer): void {

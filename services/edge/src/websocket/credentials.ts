@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@turnpike/redis';
 import type { RedisKeys } from '@turnpike/redis';
 import { RedisGuard } from '../redis/redisGuard.js';
 
@@ -25,7 +25,7 @@ export class CredentialStore {
   private readonly cache = new Map<string, { secret: string | null; until: number }>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -3,7 +3,7 @@ import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, us_socket_context_t } from 'uWebSockets.js';
 import type { Agent } from 'undici';
 import type { Logger } from 'pino';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@turnpike/redis';
 import type { TurnpikeConfig } from '@turnpike/config';
 import type { RedisKeys } from '@turnpike/redis';
 import type { FunctionInvoker } from '../integrations/function/invoker.js';
@@ -28,7 +28,7 @@ import { ConnectionRegistry } from './registry.js';
 
 export interface WebSocketGatewayOptions {
   readonly config: TurnpikeConfig;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: RedisKeys;
   readonly logger: Logger;
   readonly agent: Agent;

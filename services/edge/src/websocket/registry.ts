@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 import type { RedisKeys } from '@turnpike/redis';
 import type { WebSocketNodeConfig } from '@turnpike/config';
@@ -10,7 +10,7 @@ import { RetriedWrites, type RegistryWrite } from './retriedWrites.js';
 
 const DELIVER_LUA = readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/ws-deliver-1.lua'), 'utf8');
 
-type DeliverRedis = Redis & { tpWsDeliver(key: string, envelope: Buffer): Promise<number> };
+type DeliverRedis = RedisClient & { tpWsDeliver(key: string, envelope: Buffer): Promise<number> };
 
 /** What GET @connections/{id} reports about a connection held by another node. */
 export interface RegisteredConnection {
@@ -20,8 +20,27 @@ export interface RegisteredConnection {
   readonly userAgent: string;
 }
 
+/**
+ * Hands an envelope to the inbox of the node holding connection `connKey`: -1 unknown connection, 0 its
+ * node is gone, else delivered. Used by the registry (bounded by its guard) and by the control service.
+ */
+export function deliverToConnection(redis: RedisClient, connKey: string, envelope: Buffer): Promise<number> {
+  return isCluster(redis) ? deliverSharded(redis, connKey, envelope) : (redis.eval(DELIVER_LUA, 1, connKey, envelope) as Promise<number>);
+}
+
+/**
+ * On Redis Cluster inboxes are shard channels (SPUBLISH reaches the one shard the owning node listens
+ * on, not every node of the cluster). A script cannot SPUBLISH to a channel outside its key's slot, so
+ * this is the script's HGET and publish as two commands (bounded together by the caller).
+ */
+async function deliverSharded(redis: RedisClient, key: string, envelope: Buffer): Promise<number> {
+  const inbox = await redis.hget(key, 'inbox');
+  if (inbox === null) return -1;
+  return (await redis.spublish(inbox, envelope)) as number;
+}
+
 /** A registered connection, read by any node or by the control service (GET /v1/connections/{id}). */
-export async function lookupConnection(redis: Redis, keys: RedisKeys, id: string): Promise<RegisteredConnection | null> {
+export async function lookupConnection(redis: RedisClient, keys: RedisKeys, id: string): Promise<RegisteredConnection | null> {
   const [connectedAt, lastActiveAt, sourceIp, userAgent] = await redis.hmget(keys.tagged('wsconn', id), 'connectedAt', 'lastActiveAt', 'sourceIp', 'userAgent');
   if (connectedAt === null) return null;
   return { connectedAt: Number(connectedAt), lastActiveAt: Number(lastActiveAt), sourceIp: sourceIp ?? '', userAgent: userAgent ?? '' };
@@ -44,6 +63,8 @@ export class ConnectionRegistry {
   private readonly nodesKey: string;
   private readonly connsKey: string;
   readonly inbox: string;
+  /** Inboxes are shard channels (Redis Cluster), see deliverSharded. */
+  private readonly sharded: boolean;
   private readonly dirty = new Set<Connection>();
   private registered = false;
   /** @connections lookups and deliveries: answered (503) within the node's Redis bound, never stalled. */
@@ -51,7 +72,7 @@ export class ConnectionRegistry {
   private readonly writes: RetriedWrites;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly nodeId: string,
     private readonly settings: WebSocketNodeConfig,
@@ -68,6 +89,7 @@ export class ConnectionRegistry {
     this.nodesKey = keys.tagged('wsnodes', 'live');
     this.connsKey = keys.tagged('wsnode', nodeId, 'conns');
     this.inbox = keys.tagged('wsnode', nodeId, 'inbox');
+    this.sharded = isCluster(redis);
   }
 
   connKey(id: string): string {
@@ -121,7 +143,7 @@ export class ConnectionRegistry {
   /** -1: unknown connection; 0: its node is gone; otherwise delivered to the owning node's inbox. */
   deliver(id: string, envelope: Buffer): Promise<number> {
     const key = this.connKey(id);
-    return this.requests.call(() => this.redis.tpWsDeliver(key, envelope));
+    return this.requests.call(() => (this.sharded ? deliverSharded(this.redis, key, envelope) : this.redis.tpWsDeliver(key, envelope)));
   }
 
   /** One heartbeat: renew this node, flush lastActiveAt, and reap one dead node if there is one. */
@@ -135,13 +157,15 @@ export class ConnectionRegistry {
     }
     this.registered = true;
     if (this.dirty.size) {
-      const p = this.redis.pipeline();
+      // One command per connection, auto-pipelined (per node on Redis Cluster, where each connection's
+      // key is in its own slot and an explicit pipeline would have to stay on one node).
+      const writes: Promise<unknown>[] = [];
       for (const c of this.dirty) {
         c.dirty = false;
-        if (!c.closed) p.hset(this.connKey(c.id), 'lastActiveAt', c.lastActiveAt);
+        if (!c.closed) writes.push(this.redis.hset(this.connKey(c.id), 'lastActiveAt', c.lastActiveAt));
       }
       this.dirty.clear();
-      await p.exec();
+      await Promise.all(writes);
     }
     await this.reap(now);
   }
@@ -165,9 +189,7 @@ export class ConnectionRegistry {
       const [next, ids] = await this.redis.sscan(set, cursor, 'COUNT', 1000);
       cursor = next;
       if (ids.length) {
-        const p = this.redis.pipeline();
-        for (const id of ids) p.unlink(this.connKey(id));
-        await p.exec();
+        await Promise.all(ids.map((id) => this.redis.unlink(this.connKey(id))));
         removed += ids.length;
       }
     } while (cursor !== '0');

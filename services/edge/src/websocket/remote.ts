@@ -1,10 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
-import type { RedisKeys } from '@turnpike/redis';
+import type { RedisClient, RedisKeys } from '@turnpike/redis';
 import { OP_SEND, packEnvelope } from './bus.js';
-
-const DELIVER_LUA = readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/ws-deliver-1.lua'), 'utf8');
+import { deliverToConnection } from './registry.js';
 
 /**
  * Sending to a connection and publishing to a topic from outside any edge (the control service's admin
@@ -13,14 +9,14 @@ const DELIVER_LUA = readFileSync(createRequire(import.meta.url).resolve('@turnpi
  */
 export class RemoteWebSocket {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 
   /** -1: unknown connection; 0: its node is gone; otherwise handed to the owning node's inbox. */
   async send(connectionId: string, data: string): Promise<number> {
     const envelope = packEnvelope({ o: OP_SEND, c: connectionId, d: data, b: false });
-    return (await this.redis.eval(DELIVER_LUA, 1, this.keys.tagged('wsconn', connectionId), envelope)) as number;
+    return deliverToConnection(this.redis, this.keys.tagged('wsconn', connectionId), envelope);
   }
 
   /** Publishes to every subscriber of `topic` on the API stage, on every node; resolves the nodes listening. */

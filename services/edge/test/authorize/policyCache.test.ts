@@ -1,8 +1,7 @@
 import pino from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { connectRedis, RedisKeys } from '@turnpike/redis';
+import { connectRedis, RedisKeys, type RedisClient } from '@turnpike/redis';
 import { deletePrefix, RedisServer, SHARED_REDIS_URL, testPrefix } from '@turnpike/testing';
-import type { Redis } from 'ioredis';
 import { PolicyCache } from '../../src/stages/authorize/cache/policyCache.js';
 import { BoundedLru } from '../../src/stages/authorize/cache/boundedLru.js';
 import type { AuthorizerResult } from '../../src/stages/authorize/lambda/result.js';
@@ -11,7 +10,7 @@ import { isAllowed } from '../../src/stages/authorize/policy/policy.js';
 const logger = pino({ level: 'silent' });
 const prefix = testPrefix('authz-cache');
 const keys = new RedisKeys(prefix);
-const clients: Redis[] = [];
+const clients: RedisClient[] = [];
 const result = (principalId: string): AuthorizerResult => ({ principalId, context: { tenant: 'acme', n: 1, ok: true }, usageIdentifierKey: null, allow: ['arn:*/GET/*'], deny: ['arn:*/GET/secret'] });
 
 /** A node's cache, on its own fail-fast Redis connection (as every edge process has), once connected. */

@@ -2,9 +2,8 @@ import { request } from 'node:http';
 import pino from 'pino';
 import { parseConfig } from '@turnpike/config';
 import { Edge } from '@turnpike/edge';
-import { ApiKeyStore, RedisKeys, connectRedis, type QuotaSettings, type ThrottleLimits } from '@turnpike/redis';
+import { ApiKeyStore, RedisKeys, connectRedis, type QuotaSettings, type RedisClient, type ThrottleLimits } from '@turnpike/redis';
 import { SHARED_REDIS_URL, testPrefix } from '@turnpike/testing';
-import type { Redis } from 'ioredis';
 
 /** A clock tests move by hand; buckets, quota periods and metering days all read it. */
 export class TestClock {
@@ -65,7 +64,7 @@ export async function statuses(n: number, port: number, path: string, headers: R
 }
 
 /** A store on its own connection, for arranging keys and plans the way the CLI would. */
-export function openStore(prefix: string, url = SHARED_REDIS_URL): { store: ApiKeyStore; redis: Redis } {
+export function openStore(prefix: string, url = SHARED_REDIS_URL): { store: ApiKeyStore; redis: RedisClient } {
   const redis = connectRedis({ url, name: 'traffic-test' });
   return { store: new ApiKeyStore(redis, new RedisKeys(prefix)), redis };
 }

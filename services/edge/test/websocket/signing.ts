@@ -9,7 +9,7 @@ export async function signedRequest(port: number, method: string, path: string, 
   const signed = await signer.sign({ method, protocol: 'http:', hostname: '127.0.0.1', port, path, headers: { host: `127.0.0.1:${port}` }, body, query: {} });
   return rawRequest(port, { method, path, headers: signed.headers, body });
 }
-class NodeSha256 {
+export class NodeSha256 {
   private readonly h: Hash | Hmac;
   constructor(secret?: unknown) {
     this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret as string | Uint8Array);

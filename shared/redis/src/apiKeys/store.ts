@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../connection.js';
 import type { RedisKeys } from '../keys.js';
 import { digestKeyValue, digestsEqual, generateId, generateKeyValue } from './secret.js';
 import { utcDate, type QuotaPeriodUnit } from './quotaPeriod.js';
@@ -122,7 +122,7 @@ const NAME = /^[A-Za-z0-9 _.:-]{1,128}$/;
 
 export class ApiKeyStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly keys: RedisKeys,
   ) {
     if (!('tpUsageFlush' in redis)) redis.defineCommand('tpUsageFlush', { numberOfKeys: 2, lua: readFileSync(resolveScript('@turnpike/redis/scripts/usage-flush-2.lua'), 'utf8') });

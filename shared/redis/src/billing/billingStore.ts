@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../connection.js';
 import type { RedisKeys } from '../keys.js';
 import { StoreError } from '../apiKeys/store.js';
 import { utcDate } from '../apiKeys/quotaPeriod.js';
@@ -38,7 +38,7 @@ export interface BillingAccount {
 
 export class BillingStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 
@@ -83,7 +83,10 @@ export class BillingStore {
   }
 
   async setAccount(account: BillingAccount): Promise<void> {
-    await this.redis.multi().set(this.accountKey(account.keyId), JSON.stringify(account)).sadd(this.accountsKey, account.keyId).exec();
+    // Two slots on Redis Cluster, so no MULTI: the account is written before it is listed, so a listed
+    // id always has its account.
+    await this.redis.set(this.accountKey(account.keyId), JSON.stringify(account));
+    await this.redis.sadd(this.accountsKey, account.keyId);
   }
 
   async getAccount(keyId: string): Promise<BillingAccount | null> {
@@ -95,7 +98,8 @@ export class BillingStore {
   async cappedAccounts(): Promise<BillingAccount[]> {
     const ids = await this.redis.smembers(this.accountsKey);
     if (ids.length === 0) return [];
-    const raw = await this.redis.mget(...ids.map((id) => this.accountKey(id)));
+    // One GET per account (auto-pipelined per node): MGET across Cluster slots is refused (CROSSSLOT).
+    const raw = await Promise.all(ids.map((id) => this.redis.get(this.accountKey(id))));
     return raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as BillingAccount).filter((a) => a.spendCap !== undefined);
   }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../connection.js';
 import type { RedisKeys } from '../keys.js';
 import { digestsEqual, generateId } from '../apiKeys/secret.js';
 import { ControlError } from './store.js';
@@ -37,7 +37,7 @@ interface StoredToken extends AdminToken {
 
 export class AdminTokenStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../connection.js';
 import type { ApiConfig, ThrottleSettingsConfig } from '@turnpike/config';
 import type { RedisKeys } from '../keys.js';
 import type { ApiRecord, BasePathMapping, CanarySettings, ControlSnapshot, DeploymentRecord, DeploymentSummary, DomainRecord, StageHistoryEntry, StageRecord } from './records.js';
@@ -53,13 +53,13 @@ export interface StagePatch {
 
 const HISTORY_KEPT = 200;
 const CAS_LUA = readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/control-cas-3.lua'), 'utf8');
-type CasRedis = Redis & { tpControlCas(k1: string, k2: string, k3: string, ...argv: (string | number)[]): Promise<[number, number]> };
+type CasRedis = RedisClient & { tpControlCas(k1: string, k2: string, k3: string, ...argv: (string | number)[]): Promise<[number, number]> };
 
 export class ControlStore {
   private readonly redis: CasRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {
     if (!('tpControlCas' in redis)) redis.defineCommand('tpControlCas', { numberOfKeys: 3, lua: CAS_LUA });

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../connection.js';
 import type { RedisKeys } from '../keys.js';
 
 /** What a node (edge or worker) says about itself every few seconds; the console's Nodes page and the metrics scraper read it. */
@@ -36,7 +36,7 @@ export class NodeHeartbeats {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keys: RedisKeys,
   ) {
     this.key = keys.tagged('nodes', 'all');

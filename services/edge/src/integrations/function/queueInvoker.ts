@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { connectRedis, RedisKeys } from '@turnpike/redis';
+import { connectRedis, duplicateRedis, isCluster, RedisKeys, type RedisClient, type RedisEndpoint } from '@turnpike/redis';
 import {
   ASYNC_JOB,
   FUNCTION_QUEUE_OPTIONS,
@@ -21,7 +20,7 @@ import { RedisGuard, type RedisBound } from '../../redis/redisGuard.js';
 import { FunctionInvokeError, type FunctionInvoker, type InvokeOptions } from './invoker.js';
 
 export interface QueueInvokerOptions {
-  readonly redisUrl: string;
+  readonly redis: RedisEndpoint;
   readonly keyPrefix: string;
   readonly logger: Logger;
   /**
@@ -89,9 +88,10 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private flushScheduled = false;
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
-  private conn: (Redis & EnqueueCommands) | null = null;
+  private conn: (RedisClient & EnqueueCommands) | null = null;
   private enqueue: RedisBound | null = null;
-  private reader: Redis | null = null;
+  private replicaAck: RedisBound | null = null;
+  private reader: RedisClient | null = null;
   private readLoop: Promise<void> | null = null;
   private closed = false;
 
@@ -137,6 +137,14 @@ export class QueueFunctionInvoker implements FunctionInvoker {
       await this.enqueue!.call(() => lane.queue.add(ASYNC_JOB, job, ASYNC_OPTS));
     } catch (err) {
       throw new FunctionInvokeError('unavailable', `${functionRef}: cannot queue the invocation: ${(err as Error).message}`);
+    }
+    const ack = this.options.redis.replicaAck;
+    if (ack !== undefined && !isCluster(this.conn!)) {
+      // WAIT covers every write this connection made before it, the job's included.
+      // Bounded like the enqueue, with a breaker of its own: replicas lagging must not refuse enqueues.
+      const conn = this.conn!;
+      const held = await this.replicaAck!.call(() => conn.wait(ack.replicas, ack.timeoutMs)).catch(() => 0);
+      if (held < ack.replicas) throw new FunctionInvokeError('unavailable', `${functionRef}: the invocation reached ${held} of ${ack.replicas} Redis replicas in ${ack.timeoutMs} ms; it may or may not run`);
     }
   }
 
@@ -217,15 +225,16 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private start(): void {
     if (this.conn !== null) return;
     // Fail fast: an invocation while Redis is down answers at once instead of queueing in memory.
-    this.conn = connectRedis({ url: this.options.redisUrl, name: 'turnpike-edge-functions', failFast: true, requestTimeoutMs: this.options.timeoutMs }) as Redis & EnqueueCommands;
-    this.enqueue = RedisGuard.of(this.conn, this.options.logger).bound('function enqueue');
+    this.conn = connectRedis({ ...this.options.redis, name: 'turnpike-edge-functions', failFast: true, requestTimeoutMs: this.options.timeoutMs }) as RedisClient & EnqueueCommands;
+    const guard = RedisGuard.of(this.conn, this.options.logger);
+    this.enqueue = guard.bound('function enqueue');
+    this.replicaAck = guard.bound('function replica ack');
     this.conn.defineCommand('tpFunctionEnqueue', {
       numberOfKeys: 2,
       lua: readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/function-enqueue-2.lua'), 'utf8'),
     });
     // The blocking reader waits out a Redis restart (no command timeout: BLMPOP blocks), and has nothing to pipeline.
-    this.reader = this.conn.duplicate({ connectionName: 'turnpike-edge-replies', enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined, enableAutoPipelining: false });
-    this.reader.on('error', () => {});
+    this.reader = duplicateRedis(this.conn, { name: 'turnpike-edge-replies', enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false, blocking: true });
     this.readLoop = this.readReplies(this.reader);
   }
 
@@ -241,7 +250,7 @@ export class QueueFunctionInvoker implements FunctionInvoker {
     for (const [seq] of this.pending) this.settleError(seq, err);
   }
 
-  private async readReplies(reader: Redis): Promise<void> {
+  private async readReplies(reader: RedisClient): Promise<void> {
     while (!this.closed) {
       let res: [Buffer, Buffer[]] | null;
       // Re-armed while the read stays unanswered: invocations queued meanwhile get the same bound. Like

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { digestKeyValue, type ApiKeyRecord, type ResolvedApiKey, type UsagePlan } from '@turnpike/redis';
+import { digestKeyValue, duplicateRedis, type ApiKeyRecord, type ResolvedApiKey, type UsagePlan, type RedisClient } from '@turnpike/redis';
 import type { TrafficControl } from '../throttle/trafficControl.js';
 import type { TokenBucket } from '../throttle/tokenBucket.js';
 import type { QuotaCounter } from '../throttle/quotaCounter.js';
@@ -42,7 +41,7 @@ const MAX_ENTRIES = 100_000;
 export class ApiKeyCache {
   private readonly entries = new Map<string, CachedKey>();
   private readonly loading = new Map<string, Promise<CachedKey>>();
-  private readonly subscriber: Redis;
+  private readonly subscriber: RedisClient;
   private readonly ttlMs: number;
   private readonly maxStaleMs: number;
   /** Entries checked before this instant are stale whatever their age (set when change messages may have been missed). */
@@ -52,14 +51,13 @@ export class ApiKeyCache {
     private readonly traffic: TrafficControl,
     settings: { readonly cacheTtlMs: number; readonly maxStaleMs: number },
     private readonly bound: RedisBound,
-    redis: Redis,
+    redis: RedisClient,
     logger: Logger,
   ) {
     this.ttlMs = settings.cacheTtlMs;
     this.maxStaleMs = settings.maxStaleMs;
     const channel = traffic.store.changesChannel;
-    this.subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
-    this.subscriber.on('error', () => {});
+    this.subscriber = duplicateRedis(redis, { name: 'turnpike-edge-key-changes', enableOfflineQueue: true, maxRetriesPerRequest: null, blocking: true });
     this.subscriber.on('message', (_channel: string, digest: string) => {
       // A lookup already in flight may have read the record before the change: it must not store it.
       if (digest === '*') {

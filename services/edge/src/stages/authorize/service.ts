@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey } from 'jose';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 import { COGNITO_POOL_ARN, type AuthorizerConfig } from '@turnpike/config';
 import type { RedisKeys } from '@turnpike/redis';
@@ -11,7 +11,7 @@ import { JwtAuthorizer, cognitoRules, jwtRules } from './jwt/jwtAuthorizer.js';
 import { LambdaAuthorizer } from './lambda/lambdaAuthorizer.js';
 
 export interface AuthorizationOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   logger: Logger;
   /** Policy-cache entries kept in memory per node (default 10,000). */

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '@turnpike/config';
-import { ApiKeyStore, BillingStore, type QuotaPeriod, type QuotaSettings, type RedisKeys, type ThrottleLimits } from '@turnpike/redis';
+import { ApiKeyStore, BillingStore, type QuotaPeriod, type QuotaSettings, type RedisKeys, type ThrottleLimits, type RedisClient } from '@turnpike/redis';
 import { ApiKeyCache } from '../apiKey/apiKeyCache.js';
 import { UsageMeter } from '../../metering/usageMeter.js';
 import { RedisGuard, type RedisBound } from '../../redis/redisGuard.js';
@@ -17,7 +16,7 @@ import { TokenBucket } from './tokenBucket.js';
 
 export interface TrafficOptions {
   gateway: GatewayConfig;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   logger: Logger;
   /** Replaces the clock for buckets, quota periods and metering days (tests roll periods over with it). */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 import { decode, encode } from '@turnpike/codec';
 import type { RedisKeys } from '@turnpike/redis';
@@ -54,7 +54,7 @@ interface Stored {
 }
 
 export interface PolicyCacheOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   logger: Logger;
   /** Entries kept per node (default 10,000). */

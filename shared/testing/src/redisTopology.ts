@@ -1,0 +1,145 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RedisServer } from './redis.js';
+
+const cli = (port: number, ...args: string[]): string => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
+
+/** Polls a condition no event announces (a cluster agreeing on its slots, a sentinel seeing a replica), bounded. */
+async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A private Redis Cluster on loopback: `masters` masters, each with `replicasPerMaster` replicas. */
+export class RedisClusterFixture {
+  private constructor(readonly nodes: RedisServer[]) {}
+
+  static async start(masters = 3, replicasPerMaster = 0): Promise<RedisClusterFixture> {
+    const nodes: RedisServer[] = [];
+    const conf = `tp-${process.pid}-${Date.now()}`;
+    for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
+      nodes.push(await RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${conf}-${i}.conf`, '--cluster-node-timeout', '1000']));
+    }
+    const f = new RedisClusterFixture(nodes);
+    execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'], { stdio: 'ignore' });
+    await f.waitHealthy();
+    return f;
+  }
+
+  /** redis+cluster://... naming every node as a seed. */
+  get url(): string {
+    return `redis+cluster://${this.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`;
+  }
+
+  /** Every node answers and agrees that every slot is served. */
+  async waitHealthy(timeoutMs = 20_000): Promise<void> {
+    await until('cluster_state:ok on every node', () => this.nodes.every((n) => {
+      try {
+        return cli(n.port, 'CLUSTER', 'INFO').includes('cluster_state:ok');
+      } catch {
+        return false;
+      }
+    }), timeoutMs);
+  }
+
+  /** The ports of the current masters. */
+  masters(): number[] {
+    return this.nodes.filter((n) => {
+      try {
+        return /^role:master/m.test(cli(n.port, 'INFO', 'replication'));
+      } catch {
+        return false;
+      }
+    }).map((n) => n.port);
+  }
+
+  /**
+   * A coordinated failover (CLUSTER FAILOVER on its replica) of the master serving `key`: the master
+   * stops taking writes, the replica catches up and is promoted. Resolves with both ports once the
+   * cluster is healthy again.
+   */
+  async failoverMasterOf(key: string): Promise<{ from: number; to: number }> {
+    const port0 = this.nodes[0]!.port;
+    const slot = Number(cli(port0, 'CLUSTER', 'KEYSLOT', key));
+    const nodes = cli(port0, 'CLUSTER', 'NODES').split('\n').map((l) => l.split(' '));
+    const master = nodes.find((f) => f[2]!.includes('master') && f.slice(8).some((r) => {
+      const [a, b] = r.split('-').map(Number);
+      return slot >= a! && slot <= (b ?? a)!;
+    }))!;
+    const replica = nodes.find((f) => f[3] === master[0])!;
+    const portOf = (f: string[]) => Number(f[1]!.split('@')[0]!.split(':')[1]);
+    const to = portOf(replica);
+    cli(to, 'CLUSTER', 'FAILOVER');
+    await until('the replica to be promoted', () => /^role:master/m.test(cli(to, 'INFO', 'replication')));
+    await this.waitHealthy();
+    return { from: portOf(master), to };
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.destroy()));
+  }
+}
+
+/** A private Sentinel deployment on loopback: one master, one replica, three sentinels. */
+export class RedisSentinelFixture {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'tp-sentinel-'));
+
+  private constructor(
+    readonly master: RedisServer,
+    readonly replica: RedisServer,
+    readonly sentinels: RedisServer[],
+    readonly masterName: string,
+  ) {}
+
+  static async start(masterName = 'tpmaster'): Promise<RedisSentinelFixture> {
+    const master = await RedisServer.start();
+    const replica = await RedisServer.start(['--replicaof', '127.0.0.1', String(master.port)]);
+    const sentinels: RedisServer[] = [];
+    const f = new RedisSentinelFixture(master, replica, sentinels, masterName);
+    for (let i = 0; i < 3; i++) {
+      // A sentinel rewrites its config file, so each gets its own.
+      const file = join(f.dir, `sentinel-${i}.conf`);
+      writeFileSync(file, [`sentinel monitor ${masterName} 127.0.0.1 ${master.port} 2`, `sentinel down-after-milliseconds ${masterName} 1000`, `sentinel failover-timeout ${masterName} 5000`, `sentinel parallel-syncs ${masterName} 1`, ''].join('\n'));
+      sentinels.push(await RedisServer.start(['--sentinel'], file));
+    }
+    await until('the sentinels to see the replica and each other', () =>
+      sentinels.every((s) => {
+        try {
+          const info = cli(s.port, 'SENTINEL', 'MASTER', masterName).split('\n');
+          const field = (name: string) => Number(info[info.indexOf(name) + 1]);
+          return field('num-slaves') >= 1 && field('num-other-sentinels') >= 2;
+        } catch {
+          return false;
+        }
+      }),
+    );
+    return f;
+  }
+
+  get url(): string {
+    return `redis+sentinel://${this.sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${this.masterName}`;
+  }
+
+  /** The port of the master the sentinels name now. */
+  currentMasterPort(): number {
+    return Number(cli(this.sentinels[0]!.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.masterName).split('\n')[1]);
+  }
+
+  /** Asks the sentinels to promote the replica, and resolves once they all name the new master. */
+  async failover(): Promise<number> {
+    const before = this.currentMasterPort();
+    cli(this.sentinels[0]!.port, 'SENTINEL', 'FAILOVER', this.masterName);
+    await until('the sentinels to name a new master', () => this.sentinels.every((s) => Number(cli(s.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.masterName).split('\n')[1]) !== before));
+    return this.currentMasterPort();
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all([this.master, this.replica, ...this.sentinels].map((n) => n.destroy()));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
