@@ -63,6 +63,7 @@ function configFromSource(raw: SourceDoc): TurnpikeConfig {
       authorizers: { ...parsed.data.authorizers, ...imported.authorizers, ...written.authorizers },
       cors: api.cors ?? imported.cors,
       apiKeySource: api.apiKeySource ?? imported.apiKeySource,
+      type: api.type ?? imported.kind,
     } satisfies ApiConfig;
   });
   checkUnique(src, apis, issues);
@@ -96,7 +97,7 @@ function fromOpenApiFile(src: SourceDoc): TurnpikeConfig {
     file: src.file,
     gateway: Gateway.parse({}),
     functions: {},
-    apis: [{ ...api, routes: imported.routes, binaryMediaTypes: imported.binaryMediaTypes, authorizers: imported.authorizers, cors: imported.cors, apiKeySource: imported.apiKeySource }],
+    apis: [{ ...api, routes: imported.routes, binaryMediaTypes: imported.binaryMediaTypes, authorizers: imported.authorizers, cors: imported.cors, apiKeySource: imported.apiKeySource, type: imported.kind }],
     warnings,
   });
 }

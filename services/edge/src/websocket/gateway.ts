@@ -485,7 +485,7 @@ export class WebSocketGateway {
   /** HTTP requests to a WebSocket API: `@connections` and `@topics` (Edge.handle hands them here). */
   handleHttp(ctx: RequestContext, rawPath: string): void {
     const api = this.apis.get(ctx.api.id);
-    if (!api) return ctx.sendError(404, 'Not Found');
+    if (!api) return ctx.gatewayError('RESOURCE_NOT_FOUND');
     handleManagementRequest(this, ctx, rawPath).catch((err: unknown) => ctx.fail(err));
   }
 }
