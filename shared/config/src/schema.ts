@@ -284,6 +284,8 @@ export const WebSocketApiSettings = z
     maxConnectionDurationMs: Millis(1_000, 604_800_000, 7_200_000),
     /** A bigger message closes the connection with 1009 (API Gateway: 128 KB). */
     maxMessageBytes: z.number().int().min(16).max(16 * 1024 * 1024).default(128 * 1024),
+    /** `reject` (API Gateway): a binary frame from a client closes the connection with 1003; `base64`: it goes to the route base64-encoded. */
+    binaryMessages: z.enum(['reject', 'base64']).default('reject'),
     /**
      * Messages a connection may send per second, on average; past it (and its burst) the connection is
      * closed with 1008. Bounds what one client can make the edge do, integrations and access-log lines

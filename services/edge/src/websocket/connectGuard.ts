@@ -24,7 +24,7 @@ export class ConnectGuard {
 
   async admit(conn: Connection, handshake: Handshake, rawHeaders: readonly string[], query: string, fullPath: string, requestId: string): Promise<Admission> {
     if (this.apiKeys !== null) {
-      const value = handshake.headers['x-api-key'];
+      const value = handshake.lookup['x-api-key'];
       if (!value) return refuse(403, 'Forbidden', 'missing API key');
       let entry: CachedKey;
       try {
@@ -45,7 +45,7 @@ export class ConnectGuard {
       fullPath,
       resourcePath: '$connect',
       routeKey: '$connect',
-      headers: handshake.headers,
+      headers: handshake.lookup,
       rawHeaders,
       query,
       pathParameters: null,

@@ -64,6 +64,7 @@ apis:
     type: websocket
     stages: { prod: {} }
     websocket:
+      binaryMessages: base64
       routes:
         $connect: { integration: { type: function, function: ws } }
         $disconnect: { integration: { type: function, function: ws } }
