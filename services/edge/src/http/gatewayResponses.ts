@@ -3,7 +3,7 @@
  * table: docs/aws-behaviour.md prints the same table. Stages name the situation by API Gateway's
  * GatewayResponseType (`MISSING_AUTHENTICATION_TOKEN`, `THROTTLED`...); the API's kind decides the status,
  * body and `x-amzn-ErrorType`. A REST API's `x-amazon-apigateway-gateway-responses` customise exactly
- * these entries: `compileGatewayResponses(kind, custom)` lays them over the defaults once per API.
+ * these entries by type (gatewayResponses/gatewayResponses.ts renders them over these defaults).
  */
 
 /** REST APIs (payload 1.0 era, `x-amz-apigw-id`) or HTTP APIs (`apigw-requestid`, terser errors). */
@@ -28,6 +28,7 @@ export const GATEWAY_RESPONSE_TYPES = [
   'RESOURCE_NOT_FOUND',
   'THROTTLED',
   'UNAUTHORIZED',
+  'UNSUPPORTED_MEDIA_TYPE',
 ] as const;
 export type GatewayResponseType = (typeof GATEWAY_RESPONSE_TYPES)[number];
 
@@ -61,6 +62,7 @@ export const REST_RESPONSES: Table = {
   RESOURCE_NOT_FOUND: row(404, 'Not Found', 'NotFoundException'),
   THROTTLED: row(429, 'Too Many Requests', 'TooManyRequestsException'),
   UNAUTHORIZED: row(401, 'Unauthorized', 'UnauthorizedException'),
+  UNSUPPORTED_MEDIA_TYPE: row(415, 'Unsupported Media Type', 'UnsupportedMediaTypeException'),
 };
 
 /**
@@ -79,49 +81,37 @@ export const HTTP_RESPONSES: Table = {
   MISSING_AUTHENTICATION_TOKEN: row(404, 'Not Found', 'NotFoundException'),
 };
 
+const EXPLICIT_DENY_MESSAGE = 'User is not authorized to access this resource with an explicit deny';
 /** AWS answers an explicit Deny in an authorizer's policy with this body, capital `M` included. */
-export const EXPLICIT_DENY_BODY = '{"Message":"User is not authorized to access this resource with an explicit deny"}';
-
-/** A REST API's customisation of one response type (`x-amazon-apigateway-gateway-responses`). */
-export interface GatewayResponseOverride {
-  readonly statusCode?: number;
-  /** Flat name/value list, static values. */
-  readonly headers?: readonly string[];
-  /** The `application/json` body; `$context.error.messageString` is the default message, quoted. */
-  readonly body?: string;
-}
+export const EXPLICIT_DENY_BODY = `{"Message":${JSON.stringify(EXPLICIT_DENY_MESSAGE)}}`;
 
 /** One compiled answer, ready to write. */
 export interface GatewayAnswer {
   readonly type: GatewayResponseType;
   readonly status: number;
+  /** `$context.error.message` for a customised response's template. */
+  readonly message: string | null;
   /** Flat name/value list: content-type, x-amzn-ErrorType, then any customised headers. */
   readonly headers: readonly string[];
   readonly body: string;
 }
 
 /** An API's gateway answers, built once per API (and per deployment) when its routes are compiled. */
-export class GatewayResponses {
+export class DefaultGatewayResponses {
   private readonly answers: ReadonlyMap<GatewayResponseType, GatewayAnswer>;
 
-  constructor(
-    readonly kind: ApiKind,
-    custom: Readonly<Partial<Record<GatewayResponseType, GatewayResponseOverride>>> = {},
-  ) {
+  constructor(readonly kind: ApiKind) {
     const table = kind === 'http' ? HTTP_RESPONSES : REST_RESPONSES;
     const answers = new Map<GatewayResponseType, GatewayAnswer>();
     for (const type of GATEWAY_RESPONSE_TYPES) {
       const d = table[type];
-      const o = custom[type] ?? (d.status < 500 ? custom.DEFAULT_4XX : custom.DEFAULT_5XX);
-      const messageJson = JSON.stringify(d.message);
-      const body = o?.body !== undefined ? o.body.split('$context.error.messageString').join(messageJson) : `{"message":${messageJson}}`;
-      const headers = ['content-type', 'application/json', 'x-amzn-ErrorType', d.errorType, ...(o?.headers ?? [])];
-      answers.set(type, Object.freeze({ type, status: o?.statusCode ?? d.status, headers: Object.freeze(headers), body }));
+      const headers = Object.freeze(['content-type', 'application/json', 'x-amzn-ErrorType', d.errorType]);
+      answers.set(type, Object.freeze({ type, status: d.status, message: d.message, headers, body: `{"message":${JSON.stringify(d.message)}}` }));
     }
     this.answers = answers;
     const denied = answers.get('ACCESS_DENIED')!;
-    // A customised ACCESS_DENIED applies to both; the default REST body for an explicit Deny is AWS's own.
-    this.denied = kind === 'rest' && custom.ACCESS_DENIED?.body === undefined ? { ...denied, body: EXPLICIT_DENY_BODY } : denied;
+    // REST APIs answer an explicit Deny with a body of their own (a customised ACCESS_DENIED still wins).
+    this.denied = kind === 'rest' ? Object.freeze({ ...denied, message: EXPLICIT_DENY_MESSAGE, body: EXPLICIT_DENY_BODY }) : denied;
   }
 
   private readonly denied: GatewayAnswer;
@@ -143,7 +133,7 @@ export class GatewayResponses {
     const base = this.answer(status < 500 ? 'DEFAULT_4XX' : 'DEFAULT_5XX');
     const headers = base.headers.slice();
     headers[3] = STATUS_ERROR_TYPES[status] ?? base.headers[3]!;
-    return { type: base.type, status, headers, body: `{"message":${JSON.stringify(message)}}` };
+    return { type: base.type, status, message, headers, body: `{"message":${JSON.stringify(message)}}` };
   }
 }
 
@@ -152,6 +142,7 @@ const STATUS_ERROR_TYPES: Readonly<Record<number, string>> = {
   400: 'BadRequestException',
   408: 'RequestTimeoutException',
   413: 'RequestEntityTooLargeException',
+  415: 'UnsupportedMediaTypeException',
   431: 'RequestHeaderFieldsTooLargeException',
   500: 'InternalServerErrorException',
   502: 'BadGatewayException',
@@ -159,4 +150,4 @@ const STATUS_ERROR_TYPES: Readonly<Record<number, string>> = {
   504: 'GatewayTimeoutException',
 };
 
-export const REST_GATEWAY_RESPONSES = new GatewayResponses('rest');
+export const REST_GATEWAY_RESPONSES = new DefaultGatewayResponses('rest');

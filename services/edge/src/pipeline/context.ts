@@ -198,12 +198,14 @@ export class RequestContext implements ResponseOwner, BodyOwner {
   }
 
   /**
-   * A gateway-generated error: the API's answer for `type` (its kind's default, or the API's customised
-   * gateway response; http/gatewayResponses.ts). `logMessage` is what the access log's
-   * `$context.error.message` says; `headers` are added (Retry-After, Allow).
+   * A gateway-generated error: the API's answer for `type` (its kind's default from
+   * http/gatewayResponses.ts, or the API's customised gateway response). `logMessage` is what the access
+   * log's `$context.error.message` says; `headers` are added (Retry-After); `message` replaces the
+   * type's default message (BAD_REQUEST_PARAMETERS names the missing parameters).
    */
-  gatewayError(type: GatewayResponseType, logMessage?: string, headers: readonly string[] | null = null): void {
-    this.sendAnswer(this.api.responses.answer(type), logMessage, headers);
+  gatewayError(type: GatewayResponseType, logMessage?: string, headers: readonly string[] | null = null, message?: string): void {
+    const answer = this.api.responses.answer(type);
+    this.sendAnswer(message === undefined ? answer : withMessage(answer, message), logMessage ?? message, headers);
   }
 
   /** A gateway error with a status no response type names (400, 408, 431, 503): DEFAULT_4XX/5XX's shape. */
@@ -211,8 +213,11 @@ export class RequestContext implements ResponseOwner, BodyOwner {
     this.sendAnswer(this.api.responses.byStatus(status, message), logMessage ?? message, null);
   }
 
+  /** Writes a gateway answer, through the API's `x-amazon-apigateway-gateway-responses` when it customises its type. */
   sendAnswer(answer: GatewayAnswer, logMessage: string | undefined, headers: readonly string[] | null): void {
     this.errorMessage ??= logMessage ?? answer.type;
+    const custom = this.api.gatewayResponses?.render(this, answer) ?? null;
+    if (custom !== null) answer = custom;
     this.respond(answer.status, headers ? [...answer.headers, ...headers] : answer.headers, answer.body);
   }
 
@@ -272,6 +277,10 @@ export class RequestContext implements ResponseOwner, BodyOwner {
   get routeKey(): string {
     return this.route ? this.route.routeKey : '-';
   }
+}
+
+function withMessage(answer: GatewayAnswer, message: string): GatewayAnswer {
+  return { ...answer, message, body: `{"message":${JSON.stringify(message)}}` };
 }
 
 function byteLength(body: string | Uint8Array): number {

@@ -1,7 +1,8 @@
 import type { ApiConfig, RouteConfig, RouteMethod, TurnpikeConfig } from '@turnpike/config';
 import { ConfigError } from '@turnpike/config';
 import type { Stage } from '../pipeline/stage.js';
-import { GatewayResponses, type ApiKind } from '../http/gatewayResponses.js';
+import { DefaultGatewayResponses, type ApiKind } from '../http/gatewayResponses.js';
+import { GatewayResponses } from '../gatewayResponses/gatewayResponses.js';
 import { RouteConflictError, RouteTrie, type MatchResult } from './routeTrie.js';
 
 /**
@@ -41,14 +42,16 @@ export interface CompiledApi {
   readonly config: ApiConfig;
   /** REST API or HTTP API: decides every gateway answer and the response's request-id headers. */
   readonly kind: ApiKind;
-  /** The API's gateway answers (errors the gateway itself makes), compiled once. */
-  readonly responses: GatewayResponses;
+  /** The kind's default gateway answers (errors the gateway itself makes). */
+  readonly responses: DefaultGatewayResponses;
   readonly basePathSegments: readonly string[];
   readonly stages: ReadonlyMap<string, ApiStage>;
   readonly defaultStage: ApiStage | null;
   readonly trie: RouteTrie<CompiledRoute>;
   /** Stages that run once the API is known and before routing (CORS preflight). */
   preRoute: readonly Stage[];
+  /** The API's customized gateway responses; null (or absent) when it has none. */
+  readonly gatewayResponses?: GatewayResponses | null;
 }
 
 export interface CompiledRoute {
@@ -261,12 +264,13 @@ function compileApi(config: ApiConfig, isCanary: boolean): CompiledApi {
     name: config.name,
     config,
     kind,
-    responses: new GatewayResponses(kind),
+    responses: new DefaultGatewayResponses(kind),
     basePathSegments: config.basePath === '/' ? [] : config.basePath.slice(1).split('/'),
     stages,
     defaultStage: stages.get('$default') ?? null,
     trie: new RouteTrie<CompiledRoute>(),
     preRoute: [],
+    gatewayResponses: GatewayResponses.compile(config.gatewayResponses ?? {}),
   };
 }
 

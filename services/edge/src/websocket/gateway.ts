@@ -117,8 +117,7 @@ export class WebSocketGateway {
       idleTimeout: 120,
       sendPingsAutomatically: true,
       maxBackpressure: node.maxBufferedBytes,
-      // Typed as a number in the typings, read as a boolean by uWS.
-      closeOnBackpressureLimit: Number(node.slowConsumerPolicy === 'disconnect'),
+      closeOnBackpressureLimit: node.slowConsumerPolicy === 'disconnect',
       compression: uWS.DISABLED,
       upgrade: (res, req, context) => this.upgrade(res, req, context),
       open: (ws) => this.onOpen(ws),
@@ -201,7 +200,7 @@ export class WebSocketGateway {
       return;
     }
     const rawHeaders: string[] = [];
-    req.forEachHeader((k, v) => rawHeaders.push(k, v));
+    req.forEach((k, v) => rawHeaders.push(k, v));
     const query = req.getQuery() ?? '';
     const handshake = handshakeOf(rawHeaders, query);
     let aborted = false;

@@ -1,6 +1,6 @@
 import { forwardingHeaders } from '../../http/forwarded.js';
 import type { Agent, Dispatcher } from 'undici';
-import type { HttpProxyIntegrationConfig } from '@turnpike/config';
+import { STAGE_VARIABLE_REF, undefinedStageVariables, type HttpProxyIntegrationConfig } from '@turnpike/config';
 import { HOP_BY_HOP, connectionTokens } from '../../http/hopByHop.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
@@ -16,6 +16,8 @@ export class HttpProxyStage implements Stage {
   readonly name = 'integration.http_proxy';
   private readonly uris: ReadonlyMap<string, CompiledUri>;
   private readonly headerTemplates: ReadonlyMap<string, readonly HeaderTemplate[]>;
+  /** `requestQuery` per stage; empty for most routes. */
+  private readonly queryTemplates: ReadonlyMap<string, readonly HeaderTemplate[]>;
   private readonly greedyName: string | null;
 
   constructor(
@@ -32,12 +34,15 @@ export class HttpProxyStage implements Stage {
     this.greedyName = greedy;
     const uris = new Map<string, CompiledUri>();
     const headers = new Map<string, HeaderTemplate[]>();
+    const queries = new Map<string, HeaderTemplate[]>();
     for (const stage of route.api.stages.values()) {
       uris.set(stage.name, compileUri(config.uri, stage.variables, paramNames));
       headers.set(stage.name, Object.entries(config.requestHeaders).map(([n, v]) => compileHeader(n.toLowerCase(), v, stage.variables)));
+      queries.set(stage.name, Object.entries(config.requestQuery).map(([n, v]) => compileHeader(n, v, stage.variables)));
     }
     this.uris = uris;
     this.headerTemplates = headers;
+    this.queryTemplates = queries;
   }
 
   run(ctx: RequestContext): StageResult {
@@ -54,7 +59,7 @@ export class HttpProxyStage implements Stage {
     const body = ctx.body;
     const greedySegments = this.greedyName !== null && ctx.greedyStart >= 0 ? ctx.segments.slice(ctx.routeOffset + ctx.greedyStart) : null;
     let path = expandPath(uri, ctx.params, this.greedyName, greedySegments);
-    const query = uri.query && ctx.query ? `${uri.query}&${ctx.query}` : uri.query || ctx.query;
+    const query = joinQuery(joinQuery(uri.query, ctx.query), expandQuery(this.queryTemplates.get(ctx.stage.name)!, ctx));
     if (query) path += '?' + query;
 
     const options: Dispatcher.DispatchOptions = {
@@ -105,40 +110,61 @@ export function buildHttpProxy(route: CompiledRoute, agent: Agent): Stage {
 
 // ---- configured request headers: `${context.authorizer.tenant}` and friends -----------------------
 
-interface HeaderTemplate {
+export interface HeaderTemplate {
   readonly name: string;
   /** Alternating literal text and context references. */
   readonly parts: readonly string[];
 }
 
-const CONTEXT_REFS = /\$\{context\.([A-Za-z0-9_.]+)\}/g;
+const CONTEXT_REFS = /\$\{(context\.[A-Za-z0-9_.]+|request\.(?:header|querystring|path)\.[^}]+)\}/g;
 
-function compileHeader(name: string, value: string, variables: Readonly<Record<string, string>>): HeaderTemplate {
-  const withVars = value.replace(/\$\{stageVariables\.([A-Za-z0-9_]+)\}/g, (_, v: string) => {
-    if (!(v in variables)) throw new RouteBuildError(`request header ${name} uses undefined stage variable ${v}`);
-    return variables[v]!;
-  });
+export function compileHeader(name: string, value: string, variables: Readonly<Record<string, string>>): HeaderTemplate {
+  const missing = undefinedStageVariables(value, variables);
+  if (missing.length) throw new RouteBuildError(`request header ${name} uses undefined stage variable(s) ${missing.join(', ')}`);
+  const withVars = value.replace(STAGE_VARIABLE_REF, (_, v: string) => variables[v]!);
   const parts: string[] = [];
   let last = 0;
   for (const m of withVars.matchAll(CONTEXT_REFS)) {
     const ref = m[1]!;
-    if (!/^(requestId|stage|identity\.sourceIp|authorizer\.(claims\.)?[A-Za-z0-9_]+)$/.test(ref)) {
-      throw new RouteBuildError(`request header ${name} uses \${context.${ref}}; supported: requestId, stage, identity.sourceIp, authorizer.<key>, authorizer.claims.<claim>`);
+    if (!/^(context\.(requestId|stage|identity\.sourceIp|authorizer\.(claims\.)?[A-Za-z0-9_]+)|request\.(header|querystring|path)\.[^}]+)$/.test(ref)) {
+      throw new RouteBuildError(`request parameter ${name} uses \${${ref}}; supported: context.requestId, context.stage, context.identity.sourceIp, context.authorizer.<key>, context.authorizer.claims.<claim>, request.header|querystring|path.<name>`);
     }
-    parts.push(withVars.slice(last, m.index), ref);
+    parts.push(withVars.slice(last, m.index), ref.startsWith('context.') ? ref.slice(8) : ref);
     last = m.index! + m[0].length;
   }
   parts.push(withVars.slice(last));
   return { name, parts };
 }
 
-function expandHeader(t: HeaderTemplate, ctx: RequestContext): string {
+export function joinQuery(a: string, b: string): string {
+  return a && b ? `${a}&${b}` : a || b;
+}
+
+/** `request.header.X` (any case), `request.querystring.X`, `request.path.X`: API Gateway's `method.request.*`. */
+function requestValue(ref: string, ctx: RequestContext): string | undefined {
+  if (ref.startsWith('request.header.')) return ctx.headers[ref.slice(15).toLowerCase()];
+  if (ref.startsWith('request.path.')) return ctx.params?.[ref.slice(13)];
+  return new URLSearchParams(ctx.query).get(ref.slice(20)) ?? undefined;
+}
+
+/** The configured query parameters, `&`-joined and encoded; '' when none has a value. */
+export function expandQuery(templates: readonly HeaderTemplate[], ctx: RequestContext): string {
+  let out = '';
+  for (const t of templates) {
+    const v = expandHeader(t, ctx);
+    if (v) out += `${out ? '&' : ''}${encodeURIComponent(t.name)}=${encodeURIComponent(v)}`;
+  }
+  return out;
+}
+
+export function expandHeader(t: HeaderTemplate, ctx: RequestContext): string {
   if (t.parts.length === 1) return t.parts[0]!;
   let out = t.parts[0]!;
   for (let i = 1; i < t.parts.length; i += 2) {
     const ref = t.parts[i]!;
     let v: unknown;
-    if (ref === 'requestId') v = ctx.requestId;
+    if (ref.startsWith('request.')) v = requestValue(ref, ctx);
+    else if (ref === 'requestId') v = ctx.requestId;
     else if (ref === 'stage') v = ctx.stage.name;
     else if (ref === 'identity.sourceIp') v = ctx.sourceIp;
     else if (ref === 'authorizer.principalId') v = ctx.principalId;
