@@ -223,8 +223,8 @@ Try:
                                      # throttled at 5 req/s: the sixth quick call answers 429
   curl -i -X OPTIONS ${base}/hello -H 'Origin: http://localhost:3000' -H 'Access-Control-Request-Method: GET'   # CORS preflight
   curl -i -X POST ${base}/echo-fn -d 'hi'   # the payload 2.0 event the function received
-  curl -i ${base}/nowhere            # 404 as JSON
-  curl -i -X DELETE ${base}/health   # 405 with Allow
+  curl -i ${base}/nowhere            # 403 Missing Authentication Token, as a REST API answers it
+  curl -i -X DELETE ${base}/health   # 403 too: no route for the method
 
 WebSocket: connect to ws://127.0.0.1:${edge.port}/chat/live and send {"action":"ping"} (mock: pong) or any
 other text (the echo function answers with the event it received).

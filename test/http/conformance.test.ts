@@ -298,7 +298,7 @@ describe('pipelining', () => {
 });
 
 describe('the response', () => {
-  it('is well formed: the edge writes lower-case names, uWS its own in its case', async () => {
+  it("is well formed: the edge writes lower-case names (AWS's own x-amzn-RequestId in AWS's case), uWS its own in its case", async () => {
     const c = await connection();
     await c.write(`GET /up/case HTTP/1.1\r\n${H}\r\n`);
     const [proxied] = await c.responses(1);
@@ -309,8 +309,8 @@ describe('the response', () => {
       for (const [name] of r.headers) expect(name, c.received()).toMatch(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/);
       // Header names are case-insensitive (RFC 9110 5.1). The upstream's `X-Upstream-Case` and the mock's
       // `X-Mock-Header` arrive lower-cased (as undici and the config parser give them); the framing
-      // headers uWS writes keep uWS's case.
-      expect(r.headers.filter(([k]) => k !== k.toLowerCase()).map(([k]) => k).sort()).toEqual(['Content-Length', 'Date', 'uWebSockets']);
+      // headers uWS writes keep uWS's case, and x-amzn-RequestId is written as API Gateway writes it.
+      expect(r.headers.filter(([k]) => k !== k.toLowerCase()).map(([k]) => k).sort()).toEqual(['Content-Length', 'Date', 'uWebSockets', 'x-amzn-RequestId']);
     }
     expect(header(proxied!, 'x-upstream-case')).toBe('Mixed');
     expect(proxied!.headers.map(([k]) => k)).toContain('x-upstream-case');

@@ -145,9 +145,11 @@ describe('no caller credentials at rest', () => {
       const e = job.data.e as Record<string, any>;
       expect(job.data.x).toBe(1);
       expect(e.queryStringParameters.color).toBe('blue');
-      expect(e.headers['x-session']).toBe(REDACTED);
-      expect(e.headers.authorization).toBe(REDACTED);
-      expect(e.headers['x-api-key']).toBe(REDACTED);
+      // Payload 1.0 names headers in Title-Case, 2.0 in lowercase (docs/aws-behaviour.md).
+      const headers = Object.fromEntries(Object.entries(e.headers as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
+      expect(headers['x-session']).toBe(REDACTED);
+      expect(headers.authorization).toBe(REDACTED);
+      expect(headers['x-api-key']).toBe(REDACTED);
       expect(e.requestContext.authorizer.tenant ?? e.requestContext.authorizer.lambda?.tenant).toBe('acme');
       expect(e.body).toBe('{"order":42}');
     }
@@ -198,7 +200,7 @@ describe('no caller credentials at rest, when BullMQ fails the job itself', () =
       return j?.data.x === 1 ? j : undefined;
     }, 'the stalled job to be failed and redacted');
     expect(failed.failedReason).toBe('job stalled more than allowable limit');
-    expect((failed.data.e as Record<string, any>).headers.authorization).toBe(REDACTED);
+    expect((failed.data.e as Record<string, any>).headers.Authorization).toBe(REDACTED);
     expect(secretsIn(await everythingStored())).toEqual([]);
   });
 });

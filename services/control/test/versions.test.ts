@@ -156,15 +156,16 @@ describe('base path mappings', () => {
     expect(await get('/v1/which', 'api.example.com')).toEqual({ status: 200, body: 'orders v1' });
     expect(await get('/v2/which', 'api.example.com')).toEqual({ status: 200, body: 'orders v2' });
     expect(await get('/which', 'api.example.com:443')).toEqual({ status: 200, body: 'orders v2' });
-    // On the custom domain only its mappings route: the stage path is not served there.
-    expect((await get('/prod/which', 'api.example.com')).status).toBe(404);
+    // On the custom domain only its mappings route: the stage path is not served there (the root mapping's
+    // REST API has no such route: 403 Missing Authentication Token).
+    expect((await get('/prod/which', 'api.example.com')).status).toBe(403);
     // Elsewhere the stages are where they always are.
     expect(await get('/orders/prod/which')).toEqual({ status: 200, body: 'orders v1' });
 
     const { status } = await cp.client.call<{ status?: number }>('DELETE', '/v1/domains/api.example.com/mappings/v1').then(() => ({ status: 204 }));
     expect(status).toBe(204);
     await settle();
-    expect((await get('/v1/which', 'api.example.com')).status).toBe(404);
+    expect((await get('/v1/which', 'api.example.com')).status).toBe(403);
   });
 });
 

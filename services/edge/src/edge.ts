@@ -9,6 +9,8 @@ import { hostname } from 'node:os';
 import { QueueFunctionInvoker } from './integrations/function/queueInvoker.js';
 import { ClientResponse } from './http/clientResponse.js';
 import { hostOf } from './http/hostHeader.js';
+import { clientAddress } from './http/forwarded.js';
+import { REST_GATEWAY_RESPONSES } from './http/gatewayResponses.js';
 import { normalizePath } from './http/normalizePath.js';
 import type { BodyLimits } from './http/requestBody.js';
 import { ambiguousFraming } from './http/requestHead.js';
@@ -116,6 +118,8 @@ export class Edge {
         if (--this.inflight === 0 && this.drained) this.drained();
       },
       draining: false,
+      port: -1,
+      trustedProxyHops: config.gateway.trustedProxyHops,
     };
     this.app = uWS.App();
     this.websockets?.attach(this.app);
@@ -158,6 +162,7 @@ export class Edge {
       this.app.listen(host, port, (s) => (s ? resolve(s) : reject(new Error(`edge cannot listen on ${host}:${port}`)))),
     );
     this.port = uWS.us_socket_local_port(this.listenSocket);
+    this.ctxServices.port = this.port;
     this.portClaims.push(await advertisePortGroup(this.port, group));
     if (mport >= 0) {
       this.management = await startManagement({
@@ -271,7 +276,8 @@ export class Edge {
       });
       const framing = ambiguousFraming(rawHeaders);
       const host = hostOf(headers.host);
-      const sourceIp = out.remoteAddress();
+      const peerIp = out.remoteAddress();
+      const sourceIp = clientAddress(peerIp, headers['x-forwarded-for'], this.ctxServices.trustedProxyHops);
 
       const norm = normalizePath(rawPath);
       const table = serving.table;
@@ -292,6 +298,7 @@ export class Edge {
         resolved ? resolved.stage : NO_STAGE,
         resolved ? resolved.offset : 0,
       );
+      ctx.peerIp = peerIp;
       this.inflight++;
       if (this.telemetry.tracer !== null) ctx.trace = this.telemetry.startTrace(ctx);
 
@@ -311,18 +318,21 @@ export class Edge {
       if (cl !== undefined) {
         const n = Number(cl);
         if (!/^\d+$/.test(cl) || !Number.isSafeInteger(n)) return this.refuse(ctx, 400, 'Bad Request', 'invalid content-length');
-        if (n > limits.maxBytes) return this.refuse(ctx, 413, 'Request Entity Too Large', `declared body of ${n} bytes exceeds ${limits.maxBytes}`);
+        if (n > limits.maxBytes) {
+          ctx.closeConnection = true;
+          return ctx.gatewayError('REQUEST_TOO_LARGE', `declared body of ${n} bytes exceeds ${limits.maxBytes}`);
+        }
         if (n > 0) ctx.attachBody(limits);
       } else if (te !== undefined) {
         ctx.attachBody(limits);
       }
 
       if ('error' in norm) {
-        ctx.sendError(400, 'Bad Request', null, norm.error);
+        ctx.gatewayErrorStatus(400, 'Bad Request', norm.error);
         return;
       }
       if (!resolved) {
-        ctx.sendError(404, 'Not Found');
+        ctx.gatewayError('RESOURCE_NOT_FOUND', 'no API or stage at this host and path');
         return;
       }
       if (this.websockets !== null && resolved.api.config.type === 'websocket') {
@@ -341,7 +351,7 @@ export class Edge {
 
   private refuse(ctx: RequestContext, status: number, message: string, reason: string): void {
     ctx.closeConnection = true;
-    ctx.sendError(status, message, null, reason);
+    ctx.gatewayErrorStatus(status, message, reason);
   }
 
   /** An exception before the request had a context: answer 500 on the raw response and close. */
@@ -350,8 +360,9 @@ export class Edge {
     try {
       res.cork(() => {
         res.writeStatus('500 Internal Server Error');
-        res.writeHeader('x-amzn-requestid', requestId);
+        res.writeHeader('x-amzn-RequestId', requestId);
         res.writeHeader('content-type', 'application/json');
+        res.writeHeader('x-amzn-ErrorType', 'InternalServerErrorException');
         res.end('{"message":"Internal server error"}', true);
       });
     } catch (inner) {
@@ -363,8 +374,9 @@ export class Edge {
 
   private route(ctx: RequestContext): void {
     const m = ctx.api.trie.match(ctx.method, ctx.segments, ctx.routeOffset);
-    if (m === null) return ctx.sendError(404, 'Not Found');
-    if ('allow' in m) return ctx.sendError(405, 'Method Not Allowed', ['allow', m.allow]);
+    // An unknown path and a known path without the method are the same answer on AWS: REST APIs say
+    // 403 Missing Authentication Token, HTTP APIs 404 Not Found (the API's kind decides; gatewayResponses.ts).
+    if (m === null || 'allow' in m) return ctx.gatewayError('MISSING_AUTHENTICATION_TOKEN', m === null ? 'no route for this path' : `no route for ${ctx.method} on this path`);
     ctx.route = m.route;
     ctx.params = m.params;
     ctx.greedyStart = m.greedyStart;
@@ -376,6 +388,8 @@ export class Edge {
 const NO_API: CompiledApi = {
   id: '-',
   name: '-',
+  kind: 'rest',
+  responses: REST_GATEWAY_RESPONSES,
   config: { name: '-', type: 'rest', basePath: '/', hosts: [], stages: {}, routes: {}, binaryMediaTypes: [], authorizers: {} } as ApiConfig,
   basePathSegments: [],
   stages: new Map(),

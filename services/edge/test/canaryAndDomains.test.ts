@@ -60,7 +60,8 @@ describe('base path mappings', () => {
     expect(await at('/v1/v', 'api.example.com')).toBe('200 shop');
     expect(await at('/v2/v', 'api.example.com')).toBe('200 shop2');
     expect(await at('/v', 'api.example.com')).toBe('200 shop');
-    expect(await at('/beta/v', 'api.example.com')).toBe('404');
+    // No such route on shop: a REST API's 403 Missing Authentication Token.
+    expect(await at('/beta/v', 'api.example.com')).toBe('403');
     expect(await at('/beta/v', 'other.example.com')).toBe('200 shop');
   });
 

@@ -120,7 +120,7 @@ apis:
     await page.close();
   });
 
-  it('lets a script read a gateway error (502, 404) with its message and request id', async () => {
+  it('lets a script read a gateway error (502, 403) with its message and request id', async () => {
     const page = await pageOn(allowedSite);
     const result = await page.evaluate(async (base) => {
       const read = async (path: string) => {
@@ -129,9 +129,9 @@ apis:
       };
       return [await read('/broken'), await read('/nothing')];
     }, gateway);
-    expect(result[0]).toMatchObject({ status: 502, body: { message: 'Bad Gateway' } });
+    expect(result[0]).toMatchObject({ status: 502, body: { message: 'Internal server error' } });
     expect(result[0]!.requestId).toBeTruthy();
-    expect(result[1]).toMatchObject({ status: 404, body: { message: 'Not Found' } });
+    expect(result[1]).toMatchObject({ status: 403, body: { message: 'Missing Authentication Token' } });
     await page.close();
   });
 });

@@ -5,13 +5,18 @@ import { binaryMatcher } from '../src/integrations/function/proxyEvent.js';
 // API Gateway's reading of Lambda proxy results; the end-to-end cases are in services/worker/test.
 describe('Lambda proxy response mapping', () => {
   it('reads a 1.0 result', () => {
-    expect(mapResponseV1({ statusCode: 404, headers: { 'X-A': 'b', 'x-n': 3 }, body: 'nope' })).toEqual({ status: 404, headers: ['X-A', 'b', 'x-n', '3', 'content-type', 'application/json'], body: 'nope' });
-    expect(mapResponseV1({ statusCode: '201' })).toEqual({ status: 201, headers: ['content-type', 'application/json'], body: '' });
-    expect(mapResponseV1({ statusCode: 200, isBase64Encoded: true, body: Buffer.from([1, 2]).toString('base64'), headers: { 'content-type': 'image/png' } })).toMatchObject({ body: Buffer.from([1, 2]) });
+    expect(mapResponseV1({ statusCode: 404, headers: { 'X-A': 'b', 'x-n': 3 }, body: 'nope' }, true)).toEqual({ status: 404, headers: ['X-A', 'b', 'x-n', '3', 'content-type', 'application/json'], body: 'nope' });
+    expect(mapResponseV1({ statusCode: '201' }, true)).toEqual({ status: 201, headers: ['content-type', 'application/json'], body: '' });
+    expect(mapResponseV1({ statusCode: 200, isBase64Encoded: true, body: Buffer.from([1, 2]).toString('base64'), headers: { 'content-type': 'image/png' } }, true)).toMatchObject({ body: Buffer.from([1, 2]) });
+  });
+
+  it('leaves an isBase64Encoded body as base64 text unless the request accepts a binary type', () => {
+    const b64 = Buffer.from([1, 2]).toString('base64');
+    expect(mapResponseV1({ statusCode: 200, isBase64Encoded: true, body: b64 }, false)).toMatchObject({ body: b64 });
   });
 
   it('drops framing headers a function must not set', () => {
-    expect(mapResponseV1({ statusCode: 200, headers: { 'content-length': '999', 'transfer-encoding': 'chunked', connection: 'close', 'content-type': 'text/plain' } })).toEqual({ status: 200, headers: ['content-type', 'text/plain'], body: '' });
+    expect(mapResponseV1({ statusCode: 200, headers: { 'content-length': '999', 'transfer-encoding': 'chunked', connection: 'close', 'content-type': 'text/plain' } }, true)).toEqual({ status: 200, headers: ['content-type', 'text/plain'], body: '' });
   });
 
   it.each([
@@ -24,14 +29,16 @@ describe('Lambda proxy response mapping', () => {
     ['multiValueHeaders that are not arrays', { statusCode: 200, multiValueHeaders: { a: 'b' } }],
     ['a string isBase64Encoded', { statusCode: 200, isBase64Encoded: 'true' }],
   ])('calls a 1.0 result with %s malformed', (_, result) => {
-    expect(typeof mapResponseV1(result)).toBe('string');
+    expect(typeof mapResponseV1(result, true)).toBe('string');
   });
 
   it('reads 2.0 results, structured and simplified', () => {
-    expect(mapResponseV2({ statusCode: 200, cookies: ['a=1'], body: 'x' }, '')).toEqual({ status: 200, headers: ['set-cookie', 'a=1', 'content-type', 'application/json'], body: 'x' });
-    expect(mapResponseV2({ hello: 'world' }, '{"hello":"world"}')).toEqual({ status: 200, headers: ['content-type', 'application/json'], body: '{"hello":"world"}' });
-    expect(mapResponseV2('text', '"text"')).toMatchObject({ status: 200, body: '"text"' });
-    expect(typeof mapResponseV2({ statusCode: 200, cookies: 'a=1' }, '')).toBe('string');
+    expect(mapResponseV2({ statusCode: 200, cookies: ['a=1'], body: 'x' }, true)).toEqual({ status: 200, headers: ['set-cookie', 'a=1', 'content-type', 'application/json'], body: 'x' });
+    expect(mapResponseV2({ hello: 'world' }, true)).toEqual({ status: 200, headers: ['content-type', 'application/json'], body: '{"hello":"world"}' });
+    // AWS answers a bare string result with the string itself, not its JSON text.
+    expect(mapResponseV2('text', true)).toMatchObject({ status: 200, body: 'text' });
+    expect(mapResponseV2(42, true)).toMatchObject({ status: 200, body: '42' });
+    expect(typeof mapResponseV2({ statusCode: 200, cookies: 'a=1' }, true)).toBe('string');
   });
 
   it('matches binary media types with wildcards', () => {

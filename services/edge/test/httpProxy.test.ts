@@ -104,15 +104,17 @@ describe('routing through the edge', () => {
     expect((await get('/whatever')).status).toBe(404);
   });
 
-  it('answers 404 and 405 with Allow as JSON', async () => {
+  it('answers no API 404, and an unknown method as a REST API does: 403 Missing Authentication Token', async () => {
     const nf = await get('/nothing-here');
     expect(nf.status).toBe(404);
     expect(json(nf)).toEqual({ message: 'Not Found' });
+    expect(nf.headers['x-amzn-errortype']).toBe('NotFoundException');
     expect(nf.headers['x-amzn-requestid']).toMatch(/^[0-9a-f-]{36}$/);
     const na = await rawRequest(edge.port, { method: 'DELETE', path: '/strict/only' });
-    expect(na.status).toBe(405);
-    expect(na.headers.allow).toBe('GET, POST, HEAD');
-    expect(json(na)).toEqual({ message: 'Method Not Allowed' });
+    expect(na.status).toBe(403);
+    expect(na.headers.allow).toBeUndefined();
+    expect(json(na)).toEqual({ message: 'Missing Authentication Token' });
+    expect(na.headers['x-amzn-errortype']).toBe('MissingAuthenticationTokenException');
   });
 
   it('normalizes paths before matching and sends the normalized path upstream', async () => {
@@ -233,7 +235,8 @@ describe('limits and upstream failures', () => {
   it('answers 502 when the upstream refuses the connection or resets it', async () => {
     const refused = await get('/dead', {}, 'special.test');
     expect(refused.status).toBe(502);
-    expect(json(refused)).toEqual({ message: 'Bad Gateway' });
+    expect(json(refused)).toEqual({ message: 'Internal server error' });
+    expect(refused.headers['x-amzn-errortype']).toBe('InternalServerErrorException');
     const reset = await get('/reset', {}, 'special.test');
     expect(reset.status).toBe(502);
   });

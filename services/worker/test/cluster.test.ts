@@ -24,7 +24,7 @@ apis:
   - name: cluster
     routes:
       GET /echo: { integration: { type: function, function: echo } }
-      POST /record: { integration: { type: function, function: record, timeoutMs: 2500 } }
+      POST /record: { integration: { type: function, function: record, timeoutMs: 2500, invocationTypeFrom: X-Amz-Invocation-Type } }
       GET /overlap: { integration: { type: function, function: overlap } }
 `,
 );

@@ -12,7 +12,7 @@ type Obj = Record<string, unknown>;
 export function exportApi(config: TurnpikeConfig, apiName: string, stage: string, format: 'oas30' | 'swagger'): Obj {
   const api = config.apis.find((a) => a.name === apiName);
   if (!api) throw new Error(`no API named "${apiName}" (APIs: ${config.apis.map((a) => a.name).join(', ')})`);
-  if (api.type !== 'rest') throw new Error(`API "${apiName}" is a WebSocket API: only REST APIs export to OpenAPI`);
+  if (api.type === 'websocket') throw new Error(`API "${apiName}" is a WebSocket API: only REST and HTTP APIs export to OpenAPI`);
   if (!(stage in api.stages)) throw new Error(`API "${apiName}" has no stage "${stage}" (stages: ${Object.keys(api.stages).join(', ')})`);
   const { region, accountId } = config.gateway;
   const lambdaUri = (fn: string) => `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/arn:aws:lambda:${region}:${accountId}:function:${fn}/invocations`;
@@ -61,6 +61,8 @@ function toOas30(api: ApiConfig, stage: string, lambdaUri: (fn: string) => strin
   };
   if (Object.keys(schemes).length) doc.components = { securitySchemes: schemes };
   if (Object.keys(validators).length) doc['x-amazon-apigateway-request-validators'] = validators;
+  // The marker only HTTP API exports carry, so the import knows the API's kind again (docs/aws-behaviour.md).
+  if (api.type === 'http') doc['x-amazon-apigateway-importexport-version'] = '1.0';
   if (api.binaryMediaTypes.length) doc['x-amazon-apigateway-binary-media-types'] = api.binaryMediaTypes;
   if (api.apiKeySource) doc['x-amazon-apigateway-api-key-source'] = api.apiKeySource;
   if (api.cors) doc['x-amazon-apigateway-cors'] = api.cors;

@@ -82,6 +82,7 @@ function configFromSource(raw: SourceDoc, options: LoadOptions): TurnpikeConfig 
       authorizers: { ...parsed.data.authorizers, ...imported.authorizers, ...written.authorizers },
       cors: api.cors ?? imported.cors,
       apiKeySource: api.apiKeySource ?? imported.apiKeySource,
+      type: api.type ?? imported.kind,
       gatewayResponses: { ...imported.gatewayResponses, ...api.gatewayResponses },
     } satisfies ApiConfig;
   });
@@ -118,7 +119,7 @@ function fromOpenApiFile(src: SourceDoc, options: LoadOptions): TurnpikeConfig {
   const stage = segments.length === 1 && /^[A-Za-z0-9_-]{1,128}$/.test(segments[0]!) ? segments[0]! : '$default';
   const basePath = segments.length > 1 ? `/${segments.join('/')}` : '/';
   const api = Api.parse({ name: imported.name, basePath, stages: { [stage]: { variables: { ...options.stageVariables } } }, openapi: src.file });
-  const full: ApiConfig = { ...api, routes: imported.routes, binaryMediaTypes: imported.binaryMediaTypes, authorizers: imported.authorizers, cors: imported.cors, apiKeySource: imported.apiKeySource, gatewayResponses: imported.gatewayResponses };
+  const full: ApiConfig = { ...api, routes: imported.routes, binaryMediaTypes: imported.binaryMediaTypes, authorizers: imported.authorizers, cors: imported.cors, apiKeySource: imported.apiKeySource, gatewayResponses: imported.gatewayResponses, type: imported.kind };
   if (options.checkStageVariables !== false) checkStageVariables(src.file, full, '', issues, ' (give it with --stage-variable NAME=VALUE)');
   if (issues.length) throw new ConfigError(issues);
   return freeze({ file: src.file, gateway: Gateway.parse({}), functions: {}, apis: [full], warnings });

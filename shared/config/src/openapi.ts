@@ -20,6 +20,8 @@ export interface ImportedApi {
   cors?: CorsConfig;
   /** From `x-amazon-apigateway-api-key-source`. */
   apiKeySource?: 'HEADER' | 'AUTHORIZER';
+  /** `http` when the document carries HTTP API markers (see httpApiMarker), else `rest`. */
+  kind: 'rest' | 'http';
   /**
    * The path of the first `servers` URL (Swagger: `basePath`), variables at their defaults: AWS exports
    * write the stage there (`https://ID.execute-api.REGION.amazonaws.com/{basePath}`, default `prod`).
@@ -124,7 +126,24 @@ export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: C
   const keySource = doc['x-amazon-apigateway-api-key-source'];
   const apiKeySource = keySource === 'HEADER' || keySource === 'AUTHORIZER' ? keySource : undefined;
   if (keySource !== undefined && !apiKeySource) fail(['x-amazon-apigateway-api-key-source'], `must be HEADER or AUTHORIZER (found ${JSON.stringify(keySource)})`);
-  return { name, routes, binaryMediaTypes, authorizers, cors: importCors(src, issues), apiKeySource, serverPath: serverPath(doc), gatewayResponses: importGatewayResponses(src, issues, warn) };
+  return { name, routes, binaryMediaTypes, authorizers, cors: importCors(src, issues), apiKeySource, serverPath: serverPath(doc), gatewayResponses: importGatewayResponses(src, issues, warn), kind: httpApiMarker(doc) ? 'http' : 'rest' };
+}
+
+/**
+ * Only HTTP API exports (`aws apigatewayv2 export-api`) carry `x-amazon-apigateway-importexport-version`,
+ * `x-amazon-apigateway-cors`, `components.x-amazon-apigateway-integrations` or an integration's
+ * `payloadFormatVersion`; REST exports never do.
+ */
+function httpApiMarker(doc: Obj): boolean {
+  if ('x-amazon-apigateway-importexport-version' in doc || 'x-amazon-apigateway-cors' in doc) return true;
+  if (isObj(doc.components) && 'x-amazon-apigateway-integrations' in doc.components) return true;
+  for (const item of Object.values(isObj(doc.paths) ? doc.paths : {})) {
+    if (!isObj(item)) continue;
+    for (const op of Object.values(item)) {
+      if (isObj(op) && isObj(op['x-amazon-apigateway-integration']) && 'payloadFormatVersion' in op['x-amazon-apigateway-integration']) return true;
+    }
+  }
+  return false;
 }
 
 function importGatewayResponses(src: SourceDoc, issues: ConfigIssue[], warn: Report): Partial<Record<GatewayResponseType, GatewayResponseConfig>> {
@@ -349,9 +368,13 @@ function mapFunctionIntegration(x: Obj, where: PropertyKey[], warn: Report, fail
     if (k in x) warn([...where, k], `integration field ${k} is not supported for type aws_proxy and is ignored`);
   }
   let invocationType: 'Event' | undefined;
+  let invocationTypeFrom: string | undefined;
   if (isObj(x.requestParameters)) {
     for (const [target, source] of Object.entries(x.requestParameters)) {
-      if (target.toLowerCase() === 'integration.request.header.x-amz-invocation-type' && String(source) === "'Event'") invocationType = 'Event';
+      const mapsInvocationType = target.toLowerCase() === 'integration.request.header.x-amz-invocation-type';
+      const header = /^method\.request\.header\.(.+)$/.exec(String(source));
+      if (mapsInvocationType && String(source) === "'Event'") invocationType = 'Event';
+      else if (mapsInvocationType && header) invocationTypeFrom = header[1];
       else warn([...where, 'requestParameters', target], `request parameter ${target} is not supported for aws_proxy integrations and is ignored`);
     }
   }
@@ -360,6 +383,7 @@ function mapFunctionIntegration(x: Obj, where: PropertyKey[], warn: Report, fail
     function: fn,
     ...(x.payloadFormatVersion !== undefined ? { payloadFormatVersion: String(x.payloadFormatVersion) } : {}),
     ...(invocationType ? { invocationType } : {}),
+    ...(invocationTypeFrom ? { invocationTypeFrom } : {}),
     ...(x.timeoutInMillis !== undefined ? { timeoutMs: Number(x.timeoutInMillis) } : {}),
     ...(mapping !== undefined ? { mapping } : {}),
   };

@@ -124,8 +124,17 @@ export const FunctionIntegration = z.strictObject({
   function: LambdaFunctionName,
   /** 1.0 is the REST API event (`httpMethod`, `multiValueHeaders`...), 2.0 the HTTP API one (`routeKey`, `rawPath`, `cookies`...). */
   payloadFormatVersion: z.enum(['1.0', '2.0']).default('1.0'),
-  /** `Event` answers 202 at once and runs the function asynchronously (as `X-Amz-Invocation-Type: Event` does per request). */
+  /**
+   * `Event` answers 202 at once and runs the function asynchronously (AWS: requestParameters mapping the
+   * static `'Event'` onto `integration.request.header.X-Amz-Invocation-Type`). A client's own
+   * X-Amz-Invocation-Type header is ignored, as on AWS.
+   */
   invocationType: z.enum(['RequestResponse', 'Event']).default('RequestResponse'),
+  /**
+   * A method request header whose value (`Event` or `RequestResponse`) decides per request (AWS:
+   * `integration.request.header.X-Amz-Invocation-Type: method.request.header.NAME`); absent → invocationType.
+   */
+  invocationTypeFrom: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name').transform((h) => h.toLowerCase()).optional(),
   timeoutMs: Millis(50, 29_000, 29_000),
   /** API Gateway's non-proxy Lambda integration (`type: aws`): the event is the request template's output, the result goes through the responses. */
   mapping: Mapping.optional(),
@@ -423,6 +432,8 @@ export const WebSocketApiSettings = z
     maxConnectionDurationMs: Millis(1_000, 604_800_000, 7_200_000),
     /** A bigger message closes the connection with 1009 (API Gateway: 128 KB). */
     maxMessageBytes: z.number().int().min(16).max(16 * 1024 * 1024).default(128 * 1024),
+    /** `reject` (API Gateway): a binary frame from a client closes the connection with 1003; `base64`: it goes to the route base64-encoded. */
+    binaryMessages: z.enum(['reject', 'base64']).default('reject'),
     /**
      * Messages a connection may send per second, on average; past it (and its burst) the connection is
      * closed with 1008. Bounds what one client can make the edge do, integrations and access-log lines
@@ -473,7 +484,12 @@ export const Api = z
     id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
     /** The control-plane deployment these routes were frozen in (docs/versions.md); `$context.deploymentId`. */
     deployment: z.string().min(1).optional(),
-    type: z.enum(['rest', 'websocket']).default('rest'),
+    /**
+     * `rest` (API Gateway REST API, the default), `http` (HTTP API) or `websocket`. The kind decides every
+     * gateway answer (docs/aws-behaviour.md). Absent: an imported OpenAPI document with HTTP API markers
+     * makes it `http`, anything else is `rest`.
+     */
+    type: z.enum(['rest', 'http', 'websocket']).optional(),
     /** `type: websocket` only: routes, route selection and limits (docs/websocket.md). */
     websocket: WebSocketApiSettings.optional(),
     basePath: BasePath.default('/'),
@@ -642,6 +658,11 @@ export const Gateway = z.strictObject({
   /** Request line plus headers over this many bytes answer 431 and close the connection (API Gateway: 10 KB). */
   maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(10 * 1024),
   shutdownGraceMs: Millis(0, 600_000, 10_000),
+  /**
+   * Proxies in front of the edge that append to X-Forwarded-For (a load balancer: 1). `sourceIp` is the
+   * address that many entries from the right; 0 believes only the socket's peer (docs/aws-behaviour.md).
+   */
+  trustedProxyHops: z.number().int().min(0).max(10).default(0),
   redis: RedisSettings.default(RedisSettings.parse({})),
   throttle: GatewayThrottle.default(GatewayThrottle.parse({})),
   /** Validated API keys (and their usage plans) are cached this long per edge node; changes reach nodes at once via Redis pub/sub. */

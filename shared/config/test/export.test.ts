@@ -39,6 +39,7 @@ describe('export round trip', () => {
         expect(b.cors).toEqual(a.cors);
         expect(b.gatewayResponses ?? {}).toEqual(a.gatewayResponses ?? {});
         expect(b.binaryMediaTypes).toEqual(a.binaryMediaTypes);
+        expect(b.type).toBe(a.type);
         // And once more: the exported document is a fixed point.
         expect(roundTrip(again, format, `${name}-2`, stageVariables).apis[0]!.routes).toEqual(b.routes);
       });

@@ -34,6 +34,30 @@ describe('OpenAPI aws_proxy integrations', () => {
       'orders.yaml',
     );
     expect(config.apis[0]!.routes['GET /orders/{id}']!.integration).toMatchObject({ type: 'function', function: 'audit', invocationType: 'Event', payloadFormatVersion: '1.0' });
+    // A REST export (no HTTP API marker) is a REST API.
+    expect(config.apis[0]!.type).toBe('rest');
+  });
+
+  it('maps X-Amz-Invocation-Type from a method request header to invocationTypeFrom', () => {
+    const config = parseConfig(
+      doc(`        type: aws_proxy
+        uri: arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:audit/invocations
+        requestParameters:
+          integration.request.header.X-Amz-Invocation-Type: method.request.header.InvocationType`),
+      'orders.yaml',
+    );
+    expect(config.apis[0]!.routes['GET /orders/{id}']!.integration).toMatchObject({ invocationType: 'RequestResponse', invocationTypeFrom: 'invocationtype' });
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('imports an HTTP API export (payloadFormatVersion, importexport-version) as type http', () => {
+    const config = parseConfig(
+      doc(`        type: aws_proxy
+        uri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:get-order/invocations
+        payloadFormatVersion: "2.0"`),
+      'orders.yaml',
+    );
+    expect(config.apis[0]!.type).toBe('http');
   });
 
   it('names the field of a URI that is not a Lambda function', () => {

@@ -1,3 +1,4 @@
+import { loadConfig, type TurnpikeConfig } from '@turnpike/config';
 import type { PlanApiStage, QuotaSettings, ThrottleLimits } from '@turnpike/redis';
 import { UsageError, intOption, parse, type Command } from '../command.js';
 import { STORE_HELP, STORE_OPTIONS, printTable, withStore } from './storeAccess.js';
@@ -9,6 +10,8 @@ turnpike plans attach --plan PLAN_ID --key KEY_ID
 
 Manages usage plans: a throttle (R requests per second, bursts of B) and a quota (N requests per UTC
 day, ISO week or calendar month) for each API key attached, on the listed API stages (API id / stage name).
+With --config, API may also be the API's name: it is resolved to the API's id, and an API or stage the
+file does not serve is refused (a plan naming neither would leave its keys answered 403).
 A key belongs to at most one plan per API stage.
 ${STORE_HELP}`,
   async run(argv) {
@@ -28,8 +31,9 @@ ${STORE_HELP}`,
     switch (action) {
       case 'create': {
         if (!values.name) throw new UsageError('--name is required');
-        const apiStages = (values['api-stage'] ?? []).map(parseApiStage);
+        let apiStages = (values['api-stage'] ?? []).map(parseApiStage);
         if (apiStages.length === 0) throw new UsageError('at least one --api-stage API/STAGE is required');
+        if (values.config) apiStages = resolveApiStages(apiStages, loadConfig(values.config));
         const throttle = parseThrottle(values.rate, values.burst);
         const quota = parseQuota(values.quota, values.period);
         return withStore('plans', values, async (store) => {
@@ -68,6 +72,19 @@ function parseApiStage(s: string): PlanApiStage {
   const slash = s.indexOf('/');
   if (slash <= 0 || slash === s.length - 1) throw new UsageError(`--api-stage "${s}" is not API/STAGE`);
   return { apiId: s.slice(0, slash), stage: s.slice(slash + 1) };
+}
+
+/**
+ * Usage plans name APIs by id (what the edge matches a key's plan against); an API's name is accepted
+ * and replaced by its id. Anything the config does not serve is refused with what it does serve.
+ */
+function resolveApiStages(stages: PlanApiStage[], config: TurnpikeConfig): PlanApiStage[] {
+  return stages.map(({ apiId, stage }) => {
+    const api = config.apis.find((a) => (a.id ?? a.name) === apiId) ?? config.apis.find((a) => a.name === apiId);
+    if (!api) throw new UsageError(`--api-stage ${apiId}/${stage}: ${config.file} has no API with id or name "${apiId}" (APIs: ${config.apis.map((a) => (a.id && a.id !== a.name ? `${a.name} (id ${a.id})` : a.name)).join(', ') || 'none'})`);
+    if (!(stage in api.stages)) throw new UsageError(`--api-stage ${apiId}/${stage}: API "${api.name}" has no stage "${stage}" (stages: ${Object.keys(api.stages).join(', ')})`);
+    return { apiId: api.id ?? api.name, stage };
+  });
 }
 
 function parseThrottle(rate: string | undefined, burst: string | undefined): ThrottleLimits | undefined {

@@ -1,5 +1,6 @@
 import type { ApiConfig, GatewayResponseConfig } from '@turnpike/config';
 import type { RequestContext } from '../pipeline/context.js';
+import type { GatewayAnswer } from '../http/gatewayResponses.js';
 import { MappingTemplate, UTIL, TemplateInput, templateContext } from '../integrations/mapping/vtl.js';
 import { JsonPaths } from '../integrations/mapping/jsonPath.js';
 
@@ -7,9 +8,10 @@ type ResponseType = keyof NonNullable<ApiConfig['gatewayResponses']>;
 
 /**
  * An API's `gatewayResponses` (`x-amazon-apigateway-gateway-responses`), compiled once per API: every
- * error the gateway itself answers (RequestContext.sendError) is classified into API Gateway's response
- * type, and the API's response for that type (else DEFAULT_4XX / DEFAULT_5XX) sets its status, headers
- * and body template (`$context.error.message`, `messageString`, `responseType`, the request's `$context`).
+ * error the gateway itself answers comes with its response type and default answer
+ * (http/gatewayResponses.ts), and the API's response for that type (else DEFAULT_4XX / DEFAULT_5XX) sets
+ * its status, headers and body template (`$context.error.message`, `messageString`, `responseType`, the
+ * request's `$context`); `x-amzn-ErrorType` stays the default's, as on AWS.
  */
 export class GatewayResponses {
   private readonly byType: ReadonlyMap<ResponseType, Compiled>;
@@ -19,29 +21,32 @@ export class GatewayResponses {
     this.byType = byType;
   }
 
-  /** null when the API customizes no gateway response, so sendError pays nothing. */
+  /** null when the API customizes no gateway response, so a gateway error pays nothing. */
   static compile(config: NonNullable<ApiConfig['gatewayResponses']>): GatewayResponses | null {
     const entries = Object.entries(config) as [ResponseType, GatewayResponseConfig][];
     if (entries.length === 0) return null;
     return new GatewayResponses(new Map(entries.map(([type, r]) => [type, compile(r)])));
   }
 
-  /** The customized response for this error, or null for API Gateway's default `{"message": ...}`. */
-  render(ctx: RequestContext, status: number, message: string): { status: number; headers: string[]; body: string } | null {
-    const type = responseType(status, message);
+  /** The customized response for this answer, or null when its type (and DEFAULT_4XX/5XX) is not customised. */
+  render(ctx: RequestContext, answer: GatewayAnswer): GatewayAnswer | null {
+    const { type, status } = answer;
+    const message = answer.message ?? '';
     const r = this.byType.get(type) ?? this.byType.get(status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
     if (r === undefined) return null;
     const context = templateContext(ctx, ctx.route?.resourcePath ?? '', ctx.api.id, '');
-    context.error = { message, messageString: JSON.stringify(message), responseType: type };
+    context.error = { message, messageString: JSON.stringify(answer.message), responseType: type };
     const headers: string[] = [];
     for (const [name, source] of r.parameters) {
       const v = parameterValue(source, ctx, context);
       if (v !== undefined) headers.push(name, v);
     }
     const accepted = r.templateFor(ctx.headers.accept);
-    const body = accepted ? accepted[1].render({ input: new TemplateInput('', ctx, this.paths), util: UTIL, context, stageVariables: ctx.stage.variables }) : `{"message":${JSON.stringify(message)}}`;
+    const body = accepted ? accepted[1].render({ input: new TemplateInput('', ctx, this.paths), util: UTIL, context, stageVariables: ctx.stage.variables }) : answer.body;
     if (!headers.includes('content-type')) headers.push('content-type', accepted?.[0] ?? 'application/json');
-    return { status: r.statusCode ?? status, headers, body };
+    const at = answer.headers.indexOf('x-amzn-ErrorType');
+    if (at >= 0) headers.push('x-amzn-ErrorType', answer.headers[at + 1]!);
+    return { type, status: r.statusCode ?? status, message: answer.message, headers, body };
   }
 }
 
@@ -77,30 +82,4 @@ function parameterValue(source: string, ctx: RequestContext, context: Record<str
   let v: unknown = context;
   for (const part of source.slice('context.'.length).split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
   return v === undefined || v === null ? undefined : String(v);
-}
-
-/** API Gateway's response type for an error the gateway answers, from its status and message. */
-export function responseType(status: number, message: string): ResponseType {
-  switch (status) {
-    case 400:
-      return message === 'Invalid request body' ? 'BAD_REQUEST_BODY' : message.startsWith('Missing required request parameters') ? 'BAD_REQUEST_PARAMETERS' : 'DEFAULT_4XX';
-    case 401:
-      return 'UNAUTHORIZED';
-    case 403:
-      return message === 'Forbidden' ? 'INVALID_API_KEY' : message === 'Missing Authentication Token' ? 'MISSING_AUTHENTICATION_TOKEN' : 'ACCESS_DENIED';
-    case 404:
-      return 'RESOURCE_NOT_FOUND';
-    case 413:
-      return 'REQUEST_TOO_LARGE';
-    case 415:
-      return 'UNSUPPORTED_MEDIA_TYPE';
-    case 429:
-      return message === 'Limit Exceeded' ? 'QUOTA_EXCEEDED' : 'THROTTLED';
-    case 502:
-      return 'INTEGRATION_FAILURE';
-    case 504:
-      return 'INTEGRATION_TIMEOUT';
-    default:
-      return status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX';
-  }
 }

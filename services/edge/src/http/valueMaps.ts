@@ -1,3 +1,5 @@
+import { titleCaseHeader } from './headerCase.js';
+
 /**
  * API Gateway's two views of repeated request headers and query parameters, used by every event it
  * builds (Lambda proxy 1.0, authorizer REQUEST, WebSocket): `single` keeps the last value of a name,
@@ -8,12 +10,15 @@ export interface ValueMaps {
   multi: Record<string, string[]>;
 }
 
-/** From a flat name/value header list (names already lowercased, as uWS gives them). */
+/**
+ * From a flat name/value header list (names lowercased, as uWS gives them), with the names in
+ * Title-Case as REST APIs deliver them (http/headerCase.ts).
+ */
 export function headerMaps(raw: readonly string[]): ValueMaps {
   const single: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
+    const name = titleCaseHeader(raw[i]!);
     const value = raw[i + 1]!;
     single[name] = value;
     const list = multi[name];

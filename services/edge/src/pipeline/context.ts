@@ -1,6 +1,7 @@
 import type { RequestTrace } from '@turnpike/telemetry';
 import type { ClientResponse, ResponseOwner } from '../http/clientResponse.js';
 import { RequestBody, type BodyLimits, type BodyOwner, type BodyTimeoutError, type BodyTooLargeError } from '../http/requestBody.js';
+import type { GatewayAnswer, GatewayResponseType } from '../http/gatewayResponses.js';
 import { statusLine } from '../http/statusLine.js';
 import type { ApiStage, CompiledApi, CompiledRoute } from '../router/routeTable.js';
 
@@ -13,6 +14,10 @@ export interface ContextServices {
   readonly requestDone: () => void;
   /** Set while the node drains for shutdown: every response then closes its connection. */
   draining: boolean;
+  /** The port the edge listens on (`X-Forwarded-Port`); set once listening. */
+  port: number;
+  /** Proxies in front of the edge whose X-Forwarded-For entries are believed (`gateway.trustedProxyHops`; http/forwarded.ts). */
+  readonly trustedProxyHops: number;
 }
 
 /**
@@ -59,8 +64,14 @@ export class RequestContext implements ResponseOwner, BodyOwner {
    */
   trace: RequestTrace | null = null;
 
+  /** The address of the socket's peer (a load balancer when one is in front); `sourceIp` is the client's. */
+  peerIp = '';
+  /** How long the route's Lambda authorizer took, in ms (`requestContext.authorizer.integrationLatency`); -1 when none ran. */
+  authorizerLatency = -1;
+
   private abortListener: (() => void) | null = null;
   private finished = false;
+  private extendedId: string | null = null;
 
   constructor(
     /** The client's response; every write goes through it and is a no-op once the response is finished. */
@@ -153,14 +164,14 @@ export class RequestContext implements ResponseOwner, BodyOwner {
     this.closeConnection = true;
     this.errorMessage ??= err.message;
     if (this.responded) this.res.close();
-    else this.sendError(413, 'Request Entity Too Large');
+    else this.gatewayError('REQUEST_TOO_LARGE');
   }
 
   bodyTimedOut(err: BodyTimeoutError): void {
     this.closeConnection = true;
     this.errorMessage ??= err.message;
     if (this.responded) this.res.close();
-    else this.sendError(408, 'Request Timeout');
+    else this.gatewayErrorStatus(408, 'Request Timeout');
   }
 
   bodyFailed(err: unknown): void {
@@ -186,24 +197,45 @@ export class RequestContext implements ResponseOwner, BodyOwner {
     }
   }
 
-  /** A gateway-generated error in API Gateway's shape: `{"message": "..."}`. */
-  sendError(status: number, message: string, headers: readonly string[] | null = null, logMessage?: string): void {
-    this.errorMessage ??= logMessage ?? message;
-    // The API's gateway responses (x-amazon-apigateway-gateway-responses), when it customizes any.
-    const custom = this.api.gatewayResponses?.render(this, status, message) ?? null;
-    if (custom !== null) {
-      this.respond(custom.status, headers ? [...custom.headers, ...headers] : custom.headers, custom.body);
-      return;
-    }
-    const h = headers ? ['content-type', 'application/json', ...headers] : JSON_HEADERS;
-    this.respond(status, h, `{"message":${JSON.stringify(message)}}`);
+  /**
+   * A gateway-generated error: the API's answer for `type` (its kind's default from
+   * http/gatewayResponses.ts, or the API's customised gateway response). `logMessage` is what the access
+   * log's `$context.error.message` says; `headers` are added (Retry-After); `message` replaces the
+   * type's default message (BAD_REQUEST_PARAMETERS names the missing parameters).
+   */
+  gatewayError(type: GatewayResponseType, logMessage?: string, headers: readonly string[] | null = null, message?: string): void {
+    const answer = this.api.responses.answer(type);
+    this.sendAnswer(message === undefined ? answer : withMessage(answer, message), logMessage ?? message, headers);
   }
 
-  /** A gateway fault: the client gets a generic error, the log gets the cause against the request id. */
-  fail(cause: unknown, status = 500, message = 'Internal server error'): void {
-    this.services.logError(this, message, cause);
+  /** A gateway error with a status no response type names (400, 408, 431, 503): DEFAULT_4XX/5XX's shape. */
+  gatewayErrorStatus(status: number, message: string, logMessage?: string): void {
+    this.sendAnswer(this.api.responses.byStatus(status, message), logMessage ?? message, null);
+  }
+
+  /** Writes a gateway answer, through the API's `x-amazon-apigateway-gateway-responses` when it customises its type. */
+  sendAnswer(answer: GatewayAnswer, logMessage: string | undefined, headers: readonly string[] | null): void {
+    this.errorMessage ??= logMessage ?? answer.type;
+    const custom = this.api.gatewayResponses?.render(this, answer) ?? null;
+    if (custom !== null) answer = custom;
+    this.respond(answer.status, headers ? [...answer.headers, ...headers] : answer.headers, answer.body);
+  }
+
+  /**
+   * A gateway fault: the client gets the API's answer for `type` (a generic 500 unless told otherwise,
+   * or a bare status such as 503), the log gets the cause against the request id.
+   */
+  fail(cause: unknown, type: GatewayResponseType | 503 = 'DEFAULT_5XX'): void {
+    this.services.logError(this, typeof type === 'number' ? 'Service Unavailable' : type, cause);
     this.errorMessage ??= cause instanceof Error ? cause.message : String(cause);
-    if (!this.responded) this.sendError(status, message);
+    if (this.responded) return;
+    if (type === 503) this.gatewayErrorStatus(503, 'Service Unavailable');
+    else this.gatewayError(type);
+  }
+
+  /** AWS's `extendedRequestId` (`x-amz-apigw-id`): 11 bytes of the request id in base64, `Mzx1SGq8IAMF5Ag=`. */
+  get extendedRequestId(): string {
+    return (this.extendedId ??= Buffer.from(this.requestId.replace(/-/g, '').slice(0, 22), 'hex').toString('base64'));
   }
 
   /** Writes the status line and the headers every response carries; used by streaming writers too. */
@@ -219,7 +251,9 @@ export class RequestContext implements ResponseOwner, BodyOwner {
 
   private writeCommonHeaders(): void {
     const res = this.res;
-    res.writeHeader('x-amzn-requestid', this.requestId);
+    res.writeHeader('x-amzn-RequestId', this.requestId);
+    // REST APIs name the extended request id x-amz-apigw-id; HTTP APIs send it as apigw-requestid.
+    res.writeHeader(this.api.responses.kind === 'http' ? 'apigw-requestid' : 'x-amz-apigw-id', this.extendedRequestId);
     const extra = this.extraHeaders;
     if (extra) for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
   }
@@ -245,7 +279,9 @@ export class RequestContext implements ResponseOwner, BodyOwner {
   }
 }
 
-const JSON_HEADERS = ['content-type', 'application/json'] as const;
+function withMessage(answer: GatewayAnswer, message: string): GatewayAnswer {
+  return { ...answer, message, body: `{"message":${JSON.stringify(message)}}` };
+}
 
 function byteLength(body: string | Uint8Array): number {
   return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;

@@ -1,6 +1,7 @@
 import type { ApiConfig, RouteConfig, RouteMethod, TurnpikeConfig } from '@turnpike/config';
 import { ConfigError } from '@turnpike/config';
 import type { Stage } from '../pipeline/stage.js';
+import { DefaultGatewayResponses, type ApiKind } from '../http/gatewayResponses.js';
 import { GatewayResponses } from '../gatewayResponses/gatewayResponses.js';
 import { RouteConflictError, RouteTrie, type MatchResult } from './routeTrie.js';
 
@@ -39,6 +40,10 @@ export interface CompiledApi {
   readonly id: string;
   readonly name: string;
   readonly config: ApiConfig;
+  /** REST API or HTTP API: decides every gateway answer and the response's request-id headers. */
+  readonly kind: ApiKind;
+  /** The kind's default gateway answers (errors the gateway itself makes). */
+  readonly responses: DefaultGatewayResponses;
   readonly basePathSegments: readonly string[];
   readonly stages: ReadonlyMap<string, ApiStage>;
   readonly defaultStage: ApiStage | null;
@@ -253,10 +258,13 @@ function compileApi(config: ApiConfig, isCanary: boolean): CompiledApi {
   for (const [name, s] of Object.entries(config.stages)) {
     stages.set(name, Object.freeze({ name, variables: s.variables, isDefault: name === '$default', isCanary, canary: null }));
   }
+  const kind = apiKind(config);
   return {
     id: config.id ?? config.name,
     name: config.name,
     config,
+    kind,
+    responses: new DefaultGatewayResponses(kind),
     basePathSegments: config.basePath === '/' ? [] : config.basePath.slice(1).split('/'),
     stages,
     defaultStage: stages.get('$default') ?? null,
@@ -264,4 +272,9 @@ function compileApi(config: ApiConfig, isCanary: boolean): CompiledApi {
     preRoute: [],
     gatewayResponses: GatewayResponses.compile(config.gatewayResponses ?? {}),
   };
+}
+
+/** `type: http` is an HTTP API; `rest` (the default) and WebSocket APIs answer with REST's gateway responses. */
+export function apiKind(config: ApiConfig): ApiKind {
+  return config.type === 'http' ? 'http' : 'rest';
 }

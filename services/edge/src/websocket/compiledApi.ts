@@ -29,6 +29,8 @@ export class CompiledWebSocketApi {
   /** API key and authorizer checks of `$connect`; null when it has neither. */
   readonly guard: ConnectGuard | null;
   readonly limits: { readonly idleTimeoutMs: number; readonly maxConnectionDurationMs: number; readonly maxMessageBytes: number };
+  /** `binaryMessages: base64`: binary client frames go to routes base64-encoded instead of closing the connection with 1003. */
+  readonly acceptsBinary: boolean;
   readonly messageLimits: MessageLimits;
 
   constructor(
@@ -60,6 +62,7 @@ export class CompiledWebSocketApi {
     this.guard = guard;
     for (const k of ['$connect', '$disconnect', '$default']) routes.delete(k);
     this.routes = routes;
+    this.acceptsBinary = settings.binaryMessages === 'base64';
     this.limits = { idleTimeoutMs: settings.idleTimeoutMs, maxConnectionDurationMs: settings.maxConnectionDurationMs, maxMessageBytes: settings.maxMessageBytes };
     this.messageLimits = new MessageLimits(settings.maxMessagesPerSecond, settings.messageBurst, settings.maxPendingBytes);
   }

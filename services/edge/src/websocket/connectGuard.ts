@@ -24,7 +24,7 @@ export class ConnectGuard {
 
   async admit(conn: Connection, handshake: Handshake, rawHeaders: readonly string[], query: string, fullPath: string, requestId: string): Promise<Admission> {
     if (this.apiKeys !== null) {
-      const value = handshake.headers['x-api-key'];
+      const value = handshake.lookup['x-api-key'];
       if (!value) return refuse(403, 'Forbidden', 'missing API key');
       let entry: CachedKey;
       try {
@@ -45,7 +45,7 @@ export class ConnectGuard {
       fullPath,
       resourcePath: '$connect',
       routeKey: '$connect',
-      headers: handshake.headers,
+      headers: handshake.lookup,
       rawHeaders,
       query,
       pathParameters: null,
@@ -64,7 +64,8 @@ export class ConnectGuard {
       throw err;
     }
     if (verdict === UNAUTHORIZED) return refuse(401, 'Unauthorized', 'authorizer: unauthorized');
-    if (verdict === FORBIDDEN) return refuse(403, 'Forbidden', 'authorizer: policy denies $connect');
+    // No matching Allow and an explicit Deny both refuse the upgrade with 403.
+    if (typeof verdict === 'number') return refuse(403, 'Forbidden', verdict === FORBIDDEN ? 'authorizer: policy does not allow $connect' : 'authorizer: policy denies $connect');
     const ctx: Record<string, unknown> = { ...verdict.context };
     if (verdict.principalId !== null) ctx.principalId = verdict.principalId;
     return { authorizer: ctx };

@@ -9,7 +9,10 @@ import { headerMaps, queryMaps } from '../http/valueMaps.js';
 export type EventType = 'CONNECT' | 'MESSAGE' | 'DISCONNECT';
 
 export interface Handshake {
+  /** Title-Case names, as the `$connect` event carries them (http/headerCase.ts). */
   readonly headers: Record<string, string>;
+  /** Lowercased names (repeated values comma-joined), for the gateway's own lookups. */
+  readonly lookup: Record<string, string>;
   readonly multiValueHeaders: Record<string, string[]>;
   readonly queryStringParameters: Record<string, string> | undefined;
   readonly multiValueQueryStringParameters: Record<string, string[]> | undefined;
@@ -72,5 +75,10 @@ export function buildEvent(
 export function handshakeOf(rawHeaders: readonly string[], query: string): Handshake {
   const h = headerMaps(rawHeaders);
   const q = queryMaps(query);
-  return { headers: h.single, multiValueHeaders: h.multi, queryStringParameters: q?.single, multiValueQueryStringParameters: q?.multi };
+  const lookup: Record<string, string> = {};
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const prev = lookup[rawHeaders[i]!];
+    lookup[rawHeaders[i]!] = prev === undefined ? rawHeaders[i + 1]! : `${prev}, ${rawHeaders[i + 1]!}`;
+  }
+  return { headers: h.single, lookup, multiValueHeaders: h.multi, queryStringParameters: q?.single, multiValueQueryStringParameters: q?.multi };
 }

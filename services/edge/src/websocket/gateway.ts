@@ -48,6 +48,8 @@ export interface WebSocketGatewayOptions {
 /** Close codes sent to clients. */
 const CLOSE_GOING_AWAY = 1001;
 const CLOSE_TOO_BIG = 1009;
+/** RFC 6455 "unsupported data": API Gateway's answer to a binary frame from a client. */
+const CLOSE_UNSUPPORTED_DATA = 1003;
 const CLOSE_POLICY_VIOLATION = 1008;
 
 /**
@@ -196,7 +198,7 @@ export class WebSocketGateway {
     const sourceIp = Buffer.from(res.getRemoteAddressAsText()).toString();
     const id = randomBytes(16).toString('base64');
     if (api.connect === null && api.guard === null) {
-      const conn = new Connection(id, api, resolved.stage, Date.now(), sourceIp, req.getHeader('user-agent'), hostHeader);
+      const conn = new Connection(id, api, resolved.stage, Date.now(), sourceIp, req.getHeader('user-agent'), hostHeader.toLowerCase());
       res.upgrade(conn, key, protocol, extensions, context);
       this.opened();
       return;
@@ -207,7 +209,7 @@ export class WebSocketGateway {
     const handshake = handshakeOf(rawHeaders, query);
     let aborted = false;
     res.onAborted(() => (aborted = true));
-    const conn = new Connection(id, api, resolved.stage, Date.now(), sourceIp, handshake.headers['user-agent'] ?? '', hostHeader);
+    const conn = new Connection(id, api, resolved.stage, Date.now(), sourceIp, handshake.lookup['user-agent'] ?? '', hostHeader.toLowerCase());
     const requestId = randomUUID();
     const done = this.connect(conn, requestId, handshake, rawHeaders, query, url).then(
       (outcome) => {
@@ -304,6 +306,11 @@ export class WebSocketGateway {
     if (message.byteLength > api.limits.maxMessageBytes) {
       this.options.metrics?.webSocketClientError(api.id, conn.stage.name, '-');
       ws.end(CLOSE_TOO_BIG, 'Message too big');
+      return;
+    }
+    if (isBinary && !api.acceptsBinary) {
+      this.options.metrics?.webSocketClientError(api.id, conn.stage.name, '-');
+      ws.end(CLOSE_UNSUPPORTED_DATA, 'Binary frames are not supported');
       return;
     }
     const bytes = message.byteLength;
@@ -488,7 +495,7 @@ export class WebSocketGateway {
   /** HTTP requests to a WebSocket API: `@connections` and `@topics` (Edge.handle hands them here). */
   handleHttp(ctx: RequestContext, rawPath: string): void {
     const api = this.apis.get(ctx.api.id);
-    if (!api) return ctx.sendError(404, 'Not Found');
+    if (!api) return ctx.gatewayError('RESOURCE_NOT_FOUND');
     handleManagementRequest(this, ctx, rawPath).catch((err: unknown) => ctx.fail(err));
   }
 }

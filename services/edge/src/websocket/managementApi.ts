@@ -58,7 +58,7 @@ async function manage(gw: WebSocketGateway, ctx: RequestContext, rawPath: string
   switch (action) {
     case 'send': {
       if (body.length > maxBytes) return error(ctx, 413, 'PayloadTooLargeException', `Message exceeds ${maxBytes} bytes`);
-      const text = isText(ctx.headers['content-type'], body);
+      const text = isText(body);
       const ok = await gw.toConnection(id, OP_SEND, text ? body.toString('utf8') : body, !text);
       return ok ? ctx.respond(200, null, '') : gone(ctx, id);
     }
@@ -85,7 +85,7 @@ async function manage(gw: WebSocketGateway, ctx: RequestContext, rawPath: string
       const topic = segs[1]!;
       if (!TOPIC_NAME.test(topic)) return error(ctx, 400, 'BadRequestException', 'Invalid topic name');
       if (body.length > maxBytes) return error(ctx, 413, 'PayloadTooLargeException', `Message exceeds ${maxBytes} bytes`);
-      const text = isText(ctx.headers['content-type'], body);
+      const text = isText(body);
       await gw.publish(ctx.api.id, ctx.stage.name, topic, text ? body.toString('utf8') : body, !text);
       return ctx.respond(202, null, '');
     }
@@ -104,8 +104,11 @@ function gone(ctx: RequestContext, id: string): void {
   error(ctx, 410, 'GoneException', `Connection ${id} is gone`);
 }
 
-/** Text frames for text content (the SDK sends no content type for strings), binary frames otherwise. */
-function isText(contentType: string | undefined, body: Buffer): boolean {
-  if (contentType === undefined || contentType === '') return body.length === 0 || isUtf8(body);
-  return /^(text\/|application\/(json|xml|x-www-form-urlencoded))|charset=/i.test(contentType);
+/**
+ * A text frame whenever the data is valid UTF-8, whatever its content type, as API Gateway delivers it:
+ * the AWS SDK posts every `Data` as application/octet-stream, and a browser's `JSON.parse(e.data)` needs
+ * a string, not a Blob. Only data that is not UTF-8 goes out as a binary frame.
+ */
+function isText(body: Buffer): boolean {
+  return isUtf8(body);
 }

@@ -44,8 +44,9 @@ describe('authorizer events', () => {
       resource: '/request',
       path: '/request',
       httpMethod: 'GET',
-      headers: { headerauth1: 'headerValue1', accept: '*/*' },
-      multiValueHeaders: { headerauth1: ['headerValue1'] },
+      // AWS keeps the client's case (HeaderAuth1); uWS keeps none, so names come in canonical Title-Case.
+      headers: { Headerauth1: 'headerValue1', Accept: '*/*' },
+      multiValueHeaders: { Headerauth1: ['headerValue1'] },
       queryStringParameters: { QueryString1: 'queryValue1' },
       multiValueQueryStringParameters: { QueryString1: ['queryValue1'] },
       pathParameters: null, // API Gateway sends null, not {}, when a route has none

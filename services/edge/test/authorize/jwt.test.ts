@@ -145,7 +145,9 @@ describe('JWT authorizers', () => {
   it("answer 500 when the key set cannot be fetched: the gateway's fault, not the caller's", async () => {
     const r = await get('/unreachable', `Bearer ${await sign({})}`);
     expect(r.status).toBe(500);
-    expect(json(r)).toEqual({ message: 'Internal server error' });
+    // An authorizer that cannot decide is AWS's AUTHORIZER_CONFIGURATION_ERROR (a REST API's body: message null).
+    expect(json(r)).toEqual({ message: null });
+    expect(r.headers['x-amzn-errortype']).toBe('AuthorizerConfigurationException');
   });
 
   it('accept tokens within the clock skew', async () => {

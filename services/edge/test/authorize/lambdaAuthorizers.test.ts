@@ -174,7 +174,9 @@ describe('TOKEN authorizers', () => {
     for (const e of [edgeA, edgeB]) {
       const r = await get(e, '/prod/pets/1', { authorization: t });
       expect(r.status).toBe(403);
-      expect(json(r)).toEqual({ message: 'User is not authorized to access this resource' });
+      // An explicit Deny has AWS's own body, capital M included; no matching Allow is the lowercase one.
+      expect(json(r)).toEqual({ Message: 'User is not authorized to access this resource with an explicit deny' });
+      expect(r.headers['x-amzn-errortype']).toBe('AccessDeniedException');
     }
     expect(callsFor(t)).toHaveLength(1);
   });
@@ -184,7 +186,9 @@ describe('TOKEN authorizers', () => {
     const t = token('getonly');
     expect((await get(edgeA, '/prod/pets/1', { authorization: t })).status).toBe(200);
     expect((await get(edgeB, '/prod/pets/2', { authorization: t })).status).toBe(200);
-    expect((await get(edgeB, '/prod/pets/1', { authorization: t }, 'DELETE')).status).toBe(403);
+    const noAllow = await get(edgeB, '/prod/pets/1', { authorization: t }, 'DELETE');
+    expect(noAllow.status).toBe(403);
+    expect(json(noAllow)).toEqual({ message: 'User is not authorized to access this resource' });
     expect(callsFor(t)).toHaveLength(1);
     // An explicit Deny on DELETE beats the Allow on everything.
     const d = token('denydelete');
@@ -192,11 +196,12 @@ describe('TOKEN authorizers', () => {
     expect((await get(edgeA, '/prod/pets/1', { authorization: d }, 'DELETE')).status).toBe(403);
   });
 
-  it('answer 500 for a failing, malformed or too slow authorizer', async () => {
+  it('answer 500 AuthorizerConfigurationException for a failing, malformed or too slow authorizer', async () => {
     for (const [action, path] of [['fail', '/prod/pets/1'], ['malformed', '/prod/pets/1'], ['slow', '/prod/strict']]) {
       const r = await get(edgeA, path!, { authorization: token(action!) });
       expect(r.status, action).toBe(500);
-      expect(json(r)).toEqual({ message: 'Internal server error' });
+      expect(json(r)).toEqual({ message: null });
+      expect(r.headers['x-amzn-errortype']).toBe('AuthorizerConfigurationException');
     }
     // The cause is in the edge's log with the request id, never in the response.
     expect(edgeA.output()).toMatch(/cannot read the user database/);
@@ -250,7 +255,7 @@ describe('REQUEST authorizers', () => {
     const team = `t${process.pid}`;
     const r = await get(edgeA, `/prod/req/9?team=${team}&x=1&x=2`, { 'x-user': 'ann', 'user-agent': 'tests' });
     expect(r.status).toBe(200);
-    expect(json(r).authorizer).toEqual({ principalId: `ann@${team}`, tenant: team, color: 'blue' });
+    expect(json(r).authorizer).toEqual({ principalId: `ann@${team}`, tenant: team, color: 'blue', integrationLatency: expect.any(Number) });
     const event = calls().find((c) => c.type === 'REQUEST' && c.queryStringParameters?.team === team)!;
     expect(event).toMatchObject({
       type: 'REQUEST',
@@ -273,8 +278,9 @@ describe('REQUEST authorizers', () => {
         identity: { sourceIp: '127.0.0.1', userAgent: 'tests' },
       },
     });
-    expect(event.headers['x-user']).toBe('ann');
-    expect(event.multiValueHeaders['x-user']).toEqual(['ann']);
+    // REST events carry header names in Title-Case (docs/aws-behaviour.md).
+    expect(event.headers['X-User']).toBe('ann');
+    expect(event.multiValueHeaders['X-User']).toEqual(['ann']);
     expect(typeof event.requestContext.requestId).toBe('string');
     expect(event.requestContext.requestTimeEpoch).toBeGreaterThan(0);
   });

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '@turnpike/config';
@@ -69,6 +72,25 @@ describe('API key lifecycle through the CLI', () => {
     await eventually(async () => (await get(edge.port, '/prod/items', h)).status === 403, 3_000, 'disabled key refused');
     expect((await cli('keys', 'enable', '--id', key.id)).code).toBe(0);
     await eventually(async () => (await get(edge.port, '/prod/items', h)).status === 200, 3_000, 'enabled key admitted');
+  });
+
+  it('resolves an API name in --api-stage to its id with --config, and refuses an API or stage it does not serve', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-plans-'));
+    const file = join(dir, 'turnpike.yaml');
+    writeFileSync(file, `gateway: { redis: { url: "${SHARED_REDIS_URL}", keyPrefix: ${prefix} } }\napis:\n  - name: petstore\n    id: abc123\n    stages: { prod: {} }\n    routes: { GET /x: { integration: { type: mock } } }\n`);
+    try {
+      const byName = await cli('plans', 'create', '--config', file, '--name', 'pets', '--api-stage', 'petstore/prod', '--json');
+      expect(byName.code).toBe(0);
+      expect((JSON.parse(byName.stdout) as { apiStages: unknown }).apiStages).toEqual([{ apiId: 'abc123', stage: 'prod' }]);
+      const unknownApi = await cli('plans', 'create', '--config', file, '--name', 'x', '--api-stage', 'petshop/prod');
+      expect(unknownApi.code).not.toBe(0);
+      expect(unknownApi.stderr).toContain('has no API with id or name "petshop" (APIs: petstore (id abc123))');
+      const unknownStage = await cli('plans', 'create', '--config', file, '--name', 'x', '--api-stage', 'abc123/dev');
+      expect(unknownStage.code).not.toBe(0);
+      expect(unknownStage.stderr).toContain('API "petstore" has no stage "dev" (stages: prod)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a missing, unknown, or plan-less key with 403 Forbidden, and bad CLI input clearly', async () => {

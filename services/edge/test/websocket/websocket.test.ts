@@ -126,11 +126,17 @@ describe('WebSocket APIs across two edge nodes', () => {
     await deletePrefix(SHARED_REDIS_URL, prefix);
   });
 
+  it('closes the connection with 1003 on a binary frame from the client, as API Gateway does', async () => {
+    const c = await connect(a, '/strict');
+    c.send(Buffer.from([1, 2, 3]), true);
+    expect(await c.closed).toMatchObject({ code: 1003 });
+  });
+
   it('routes by the selection expression, falls back to $default, and answers an error frame without one', async () => {
     const c = await connect(a);
     c.send(JSON.stringify({ action: 'nested' }));
     expect(await c.next()).toBe('nested route');
-    // Bad JSON, a JSON array, an unknown action and a binary frame all go to $default.
+    // Bad JSON, a JSON array and an unknown action all go to $default.
     c.send('{not json');
     expect(await c.json()).toEqual({ default: '{not json' });
     c.send(JSON.stringify({ action: 'nope' }));
@@ -201,6 +207,12 @@ describe('WebSocket APIs across two edge nodes', () => {
     // In order, through node A, which holds nothing of it.
     for (let i = 0; i < 20; i++) await sdkA.send(new PostToConnectionCommand({ ConnectionId: id, Data: `m${i}` }));
     for (let i = 0; i < 20; i++) expect(await c.next()).toBe(`m${i}`);
+    // The SDK posts bytes as application/octet-stream; valid UTF-8 still arrives as a text frame, as on AWS,
+    // so a browser's JSON.parse(e.data) gets a string.
+    await sdkA.send(new PostToConnectionCommand({ ConnectionId: id, Data: new TextEncoder().encode('{"hello":"wörld"}') }));
+    const text = await c.nextFrame();
+    expect(text.isBinary).toBe(false);
+    expect(JSON.parse(text.data.toString())).toEqual({ hello: 'wörld' });
     await sdkA.send(new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.from([0, 1, 2, 255]) }));
     const bin = await c.nextFrame();
     expect(bin.isBinary).toBe(true);

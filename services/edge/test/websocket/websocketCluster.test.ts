@@ -64,6 +64,7 @@ apis:
     type: websocket
     stages: { prod: {} }
     websocket:
+      binaryMessages: base64
       routes:
         $connect: { integration: { type: function, function: ws } }
         $disconnect: { integration: { type: function, function: ws } }
@@ -119,8 +120,9 @@ describe('WebSocket APIs on two edge processes with real workers', () => {
 
     const common = { stage: 'prod', apiId: 'chatapi', domainName: `127.0.0.1:${portA}`, connectionId: id, messageDirection: 'IN', identity: { sourceIp: '127.0.0.1', userAgent: 'vitest-ws/1' } };
     expect(connected.requestContext).toMatchObject({ ...common, routeKey: '$connect', eventType: 'CONNECT' });
-    expect(connected.headers).toMatchObject({ 'x-custom': 'yes', 'user-agent': 'vitest-ws/1', host: `127.0.0.1:${portA}` });
-    expect(connected.multiValueHeaders['x-custom']).toEqual(['yes']);
+    // Title-Case header names, as AWS's $connect events carry them (docs/aws-behaviour.md).
+    expect(connected.headers).toMatchObject({ 'X-Custom': 'yes', 'User-Agent': 'vitest-ws/1', Host: `127.0.0.1:${portA}`, 'Sec-WebSocket-Version': '13' });
+    expect(connected.multiValueHeaders['X-Custom']).toEqual(['yes']);
     expect(connected.queryStringParameters).toEqual({ team: 'blue', tag: 'b' });
     expect(connected.multiValueQueryStringParameters).toEqual({ team: ['blue'], tag: ['a', 'b'] });
     expect(connected.isBase64Encoded).toBe(false);

@@ -31,7 +31,7 @@ export class FunctionStage implements Stage {
       (buf) => this.invoke(ctx, buf),
       (err: unknown) => {
         // A body over the limit has been answered 413 already; any other read error is the client going away.
-        if (!(err instanceof BodyTooLargeError) && !ctx.responded) ctx.sendError(400, 'Bad Request', null, `request body: ${(err as Error).message}`);
+        if (!(err instanceof BodyTooLargeError) && !ctx.responded) ctx.gatewayError('BAD_REQUEST_BODY', `request body: ${(err as Error).message}`);
         return STOP;
       },
     );
@@ -41,8 +41,7 @@ export class FunctionStage implements Stage {
     const event = buildEvent(this.shape, ctx, body);
     const opts = { requestId: ctx.requestId, timeoutMs: this.config.timeoutMs, traceparent: traceparentOf(ctx) };
     const started = performance.now();
-    const invocationType = ctx.headers['x-amz-invocation-type'];
-    if (invocationType === 'Event' || (this.config.invocationType === 'Event' && invocationType !== 'RequestResponse')) {
+    if (this.isAsync(ctx)) {
       this.invoker.invokeAsync(this.config.function, event, { ...opts, credentials: this.shape.credentials }).then(
         () => {
           ctx.integrationLatency = performance.now() - started;
@@ -55,8 +54,9 @@ export class FunctionStage implements Stage {
     this.invoker.invoke(this.config.function, event, opts).then(
       (result) => {
         ctx.integrationLatency = performance.now() - started;
-        const mapped = this.shape.version === '1.0' ? mapResponseV1(result) : mapResponseV2(result, JSON.stringify(result) ?? 'null');
-        if (typeof mapped === 'string') ctx.fail(new FunctionInvokeError('handler', `malformed Lambda proxy response: ${mapped}`), 502);
+        const decode = this.shape.decodeBase64(ctx.headers.accept);
+        const mapped = this.shape.version === '1.0' ? mapResponseV1(result, decode) : mapResponseV2(result, decode);
+        if (typeof mapped === 'string') ctx.fail(new FunctionInvokeError('handler', `malformed Lambda proxy response: ${mapped}`), 'INTEGRATION_FAILURE');
         else ctx.respond(mapped.status, mapped.headers, mapped.body);
       },
       (err: unknown) => this.failed(ctx, err),
@@ -64,11 +64,27 @@ export class FunctionStage implements Stage {
     return STOP;
   }
 
+  /**
+   * Asynchronous only by the integration's own setting: `invocationType: Event`, or the method request
+   * header its `invocationTypeFrom` maps onto X-Amz-Invocation-Type (AWS's `requestParameters`). A
+   * client's own X-Amz-Invocation-Type header is never read: it would let any caller turn a route into
+   * fire-and-forget and skip its response.
+   */
+  private isAsync(ctx: RequestContext): boolean {
+    const from = this.config.invocationTypeFrom;
+    if (from !== undefined) {
+      const mapped = ctx.headers[from];
+      if (mapped !== undefined) return mapped === 'Event';
+    }
+    return this.config.invocationType === 'Event';
+  }
+
+  /** The API's kind decides the answer: REST 502/504, HTTP API 500/503 (http/gatewayResponses.ts). */
   private failed(ctx: RequestContext, err: unknown): void {
     const kind = err instanceof FunctionInvokeError ? err.kind : null;
-    if (kind === 'integration_timeout') ctx.fail(err, 504, 'Endpoint request timed out');
-    else if (kind === 'unavailable') ctx.fail(err, 503, 'Service Unavailable');
-    else ctx.fail(err, 502);
+    if (kind === 'integration_timeout') ctx.fail(err, 'INTEGRATION_TIMEOUT');
+    else if (kind === 'unavailable') ctx.fail(err, 503);
+    else ctx.fail(err, 'INTEGRATION_FAILURE');
   }
 }
 

@@ -1,4 +1,6 @@
 import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { forwardingHeaders } from '../../http/forwarded.js';
 import { headerMaps, joinedMaps, queryMaps } from '../../http/valueMaps.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
@@ -19,6 +21,13 @@ export interface EventShape {
   readonly apiId: string;
   /** Whether a request body of this content type goes to the function base64-encoded. */
   readonly isBinary: (contentType: string | undefined) => boolean;
+  /**
+   * Whether a result's `isBase64Encoded` body is sent as bytes, given the request's Accept header: always
+   * on HTTP APIs; on REST APIs only when the first Accept type is one of the binary media types.
+   */
+  readonly decodeBase64: (accept: string | undefined) => boolean;
+  /** AWS's `resourceId`: a short id of the resource, stable across requests and deployments. */
+  readonly resourceId: string;
   /** API key header goes into `identity.apiKey` (REST) when the route requires one. */
   readonly apiKeyRequired: boolean;
   /** The number of base-path segments before the stage segment. */
@@ -28,13 +37,16 @@ export interface EventShape {
 }
 
 export function eventShape(route: CompiledRoute, version: '1.0' | '2.0', accountId: string): EventShape {
+  const isBinary = binaryMatcher(route.api.config.binaryMediaTypes);
   return {
     version,
     resource: route.resourcePath,
     routeKey: route.routeKey,
     accountId,
     apiId: route.api.id,
-    isBinary: binaryMatcher(route.api.config.binaryMediaTypes),
+    isBinary,
+    decodeBase64: route.api.kind === 'http' ? () => true : (accept) => accept !== undefined && isBinary(firstMediaType(accept)),
+    resourceId: resourceIdOf(route.resourcePath),
     apiKeyRequired: route.config.apiKeyRequired,
     basePathLength: route.api.basePathSegments.length,
     credentials: credentialNames(route),
@@ -56,6 +68,17 @@ function credentialNames(route: CompiledRoute): CredentialNames | null {
     else if (src.kind === 'query') query.push(src.name);
   }
   return headers.length || query.length ? { headers, query } : null;
+}
+
+/** The first entry of an Accept header (`image/png;q=0.9, *\/*` → `image/png;q=0.9`). */
+function firstMediaType(accept: string): string {
+  const comma = accept.indexOf(',');
+  return comma < 0 ? accept : accept.slice(0, comma);
+}
+
+/** Six lowercase letters and digits, like AWS's resource ids (`a1b2c3`), derived from the resource path. */
+export function resourceIdOf(resourcePath: string): string {
+  return createHash('sha256').update(resourcePath).digest().readUIntBE(0, 6).toString(36).padStart(6, '0').slice(-6);
 }
 
 /** `binaryMediaTypes` entries are `type/subtype`, `type/*` or `*\/*`, matched against the media type only. */
@@ -81,6 +104,7 @@ export function buildEvent(shape: EventShape, ctx: RequestContext, body: Buffer 
 function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
   // REST APIs put the last value of a repeated header in `headers`, every value in `multiValueHeaders`.
   const h = headerMaps(ctx.rawHeaders);
+  addForwarding(h.single, h.multi, ctx);
   const q = queryMaps(ctx.query);
   const vars = ctx.stage.variables;
   const binary = body !== null && shape.isBinary(ctx.headers['content-type']);
@@ -99,9 +123,9 @@ function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
       accountId: shape.accountId,
       apiId: shape.apiId,
       ...(ctx.authorizer !== null || ctx.principalId !== null ? { authorizer: authorizerV1(ctx) } : {}),
-      domainName: ctx.host,
+      domainName: domainNameOf(ctx),
       domainPrefix: domainPrefix(ctx.host),
-      extendedRequestId: ctx.requestId,
+      extendedRequestId: ctx.extendedRequestId,
       httpMethod: ctx.method,
       identity: {
         accessKey: null,
@@ -126,7 +150,7 @@ function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
       requestId: ctx.requestId,
       requestTime: clfTime(ctx.startTime),
       requestTimeEpoch: ctx.startTime,
-      resourceId: shape.routeKey,
+      resourceId: shape.resourceId,
       resourcePath: shape.resource,
       stage: ctx.stage.name,
     },
@@ -137,6 +161,8 @@ function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
 
 function buildV2(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
   const { headers, cookies, query: queryStringParameters } = joinedMaps(ctx.rawHeaders, ctx.query);
+  const fwd = forwardingHeaders(ctx);
+  for (let i = 0; i < fwd.length; i += 2) headers[fwd[i]!.toLowerCase()] = fwd[i + 1]!;
   const vars = ctx.stage.variables;
   // HTTP APIs base64-encode what the API declares binary, and any body that is not valid text.
   const binary = body !== null && (shape.isBinary(ctx.headers['content-type']) || !isUtf8(body));
@@ -153,7 +179,7 @@ function buildV2(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
       accountId: shape.accountId,
       apiId: shape.apiId,
       ...(ctx.authorizer !== null || ctx.principalId !== null ? { authorizer: authorizerV2(ctx) } : {}),
-      domainName: ctx.host,
+      domainName: domainNameOf(ctx),
       domainPrefix: domainPrefix(ctx.host),
       http: {
         method: ctx.method,
@@ -176,13 +202,36 @@ function buildV2(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
 }
 
 /**
- * REST `authorizer`: a Lambda authorizer's context values, `principalId`, and (for a JWT/Cognito
- * authorizer that stored them) `claims` and `scopes`.
+ * REST `authorizer`: a Lambda authorizer's context values as strings (AWS hands `5` and `true` to the
+ * integration as `"5"` and `"true"`), `principalId` and `integrationLatency`; for a JWT/Cognito
+ * authorizer that stored them, `claims` and `scopes` as they are.
  */
 function authorizerV1(ctx: RequestContext): Record<string, unknown> {
-  const a: Record<string, unknown> = { ...ctx.authorizer };
+  const a: Record<string, unknown> = {};
+  const context = ctx.authorizer;
+  const lambda = ctx.authorizerLatency >= 0;
+  if (context !== null) for (const k in context) a[k] = lambda && context[k] !== null && typeof context[k] !== 'object' ? String(context[k]) : context[k];
   if (ctx.principalId !== null) a.principalId = ctx.principalId;
+  if (lambda) a.integrationLatency = ctx.authorizerLatency;
   return a;
+}
+
+/**
+ * API Gateway adds X-Forwarded-For/Proto/Port and X-Amzn-Trace-Id to the headers a function sees; a
+ * client's own values are replaced (X-Forwarded-For extended), never taken as the gateway's.
+ */
+function addForwarding(single: Record<string, string>, multi: Record<string, string[]>, ctx: RequestContext): void {
+  const fwd = forwardingHeaders(ctx);
+  for (let i = 0; i < fwd.length; i += 2) {
+    single[fwd[i]!] = fwd[i + 1]!;
+    multi[fwd[i]!] = [fwd[i + 1]!];
+  }
+}
+
+/** The Host the client used, port included (`localhost:8080`), lowercased; the same for REST, HTTP and WebSocket APIs. */
+function domainNameOf(ctx: RequestContext): string {
+  const h = ctx.headers.host;
+  return h ? h.toLowerCase() : ctx.host;
 }
 
 /** HTTP API `authorizer`: `{jwt: {claims, scopes}}` for a JWT authorizer, `{lambda: context}` for a Lambda one. */

@@ -14,23 +14,28 @@ export interface MappedResponse {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Payload format 1.0: the result must be `{statusCode, headers?, multiValueHeaders?, body?, isBase64Encoded?}`. */
-export function mapResponseV1(result: unknown): MappedResponse | string {
+/**
+ * Payload format 1.0: the result must be `{statusCode, headers?, multiValueHeaders?, body?, isBase64Encoded?}`.
+ * `decodeBase64`: whether an `isBase64Encoded` body goes out as bytes (REST APIs: only when the request's
+ * first Accept type is a binary media type; otherwise the base64 text is the body, as on AWS).
+ */
+export function mapResponseV1(result: unknown, decodeBase64: boolean): MappedResponse | string {
   if (!isObj(result)) return 'the result is not an object';
-  return mapStructured(result, false);
+  return mapStructured(result, false, decodeBase64);
 }
 
 /**
- * Payload format 2.0: a result with `statusCode` is read like 1.0 plus `cookies`; anything else (a string,
- * an object without `statusCode`, a number) is a 200 `application/json` response whose body is the result's
- * JSON text, which the caller passes as `json`.
+ * Payload format 2.0: a result with `statusCode` is read like 1.0 plus `cookies`; anything else is a 200
+ * `application/json` response: a string is the body as it is (`"hello"` answers `hello`), any other
+ * value (an object without `statusCode`, a number) its JSON text.
  */
-export function mapResponseV2(result: unknown, json: string): MappedResponse | string {
-  if (isObj(result) && 'statusCode' in result) return mapStructured(result, true);
-  return { status: 200, headers: ['content-type', 'application/json'], body: json };
+export function mapResponseV2(result: unknown, decodeBase64: boolean): MappedResponse | string {
+  if (isObj(result) && 'statusCode' in result) return mapStructured(result, true, decodeBase64);
+  const body = typeof result === 'string' ? result : (JSON.stringify(result) ?? 'null');
+  return { status: 200, headers: ['content-type', 'application/json'], body };
 }
 
-function mapStructured(r: Obj, v2: boolean): MappedResponse | string {
+function mapStructured(r: Obj, v2: boolean, decodeBase64: boolean): MappedResponse | string {
   const status = typeof r.statusCode === 'string' && /^\d{3}$/.test(r.statusCode) ? Number(r.statusCode) : r.statusCode;
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) return `statusCode ${JSON.stringify(r.statusCode)} is not an HTTP status`;
   const headers: string[] = [];
@@ -76,5 +81,5 @@ function mapStructured(r: Obj, v2: boolean): MappedResponse | string {
   if (r.isBase64Encoded !== undefined && r.isBase64Encoded !== null && typeof r.isBase64Encoded !== 'boolean') return 'isBase64Encoded is not a boolean';
   if (!hasType) headers.push('content-type', 'application/json');
   const text = body ?? '';
-  return { status, headers, body: r.isBase64Encoded === true ? Buffer.from(text, 'base64') : text };
+  return { status, headers, body: r.isBase64Encoded === true && decodeBase64 ? Buffer.from(text, 'base64') : text };
 }

@@ -1,3 +1,4 @@
+import { forwardingHeaders } from '../../http/forwarded.js';
 import type { Agent, Dispatcher } from 'undici';
 import { STAGE_VARIABLE_REF, undefinedStageVariables, type HttpProxyIntegrationConfig } from '@turnpike/config';
 import { HOP_BY_HOP, connectionTokens } from '../../http/hopByHop.js';
@@ -80,14 +81,13 @@ export class HttpProxyStage implements Stage {
     const out: string[] = [];
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
-      if (HOP_BY_HOP.has(name) || name === 'host' || name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'x-forwarded-host' || drop?.has(name)) continue;
+      if (HOP_BY_HOP.has(name) || name === 'host' || FORWARDING.has(name) || drop?.has(name)) continue;
       if (name === 'traceparent' && ctx.trace !== null) continue;
       out.push(name, raw[i + 1]!);
     }
     // A traced request continues at the upstream under the integration span; an untraced one passes the client's traceparent through.
     if (ctx.trace !== null) out.push('traceparent', ctx.trace.startChild('integration http_proxy', { 'turnpike.integration.type': 'http_proxy', 'server.address': this.uris.get(ctx.stage.name)!.origin }, 'client').traceparent);
-    const prior = ctx.headers['x-forwarded-for'];
-    out.push('x-forwarded-for', prior ? `${prior}, ${ctx.sourceIp}` : ctx.sourceIp, 'x-forwarded-proto', 'http');
+    out.push(...forwardingHeaders(ctx));
     // The client's Host, validated by the edge (hostHeader.ts): a name or address and a port, nothing else.
     const host = ctx.headers.host;
     if (host) out.push('x-forwarded-host', host);
@@ -98,6 +98,9 @@ export class HttpProxyStage implements Stage {
     return out;
   }
 }
+
+/** Set by the edge (http/forwarded.ts), never passed through from the client as they are. */
+const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-host', 'x-amzn-trace-id']);
 
 export function buildHttpProxy(route: CompiledRoute, agent: Agent): Stage {
   const integration = route.config.integration;

@@ -250,15 +250,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
     if (ctx.responded) return; // the body reader already answered (413, 408)
     if (this.started) {
-      ctx.sendError(502, 'Bad Gateway', null, `upstream failed before its body: ${err.message}`);
+      ctx.gatewayError('INTEGRATION_FAILURE', `upstream failed before its body: ${err.message}`);
       return;
     }
     if (err instanceof IntegrationTimeout || (err as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT') {
       ctx.integrationLatency = performance.now() - ctx.startHr;
-      ctx.sendError(504, 'Endpoint request timed out', null, err.message);
+      ctx.gatewayError('INTEGRATION_TIMEOUT', err.message);
       return;
     }
-    ctx.sendError(502, 'Bad Gateway', null, `upstream error: ${(err as { code?: string }).code ?? ''} ${err.message}`.trim());
+    ctx.gatewayError('INTEGRATION_FAILURE', `upstream error: ${(err as { code?: string }).code ?? ''} ${err.message}`.trim());
   }
 
   private clearTimer(): void {

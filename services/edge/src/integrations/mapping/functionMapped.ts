@@ -42,7 +42,7 @@ export class MappedFunctionStage implements Stage {
       event = text.trim() === '' ? {} : JSON.parse(text);
     } catch {
       // Lambda takes JSON only; API Gateway fails such a request before invoking.
-      ctx.fail(new Error(`the integration request is not JSON: ${text.slice(0, 200)}`), 500);
+      ctx.fail(new Error(`the integration request is not JSON: ${text.slice(0, 200)}`), 'API_CONFIGURATION_ERROR');
       return STOP;
     }
     const started = performance.now();
@@ -56,9 +56,9 @@ export class MappedFunctionStage implements Stage {
         if (err instanceof FunctionInvokeError && (err.kind === 'handler' || err.kind === 'function_timeout' || err.kind === 'crash')) {
           const payload = JSON.stringify({ errorMessage: err.message, errorType: err.errorType ?? 'Error' });
           this.mapping.respond(ctx, err.message, payload, JSON_TYPE, mapped.context);
-        } else if (err instanceof FunctionInvokeError && err.kind === 'integration_timeout') ctx.fail(err, 504, 'Endpoint request timed out');
-        else if (err instanceof FunctionInvokeError && err.kind === 'unavailable') ctx.fail(err, 503, 'Service Unavailable');
-        else ctx.fail(err, 502);
+        } else if (err instanceof FunctionInvokeError && err.kind === 'integration_timeout') ctx.fail(err, 'INTEGRATION_TIMEOUT');
+        else if (err instanceof FunctionInvokeError && err.kind === 'unavailable') ctx.fail(err, 503);
+        else ctx.fail(err, 'INTEGRATION_FAILURE');
       },
     );
     return STOP;

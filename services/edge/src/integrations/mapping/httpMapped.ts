@@ -66,8 +66,8 @@ export class MappedHttpStage implements Stage {
       })
       .catch((err: unknown) => {
         const code = (err as { code?: string }).code;
-        if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') ctx.fail(err, 504, 'Endpoint request timed out');
-        else ctx.fail(err, 502);
+        if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') ctx.fail(err, 'INTEGRATION_TIMEOUT');
+        else ctx.fail(err, 'INTEGRATION_FAILURE');
       });
     return STOP;
   }

@@ -54,7 +54,7 @@ export class CompiledMapping {
       return { body: template.render({ input: new TemplateInput(raw, ctx, this.paths), util: UTIL, context, stageVariables: ctx.stage.variables }), context };
     }
     if (!this.passthrough) {
-      ctx.sendError(415, 'Unsupported Media Type');
+      ctx.gatewayError('UNSUPPORTED_MEDIA_TYPE');
       return null;
     }
     // CONVERT_TO_BINARY: a passed-through base64 body reaches the integration decoded.
@@ -68,7 +68,7 @@ export class CompiledMapping {
   respond(ctx: RequestContext, selector: string | null, payload: string, integrationHeaders: Readonly<Record<string, string>>, context: TemplateContext): void {
     const response = (selector === null ? undefined : this.responses.find((r) => r.pattern!.test(selector))) ?? this.fallback;
     if (response === null) {
-      ctx.fail(new Error(`no integration response matches "${selector}" and there is no default one`), 500);
+      ctx.fail(new Error(`no integration response matches "${selector}" and there is no default one`), 'API_CONFIGURATION_ERROR');
       return;
     }
     const input = new TemplateInput(payload, ctx, this.paths);

@@ -35,7 +35,7 @@ export class MappedMockStage implements Stage {
       status = undefined;
     }
     if (typeof status !== 'number' && !(typeof status === 'string' && /^\d{3}$/.test(status))) {
-      ctx.fail(new Error(`mock request template must give {"statusCode": N}; it gave ${mapped.body.toString().slice(0, 200)}`), 500);
+      ctx.fail(new Error(`mock request template must give {"statusCode": N}; it gave ${mapped.body.toString().slice(0, 200)}`), 'API_CONFIGURATION_ERROR');
       return STOP;
     }
     this.mapping.respond(ctx, String(status), '', NO_HEADERS, mapped.context);

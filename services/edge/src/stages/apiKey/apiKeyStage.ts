@@ -38,7 +38,7 @@ export class ApiKeyStage implements Stage {
     return found.then(
       (entry) => admit(ctx, entry, this.spend),
       () => {
-        ctx.sendError(503, 'Service Unavailable', null, 'API key could not be verified: redis unavailable');
+        ctx.gatewayErrorStatus(503, 'Service Unavailable', 'API key could not be verified: redis unavailable');
         return STOP;
       },
     );
@@ -52,7 +52,7 @@ function admit(ctx: RequestContext, entry: CachedKey, spend: SpendGuard): StageR
   const binding = entry.bindings.get(ctx.api.id)?.get(ctx.stage.name);
   if (binding === undefined) return forbid(ctx, 'API key is in no usage plan of this stage');
   if (spend.blocks(key.id)) {
-    ctx.sendError(429, 'Limit Exceeded', null, 'API key reached its monthly spend cap');
+    ctx.gatewayError('QUOTA_EXCEEDED', 'API key reached its monthly spend cap');
     return STOP;
   }
   ctx.apiKeyId = key.id;
@@ -62,7 +62,7 @@ function admit(ctx: RequestContext, entry: CachedKey, spend: SpendGuard): StageR
 }
 
 function forbid(ctx: RequestContext, reason: string): StageResult {
-  ctx.sendError(403, 'Forbidden', null, `Forbidden: ${reason}`);
+  ctx.gatewayError('INVALID_API_KEY', `Forbidden: ${reason}`);
   return STOP;
 }
 

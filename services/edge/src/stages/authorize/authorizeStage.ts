@@ -7,10 +7,7 @@ import { FunctionInvokeError } from '../../integrations/function/invoker.js';
 import type { Authorizer } from './authorizer.js';
 import { methodArnPrefix } from './policy/methodArn.js';
 import { HttpAuthRequest } from './request.js';
-import { FORBIDDEN_MESSAGE, UNAUTHORIZED, UNAUTHORIZED_MESSAGE, type Verdict } from './verdict.js';
-
-const UNAUTHORIZED_HEADERS = ['x-amzn-errortype', 'UnauthorizedException'];
-const FORBIDDEN_HEADERS = ['x-amzn-errortype', 'AccessDeniedException'];
+import { EXPLICITLY_DENIED, UNAUTHORIZED, type Verdict } from './verdict.js';
 
 /**
  * The authorize route stage: runs the route's authorizer and answers 401 or 403, or puts the grant on
@@ -31,6 +28,8 @@ export class AuthorizeStage implements Stage {
     region: string,
     accountId: string,
     private readonly metrics: EdgeMetrics | null,
+    /** A Lambda authorizer's run time goes to `requestContext.authorizer.integrationLatency`. */
+    private readonly lambda: boolean,
   ) {
     const prefixes = new Map<string, string>();
     for (const s of route.api.stages.values()) prefixes.set(s.name, methodArnPrefix(region, accountId, route.api.id, s.name));
@@ -39,16 +38,33 @@ export class AuthorizeStage implements Stage {
 
   run(ctx: RequestContext): StageResult | Promise<StageResult> {
     const req = new HttpAuthRequest(ctx, this.metrics);
-    const verdict = this.authorizer.authorize(req, this.arnPrefixes.get(ctx.stage.name)! + ctx.method + req.path, this.scopes);
-    if (verdict instanceof Promise) return verdict.then((v) => apply(ctx, v), (err: unknown) => unavailable(ctx, err));
+    const started = performance.now();
+    let verdict: Verdict | Promise<Verdict>;
+    try {
+      verdict = this.authorizer.authorize(req, this.arnPrefixes.get(ctx.stage.name)! + ctx.method + req.path, this.scopes);
+    } catch (err) {
+      return failed(ctx, err);
+    }
+    if (verdict instanceof Promise) {
+      return verdict.then(
+        (v) => {
+          if (this.lambda) ctx.authorizerLatency = Math.round(performance.now() - started);
+          return apply(ctx, v);
+        },
+        (err: unknown) => failed(ctx, err),
+      );
+    }
+    // A cached policy: the authorizer did not run.
+    if (this.lambda) ctx.authorizerLatency = 0;
     return apply(ctx, verdict);
   }
 }
 
 function apply(ctx: RequestContext, v: Verdict): StageResult {
   if (typeof v === 'number') {
-    if (v === UNAUTHORIZED) ctx.sendError(401, UNAUTHORIZED_MESSAGE, UNAUTHORIZED_HEADERS);
-    else ctx.sendError(403, FORBIDDEN_MESSAGE, FORBIDDEN_HEADERS);
+    if (v === UNAUTHORIZED) ctx.gatewayError('UNAUTHORIZED', 'Unauthorized');
+    else if (v === EXPLICITLY_DENIED) ctx.sendAnswer(ctx.api.responses.explicitDeny(), 'User is not authorized to access this resource with an explicit deny', null);
+    else ctx.gatewayError('ACCESS_DENIED', 'User is not authorized to access this resource');
     return STOP;
   }
   ctx.principalId = v.principalId;
@@ -66,15 +82,16 @@ export function buildAuthorize(route: CompiledRoute, services: EdgeServices): St
   const { region, accountId } = services.config.gateway;
   const authorizer = services.authorization.authorizer(route.api.id, name, config, { invoker: services.invoker, accountId, cognitoEndpoint: services.config.gateway.cognito.endpoint });
   const scopes = route.config.authorizationScopes?.length ? route.config.authorizationScopes : null;
-  return new AuthorizeStage(route, authorizer, scopes, region, accountId, services.metrics);
+  return new AuthorizeStage(route, authorizer, scopes, region, accountId, services.metrics, config.type !== 'jwt');
 }
 
 /**
  * A Lambda authorizer that could not be queued (Redis down or not answering within its bound) is a 503,
- * like every other Redis outage on a request path; any other fault stays a 500.
+ * like every other Redis outage on a request path. One that crashed, timed out or answered something
+ * that is not a policy is AWS's AUTHORIZER_CONFIGURATION_ERROR (500, AuthorizerConfigurationException).
  */
-function unavailable(ctx: RequestContext, err: unknown): StageResult {
-  if (!(err instanceof FunctionInvokeError) || err.kind !== 'unavailable') throw err;
-  ctx.fail(err, 503, 'Service Unavailable');
+function failed(ctx: RequestContext, err: unknown): StageResult {
+  if (err instanceof FunctionInvokeError && err.kind === 'unavailable') ctx.fail(err, 503);
+  else ctx.fail(err, 'AUTHORIZER_CONFIGURATION_ERROR');
   return STOP;
 }

@@ -1,7 +1,7 @@
 /**
  * What authorizing one request comes to. A granted request carries a Grant (shared, never mutated: on a
  * cache hit no object is allocated); a refused one is 401 (no or bad identity, the function threw
- * `Unauthorized`) or 403 (the policy does not allow this method). Anything else is a gateway fault and is
+ * `Unauthorized`) or 403 (the policy does not allow this method, or explicitly denies it). Anything else is a gateway fault and is
  * thrown: the caller answers 500 and logs the cause.
  */
 export interface Grant {
@@ -14,7 +14,9 @@ export interface Grant {
 
 export const UNAUTHORIZED = 401;
 export const FORBIDDEN = 403;
-export type Verdict = Grant | typeof UNAUTHORIZED | typeof FORBIDDEN;
+/** 403 because a Deny statement covers the method (a different body from FORBIDDEN's on AWS). */
+export const EXPLICITLY_DENIED = 4031;
+export type Verdict = Grant | typeof UNAUTHORIZED | typeof FORBIDDEN | typeof EXPLICITLY_DENIED;
 
 export const UNAUTHORIZED_MESSAGE = 'Unauthorized';
 export const FORBIDDEN_MESSAGE = 'User is not authorized to access this resource';

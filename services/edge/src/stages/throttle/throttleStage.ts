@@ -82,7 +82,7 @@ export class ThrottleStage implements Stage {
         await this.refillAll(levels, ip, plan, missing);
       } catch (err) {
         if (this.traffic.fallback.admits('throttle', err)) return CONTINUE;
-        ctx.sendError(503, 'Service Unavailable', null, 'throttle decision failed closed: redis unavailable');
+        ctx.gatewayErrorStatus(503, 'Service Unavailable', 'throttle decision failed closed: redis unavailable');
         return STOP;
       }
       if (ctx.aborted) return STOP;
@@ -112,11 +112,11 @@ export class ThrottleStage implements Stage {
     const retrySeconds = Math.max(1, Math.ceil(lease.retryAfterMs(now) / 1000));
     const retry = ['retry-after', String(retrySeconds)];
     if (isQuota) {
-      ctx.sendError(429, 'Limit Exceeded', retry, 'Limit Exceeded: usage plan quota');
+      ctx.gatewayError('QUOTA_EXCEEDED', 'Limit Exceeded: usage plan quota', retry);
     } else {
       const b = lease as TokenBucket;
       addHeaders(ctx, b.limitHeader, 0, retrySeconds);
-      ctx.sendError(429, 'Too Many Requests', retry, `Too Many Requests: ${b.name}`);
+      ctx.gatewayError('THROTTLED', `Too Many Requests: ${b.name}`, retry);
     }
     return STOP;
   }

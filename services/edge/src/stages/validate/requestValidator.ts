@@ -24,7 +24,7 @@ export class RequestValidatorStage implements Stage {
   run(ctx: RequestContext): StageResult | Promise<StageResult> {
     const missing = this.missingParameters(ctx);
     if (missing.length) {
-      ctx.sendError(400, `Missing required request parameters: [${missing.join(', ')}]`);
+      ctx.gatewayError('BAD_REQUEST_PARAMETERS', undefined, null, `Missing required request parameters: [${missing.join(', ')}]`);
       return STOP;
     }
     if (this.models.size === 0) return CONTINUE;
@@ -45,7 +45,7 @@ export class RequestValidatorStage implements Stage {
     }
     if (value === undefined || !model(value)) {
       const detail = value === undefined ? 'body is not JSON' : (model.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`).join('; ');
-      ctx.sendError(400, 'Invalid request body', null, `request validation: ${detail}`);
+      ctx.gatewayError('BAD_REQUEST_BODY', `request validation: ${detail}`, null, 'Invalid request body');
       return STOP;
     }
     return CONTINUE;

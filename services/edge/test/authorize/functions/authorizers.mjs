@@ -56,7 +56,7 @@ export const token = async (event) => {
 export const request = async (event) => {
   record(event);
   if (event.queryStringParameters.team === 'none') throw new Error('Unauthorized');
-  return policy(`${event.headers['x-user']}@${event.queryStringParameters.team}`, 'Allow', event.methodArn, { tenant: event.queryStringParameters.team, color: event.stageVariables.color });
+  return policy(`${event.headers['X-User']}@${event.queryStringParameters.team}`, 'Allow', event.methodArn, { tenant: event.queryStringParameters.team, color: event.stageVariables.color });
 };
 
 /** HTTP API simple responses (payload 2.0). */

@@ -3,7 +3,7 @@ import type { RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 import { decode, encode } from '@turnpike/codec';
 import type { RedisKeys } from '@turnpike/redis';
-import { compilePolicy, type CompiledPolicy } from '../policy/policy.js';
+import { NO_ALLOW, compilePolicy, type CompiledPolicy, type PolicyDecision } from '../policy/policy.js';
 import type { AuthorizerResult } from '../lambda/result.js';
 import { RedisGuard, type RedisBound } from '../../../redis/redisGuard.js';
 import { BoundedLru } from './boundedLru.js';
@@ -32,7 +32,7 @@ export interface CacheEntry {
   readonly expiresAt: number;
   /** The last method ARN evaluated and its outcome: a client repeating one call skips the RegExp. */
   lastArn: string | null;
-  lastAllowed: boolean;
+  lastDecision: PolicyDecision;
 }
 
 /** Lookups by where they were answered; read by metrics and tests. */
@@ -120,7 +120,7 @@ export class PolicyCache {
   }
 
   private remember(key: string, result: AuthorizerResult, expiresAt: number): CacheEntry {
-    const entry: CacheEntry = { result, policy: compilePolicy(result), expiresAt, lastArn: null, lastAllowed: false };
+    const entry: CacheEntry = { result, policy: compilePolicy(result), expiresAt, lastArn: null, lastDecision: NO_ALLOW };
     this.memory.set(key, entry);
     return entry;
   }

@@ -3,9 +3,9 @@ import { FunctionInvokeError, type FunctionInvoker } from '../../../integrations
 import type { Authorizer } from '../authorizer.js';
 import type { CacheEntry, PolicyCache } from '../cache/policyCache.js';
 import { identityValue, parseIdentitySource, type IdentitySource } from '../identity.js';
-import { compilePolicy, isAllowed } from '../policy/policy.js';
+import { ALLOW, EXPLICIT_DENY, compilePolicy, policyDecision, type PolicyDecision } from '../policy/policy.js';
 import type { AuthRequest } from '../request.js';
-import { FORBIDDEN, UNAUTHORIZED, type Verdict } from '../verdict.js';
+import { EXPLICITLY_DENIED, FORBIDDEN, UNAUTHORIZED, type Verdict } from '../verdict.js';
 import { requestEventV1, requestEventV2, tokenEvent } from './events.js';
 import { parseIamResult, parseSimpleResult, type AuthorizerResult } from './result.js';
 
@@ -45,7 +45,7 @@ export class LambdaAuthorizer implements Authorizer {
     const identity = this.sources.length === 0 ? '' : this.identity(req);
     if (identity === null) return UNAUTHORIZED;
     if (this.ttlMs === 0) {
-      return this.invoke(req, methodArn, identity).then((result) => (isAllowed(compilePolicy(result), methodArn) ? result : FORBIDDEN), refusal);
+      return this.invoke(req, methodArn, identity).then((result) => outcome(result, policyDecision(compilePolicy(result), methodArn)), refusal);
     }
     const hit = this.deps.cache.peek(this.namespace, identity);
     if (hit !== undefined) {
@@ -111,15 +111,19 @@ export class LambdaAuthorizer implements Authorizer {
 }
 
 function verdict(entry: CacheEntry, methodArn: string): Verdict {
-  let allowed: boolean;
+  let decision: PolicyDecision;
   if (entry.lastArn === methodArn) {
-    allowed = entry.lastAllowed;
+    decision = entry.lastDecision;
   } else {
-    allowed = isAllowed(entry.policy, methodArn);
+    decision = policyDecision(entry.policy, methodArn);
     entry.lastArn = methodArn;
-    entry.lastAllowed = allowed;
+    entry.lastDecision = decision;
   }
-  return allowed ? entry.result : FORBIDDEN;
+  return outcome(entry.result, decision);
+}
+
+function outcome(result: AuthorizerResult, decision: PolicyDecision): Verdict {
+  return decision === ALLOW ? result : decision === EXPLICIT_DENY ? EXPLICITLY_DENIED : FORBIDDEN;
 }
 
 function refusal(err: unknown): Verdict {

@@ -55,7 +55,20 @@ export function compilePolicy(p: ResourcePatterns): CompiledPolicy {
 
 /** True when the policy allows invoking `arn`. */
 export function isAllowed(policy: CompiledPolicy, arn: string): boolean {
-  return !matchesAny(policy.deny, arn) && matchesAny(policy.allow, arn);
+  return policyDecision(policy, arn) === ALLOW;
+}
+
+export const ALLOW = 0;
+/** No Allow statement covers the method. */
+export const NO_ALLOW = 1;
+/** A Deny statement covers the method (AWS answers it with a body of its own). */
+export const EXPLICIT_DENY = 2;
+export type PolicyDecision = typeof ALLOW | typeof NO_ALLOW | typeof EXPLICIT_DENY;
+
+/** IAM's order: an explicit Deny beats any Allow; no matching Allow is an (implicit) deny. */
+export function policyDecision(policy: CompiledPolicy, arn: string): PolicyDecision {
+  if (matchesAny(policy.deny, arn)) return EXPLICIT_DENY;
+  return matchesAny(policy.allow, arn) ? ALLOW : NO_ALLOW;
 }
 
 function compileAll(patterns: readonly string[]): WildcardPattern[] {
