@@ -5,6 +5,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import { RouteBuildError, type CompiledRoute } from '../../router/routeTable.js';
 import { compileUri, expandPath, type CompiledUri } from './uriTemplate.js';
+import { compileHeader, expandHeader, type HeaderTemplate } from './headerTemplate.js';
 import { ProxyExchange } from './proxyExchange.js';
 
 /**
@@ -98,52 +99,4 @@ export function buildHttpProxy(route: CompiledRoute, agent: Agent): Stage {
   const integration = route.config.integration;
   if (integration.type !== 'http_proxy') throw new RouteBuildError('not an http_proxy integration');
   return new HttpProxyStage(route, integration, agent);
-}
-
-// ---- configured request headers: `${context.authorizer.tenant}` and friends -----------------------
-
-interface HeaderTemplate {
-  readonly name: string;
-  /** Alternating literal text and context references. */
-  readonly parts: readonly string[];
-}
-
-const CONTEXT_REFS = /\$\{context\.([A-Za-z0-9_.]+)\}/g;
-
-function compileHeader(name: string, value: string, variables: Readonly<Record<string, string>>): HeaderTemplate {
-  const withVars = value.replace(/\$\{stageVariables\.([A-Za-z0-9_]+)\}/g, (_, v: string) => {
-    if (!(v in variables)) throw new RouteBuildError(`request header ${name} uses undefined stage variable ${v}`);
-    return variables[v]!;
-  });
-  const parts: string[] = [];
-  let last = 0;
-  for (const m of withVars.matchAll(CONTEXT_REFS)) {
-    const ref = m[1]!;
-    if (!/^(requestId|stage|identity\.sourceIp|authorizer\.(claims\.)?[A-Za-z0-9_]+)$/.test(ref)) {
-      throw new RouteBuildError(`request header ${name} uses \${context.${ref}}; supported: requestId, stage, identity.sourceIp, authorizer.<key>, authorizer.claims.<claim>`);
-    }
-    parts.push(withVars.slice(last, m.index), ref);
-    last = m.index! + m[0].length;
-  }
-  parts.push(withVars.slice(last));
-  return { name, parts };
-}
-
-function expandHeader(t: HeaderTemplate, ctx: RequestContext): string {
-  if (t.parts.length === 1) return t.parts[0]!;
-  let out = t.parts[0]!;
-  for (let i = 1; i < t.parts.length; i += 2) {
-    const ref = t.parts[i]!;
-    let v: unknown;
-    if (ref === 'requestId') v = ctx.requestId;
-    else if (ref === 'stage') v = ctx.stage.name;
-    else if (ref === 'identity.sourceIp') v = ctx.sourceIp;
-    else if (ref === 'authorizer.principalId') v = ctx.principalId;
-    // A JWT authorizer's context is `{claims, scopes}`, as Cognito and JWT authorizers give it.
-    else if (ref.startsWith('authorizer.claims.')) v = (ctx.authorizer?.claims as Record<string, unknown> | undefined)?.[ref.slice(18)];
-    else v = ctx.authorizer?.[ref.slice(11)];
-    if (v === undefined || v === null) return '';
-    out += String(v) + t.parts[i + 1]!;
-  }
-  return out;
 }

@@ -17,13 +17,21 @@ export interface CompiledUri {
 
 const STAGE_VAR = /\$\{stageVariables\.([A-Za-z0-9_]+)\}/g;
 
-export function compileUri(template: string, variables: Readonly<Record<string, string>>, paramNames: ReadonlySet<string>): CompiledUri {
-  const missing: string[] = [];
-  const resolved = template.replace(STAGE_VAR, (_, name: string) => {
+/**
+ * `${stageVariables.x}` replaced with the stage's value, at compile time (URIs, request headers);
+ * `undefinedVariable` is told of each name the stage does not define, which is replaced with ''.
+ */
+export function substituteStageVariables(template: string, variables: Readonly<Record<string, string>>, undefinedVariable: (name: string) => void): string {
+  return template.replace(STAGE_VAR, (_, name: string) => {
     const v = variables[name];
-    if (v === undefined) missing.push(name);
+    if (v === undefined) undefinedVariable(name);
     return v ?? '';
   });
+}
+
+export function compileUri(template: string, variables: Readonly<Record<string, string>>, paramNames: ReadonlySet<string>): CompiledUri {
+  const missing: string[] = [];
+  const resolved = substituteStageVariables(template, variables, (name) => missing.push(name));
   if (missing.length) throw new RouteBuildError(`integration uri uses undefined stage variable(s) ${missing.join(', ')}`);
   const m = /^(https?:\/\/[^/?#{}]+)([^?#]*)(?:\?([^#]*))?$/.exec(resolved);
   if (!m) throw new RouteBuildError(`integration uri "${template}" is not an http(s) URL with a literal host`);
