@@ -4,7 +4,7 @@ import { lineOf, zodIssues, type SourceDoc } from './source.js';
 import { Cors, HTTP_METHODS, ROUTE_KEY, Route, type CorsConfig, type RouteConfig } from './schema.js';
 import type { AuthorizerConfig } from './schema.js';
 import { importAuthorizer, routeAuthorization } from './openapiAuthorizers.js';
-import { functionNameOf } from '@turnpike/codec';
+import { functionNameOf, isObj, type Obj } from '@turnpike/codec';
 
 /**
  * Imports an OpenAPI 3 document with API Gateway's `x-amazon-apigateway-*` extensions, as
@@ -23,8 +23,6 @@ export interface ImportedApi {
   apiKeySource?: 'HEADER' | 'AUTHORIZER';
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Extensions this importer understands, by where they may appear. */
 const DOCUMENT_EXTENSIONS = new Set(['x-amazon-apigateway-binary-media-types', 'x-amazon-apigateway-api-key-source', 'x-amazon-apigateway-importexport-version', 'x-amazon-apigateway-cors']);

@@ -1,3 +1,4 @@
+import { isObj, type Obj } from '@turnpike/codec';
 import { formatPath, type ConfigIssue } from './errors.js';
 import { lineOf, zodIssues, type SourceDoc } from './source.js';
 import { Authorizer, type AuthorizerConfig } from './schema.js';
@@ -8,9 +9,7 @@ import { Authorizer, type AuthorizerConfig } from './schema.js';
  * Turnpike authorizers of the same name. Operations name them in `security`.
  */
 
-type Obj = Record<string, unknown>;
 type Report = (path: PropertyKey[], message: string) => void;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const AUTHORIZER_FIELDS: Record<string, readonly string[]> = {
   token: ['type', 'authorizerUri', 'identitySource', 'identityValidationExpression', 'authorizerResultTtlInSeconds', 'authorizerCredentials'],

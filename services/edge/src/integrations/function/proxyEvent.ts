@@ -1,3 +1,5 @@
+import { clfTime } from '../../observe/clfTime.js';
+import { domainPrefix, identityV1 } from '../../lambda/eventParts.js';
 import { isUtf8 } from 'node:buffer';
 import { headerMaps, joinedMaps, queryMaps } from '../../http/valueMaps.js';
 import type { RequestContext } from '../../pipeline/context.js';
@@ -103,24 +105,8 @@ function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
       domainPrefix: domainPrefix(ctx.host),
       extendedRequestId: ctx.requestId,
       httpMethod: ctx.method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        // With apiKeySource AUTHORIZER the key is the authorizer's usageIdentifierKey, not the header.
-        apiKey: shape.apiKeyRequired ? (ctx.usageIdentifierKey ?? ctx.headers['x-api-key'] ?? null) : null,
-        apiKeyId: shape.apiKeyRequired ? ctx.apiKeyId : null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: ctx.sourceIp,
-        user: null,
-        userAgent,
-        userArn: null,
-      },
+      // With apiKeySource AUTHORIZER the key is the authorizer's usageIdentifierKey, not the header.
+      identity: identityV1(ctx.sourceIp, userAgent, shape.apiKeyRequired ? (ctx.usageIdentifierKey ?? ctx.headers['x-api-key'] ?? null) : null, shape.apiKeyRequired ? ctx.apiKeyId : null),
       path: ctx.path,
       protocol: 'HTTP/1.1',
       requestId: ctx.requestId,
@@ -207,20 +193,6 @@ function rawPathV2(ctx: RequestContext, basePathLength: number): string {
   const parts = ctx.path.split('/');
   parts.splice(1, basePathLength);
   return parts.length === 1 ? '/' : parts.join('/');
-}
-
-function domainPrefix(host: string): string {
-  const dot = host.indexOf('.');
-  return dot < 0 ? host : host.slice(0, dot);
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const pad = (n: number) => (n < 10 ? '0' + n : String(n));
-
-/** `09/Apr/2015:12:34:56 +0000`, the time format of `requestTime`. */
-export function clfTime(epochMs: number): string {
-  const d = new Date(epochMs);
-  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
 }
 
 function hasKeys(o: object): boolean {
