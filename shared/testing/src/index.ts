@@ -2,4 +2,3 @@ export * from './redis.js';
 export * from './net.js';
 export * from './process.js';
 export * from './upstream.js';
-export * from './config.js';
