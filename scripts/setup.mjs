@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // First step of `npm test`, `npm run bench` and `npm start`: on a fresh clone, install dependencies
-// (only when node_modules is missing or older than the lock file) and build the bundles.
+// (only when node_modules is missing or older than the lock file), build the bundles and the runtime
+// (scripts/runtime.mjs: Node.js 22 able to load uWebSockets.js v20.57 on this host).
+//   node scripts/setup.mjs exec CMD [ARGS...]
+// then runs CMD with the runtime's bin directory first on PATH, so `node` and `#!/usr/bin/env node`
+// scripts (vitest, npm run ...) run on the runtime, and whatever they spawn with process.execPath too.
 // It uses nothing outside Node's standard library, since it runs before anything is installed.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,3 +28,24 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
 }
 const { buildAll } = await import('./build.mjs');
 await buildAll();
+
+const { ensureRuntime } = await import('./runtime.mjs');
+let node;
+try {
+  node = ensureRuntime();
+} catch (err) {
+  console.error(`turnpike: ${err.message}`);
+  process.exit(1);
+}
+
+const [mode, cmd, ...args] = process.argv.slice(2);
+if (mode === 'exec' && cmd) {
+  const env = { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH ?? ''}` };
+  const child = spawn(cmd, args, { stdio: 'inherit', env });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.once('error', (err) => {
+    console.error(`turnpike: ${cmd}: ${err.message}`);
+    process.exit(1);
+  });
+  child.once('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+}

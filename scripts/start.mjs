@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm start`: the demo. Installs and builds what is missing, finds or starts Redis, starts the example
+// `npm start` (scripts/setup.mjs exec: installs and builds what is missing and picks the runtime) runs
+// this demo: it finds or starts Redis, starts the example
 // upstream, a function worker and an edge node serving examples/turnpike.yaml, creates an API key for
 // the example's key-protected route, and prints what to try.
 //
@@ -7,7 +8,7 @@
 // first (it drains in-flight requests), then the worker, the upstream and a private Redis, waits for
 // each, prints what stopped, and removes the demo's state from Redis. If npm itself goes away without
 // passing a signal on, the script notices that it was re-parented and stops the same way.
-import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Run by `npm start` (scripts/setup.mjs exec), which installs, builds and picks the runtime first.
 const node = process.execPath;
 const bin = join(root, 'bin/turnpike.mjs');
 const config = join(root, 'examples/turnpike.yaml');
@@ -184,7 +186,6 @@ async function removeDemoState(redis) {
 }
 
 try {
-  execFileSync(node, [join(root, 'scripts/setup.mjs')], { stdio: 'inherit' });
   const redis = await redisUrl();
   const port = process.env.PORT ?? '8080';
   const managementPort = process.env.MANAGEMENT_PORT ?? '9090';

@@ -15,6 +15,6 @@ app.any('/*', (res, req) => {
 });
 app.listen('127.0.0.1', Number(process.argv[2] ?? 0), (s) => {
   if (!s) process.exit(1);
-  console.log(JSON.stringify({ event: 'listening', port: uWS.getSocketPort(s) }));
+  console.log(JSON.stringify({ event: 'listening', port: uWS.us_socket_local_port(s) }));
 });
 process.on('SIGTERM', () => process.exit(0));

@@ -13,6 +13,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   throttle: () => import('./suites/throttle.js'),
   billing: () => import('./suites/billing.js'),
   websocket: () => import('./suites/websocket.js'),
+  vtl: () => import('./suites/vtl.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -15,7 +15,7 @@ function help(args: string[]): string {
 export function turnpikeCommands(): Set<string> {
   const text = help([]);
   const list = text.slice(text.indexOf('commands:'), text.indexOf('turnpike <command> --help'));
-  return new Set([...list.matchAll(/^\s+([a-z-]+)\s*$/gm)].map((m) => m[1]!));
+  return new Set([...list.matchAll(/^\s+([a-z-]+)(?:\s{2,}.*)?$/gm)].map((m) => m[1]!));
 }
 
 /** The options `turnpike <command> --help` shows in its usage line. */

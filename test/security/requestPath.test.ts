@@ -173,7 +173,8 @@ const CASES: readonly Case[] = [
   { name: 'a Host header with a path', send: head('GET', '/echo/x', {}, 'example.com/evil'), status: 400, closes: true },
   { name: 'a Host header with userinfo', send: head('GET', '/echo/x', {}, 'user@example.com'), status: 400, closes: true },
   { name: 'a Host header with a bad port', send: head('GET', '/echo/x', {}, 'example.com:99999'), status: 400, closes: true },
-  { name: 'two Host headers', send: (c) => c.write('GET /echo/x HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n'), status: 400, closes: true },
+  // uWebSockets.js v20 refuses a repeated Host itself, before the edge sees the request.
+  { name: 'two Host headers', send: (c) => c.write('GET /echo/x HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n'), status: 400, closes: true, parser: true },
 
   // --- slow bodies -----------------------------------------------------------------------------------
   {

@@ -40,3 +40,16 @@ export function onShutdown(stop: () => Promise<unknown>): Promise<void> {
     process.on('SIGTERM', handler).on('SIGINT', handler);
   });
 }
+
+/** `--stage-variable NAME=VALUE` (repeatable): the `$default` stage's variables of a document given directly. */
+export const STAGE_VARIABLE_OPTION = { 'stage-variable': { type: 'string', multiple: true } } as const;
+
+export function stageVariables(values: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of values ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0 || !/^[A-Za-z0-9_]+$/.test(kv.slice(0, eq))) throw new UsageError(`--stage-variable "${kv}" is not NAME=VALUE (NAME letters, digits and _)`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}

@@ -13,6 +13,7 @@ interface CommandEntry {
 const COMMANDS: Record<string, CommandEntry> = {
   edge: { summary: 'run an edge node (HTTP and WebSocket APIs)', load: () => import('./commands/edge.js') },
   worker: { summary: 'run function workers for Lambda-style handlers', load: () => import('./commands/worker.js') },
+  export: { summary: 'write an API back as an AWS-style OpenAPI or Swagger document', load: () => import('./commands/export.js') },
   validate: { summary: 'check a config or OpenAPI file; every error with file, field and line', load: () => import('./commands/validate.js') },
   keys: { summary: 'create, list, disable and enable API keys', load: () => import('./commands/keys.js') },
   plans: { summary: 'usage plans: throttle and quota per API stage, keys attached', load: () => import('./commands/plans.js') },
@@ -65,8 +66,10 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (isConfigError(err)) {
+      // The same lines `turnpike validate` prints. A long-running command may already hold connections
+      // (an edge opens Redis before compiling routes), so the process exits here rather than lingering.
       console.error(err.message);
-      return 1;
+      process.exit(1);
     }
     throw err;
   }

@@ -1,4 +1,3 @@
-/// <reference path="./types/uws-augment.d.ts" />
 import { randomUUID } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
@@ -12,6 +11,7 @@ import { ClientResponse } from './http/clientResponse.js';
 import { hostOf } from './http/hostHeader.js';
 import { normalizePath } from './http/normalizePath.js';
 import type { BodyLimits } from './http/requestBody.js';
+import { ambiguousFraming } from './http/requestHead.js';
 import { RequestContext, type ContextServices, type RequestObserver } from './pipeline/context.js';
 import { pipelineBuilder, runStages, type EdgeServices } from './pipeline/pipeline.js';
 import { AuthorizationService } from './stages/authorize/service.js';
@@ -153,7 +153,7 @@ export class Edge {
     this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) =>
       this.app.listen(host, port, (s) => (s ? resolve(s) : reject(new Error(`edge cannot listen on ${host}:${port}`)))),
     );
-    this.port = uWS.getSocketPort(this.listenSocket);
+    this.port = uWS.us_socket_local_port(this.listenSocket);
     this.portClaims.push(await advertisePortGroup(this.port, group));
     if (mport >= 0) {
       this.management = await startManagement({
@@ -200,7 +200,7 @@ export class Edge {
     // Keep-alive clients learn from their next response to go elsewhere.
     this.ctxServices.draining = true;
     if (this.listenSocket) {
-      uWS.closeSocket(this.listenSocket);
+      uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
     }
     this.logger.info({ inflight: this.inflight, graceMs }, 'edge draining: listener closed');
@@ -243,12 +243,13 @@ export class Edge {
       const rawHeaders: string[] = [];
       // The request line and header bytes as received ("GET /p?q HTTP/1.1\r\n", "name: value\r\n", "\r\n").
       let headBytes = method.length + rawPath.length + (query ? query.length + 1 : 0) + 13;
-      req.forEachHeader((k, v) => {
+      req.forEach((k, v) => {
         rawHeaders.push(k, v);
         headBytes += k.length + v.length + 4;
         const prev = headers[k];
         headers[k] = prev === undefined ? v : prev + (k === 'cookie' ? '; ' : ', ') + v;
       });
+      const framing = ambiguousFraming(rawHeaders);
       const host = hostOf(headers.host);
       const sourceIp = out.remoteAddress();
 
@@ -275,6 +276,12 @@ export class Edge {
       if (this.telemetry.tracer !== null) ctx.trace = this.telemetry.startTrace(ctx);
 
       // Refusals of a head the edge cannot trust close the connection: nothing after it is read as a request.
+      // Framing another hop could read differently (http/requestHead.ts) is answered on the next turn.
+      if (framing !== null) {
+        const refused = ctx;
+        setImmediate(() => this.refuse(refused, 400, 'Bad Request', framing));
+        return;
+      }
       if (headBytes > serving.maxHeaderBytes) return this.refuse(ctx, 431, 'Request Header Fields Too Large', `request line and headers exceed ${serving.maxHeaderBytes} bytes`);
       if (host === null) return this.refuse(ctx, 400, 'Bad Request', 'invalid Host header');
       const cl = headers['content-length'];

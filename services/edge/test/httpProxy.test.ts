@@ -111,7 +111,7 @@ describe('routing through the edge', () => {
     expect(nf.headers['x-amzn-requestid']).toMatch(/^[0-9a-f-]{36}$/);
     const na = await rawRequest(edge.port, { method: 'DELETE', path: '/strict/only' });
     expect(na.status).toBe(405);
-    expect(na.headers.allow).toBe('GET, POST');
+    expect(na.headers.allow).toBe('GET, POST, HEAD');
     expect(json(na)).toEqual({ message: 'Method Not Allowed' });
   });
 

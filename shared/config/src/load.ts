@@ -4,6 +4,8 @@ import { substituteEnv } from './env.js';
 import { lineOf, parseSource, readSource, zodIssues, type SourceDoc } from './source.js';
 import { TurnpikeFile, Api, Gateway, routeKeyProblem, type ApiConfig, type GatewayConfig, type RouteConfig, type FunctionDefinitionConfig, type DomainsConfig } from './schema.js';
 import { importOpenApi } from './openapi.js';
+import { undefinedStageVariables } from './stageVariables.js';
+import { isSwagger, swaggerToOpenApi } from './swagger.js';
 
 /** A loaded, validated configuration: what services are built from. Immutable by convention. */
 export interface TurnpikeConfig {
@@ -20,28 +22,39 @@ export interface TurnpikeConfig {
 
 /** True when a parsed document is an OpenAPI document rather than a Turnpike config. */
 export function isOpenApi(data: unknown): boolean {
-  return typeof data === 'object' && data !== null && 'openapi' in data;
+  return typeof data === 'object' && data !== null && ('openapi' in data || isSwagger(data));
+}
+
+/** The document in the OpenAPI 3 shape the importer reads: Swagger 2.0 is converted first. */
+function importDocument(src: SourceDoc, issues: ConfigIssue[], warnings: ConfigIssue[]) {
+  return importOpenApi(isSwagger(src.data) ? swaggerToOpenApi(src, issues) : src, issues, warnings);
 }
 
 /**
- * Loads a Turnpike config or an OpenAPI document (served as one REST API at the root, stage `$default`).
+ * Loads a Turnpike config, or an OpenAPI 3 / Swagger 2.0 document served as one REST API: its stage is the
+ * one-segment path of its first server URL (Swagger: `basePath`), else `$default` at the root.
  * Throws ConfigError listing every problem, each naming the file, the field path and the line.
  */
-export function loadConfig(file: string): TurnpikeConfig {
-  return configFromSource(readSource(resolve(file)));
+export function loadConfig(file: string, options: LoadOptions = {}): TurnpikeConfig {
+  return configFromSource(readSource(resolve(file)), options);
 }
 
 /** The same as loadConfig for text in memory (tests, generated configs); `file` names it in errors. */
-export function parseConfig(text: string, file = 'inline.yaml'): TurnpikeConfig {
-  return configFromSource(parseSource(resolve(file), text));
+export function parseConfig(text: string, file = 'inline.yaml', options: LoadOptions = {}): TurnpikeConfig {
+  return configFromSource(parseSource(resolve(file), text), options);
 }
 
-function configFromSource(raw: SourceDoc): TurnpikeConfig {
+export interface LoadOptions {
+  /** Stage variables of the stage of a document given directly (`--stage-variable k=v`). */
+  stageVariables?: Readonly<Record<string, string>>;
+}
+
+function configFromSource(raw: SourceDoc, options: LoadOptions): TurnpikeConfig {
   const envIssues: ConfigIssue[] = [];
   const src = { ...raw, data: substituteEnv(raw, process.env, envIssues) };
   if (envIssues.length) throw new ConfigError(envIssues);
   const abs = src.file;
-  if (isOpenApi(src.data)) return fromOpenApiFile(src);
+  if (isOpenApi(src.data)) return fromOpenApiFile(src, options);
 
   const keyIssues = routeKeyIssues(src);
   const parsed = TurnpikeFile.safeParse(src.data ?? {});
@@ -63,9 +76,11 @@ function configFromSource(raw: SourceDoc): TurnpikeConfig {
       authorizers: { ...parsed.data.authorizers, ...imported.authorizers, ...written.authorizers },
       cors: api.cors ?? imported.cors,
       apiKeySource: api.apiKeySource ?? imported.apiKeySource,
+      gatewayResponses: { ...imported.gatewayResponses, ...api.gatewayResponses },
     } satisfies ApiConfig;
   });
   checkUnique(src, apis, issues);
+  apis.forEach((api, i) => checkStageVariables(src.file, api, `apis[${i}]`, issues));
   if (issues.length) throw new ConfigError(issues);
   return freeze({ file: abs, gateway: parsed.data.gateway, apis, functions: parsed.data.functions, domains: parsed.data.domains, warnings });
 }
@@ -86,19 +101,48 @@ function routeKeyIssues(src: SourceDoc): ConfigIssue[] {
   return out;
 }
 
-function fromOpenApiFile(src: SourceDoc): TurnpikeConfig {
+function fromOpenApiFile(src: SourceDoc, options: LoadOptions): TurnpikeConfig {
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
-  const imported = importOpenApi(src, issues, warnings);
+  const imported = importDocument(src, issues, warnings);
   if (issues.length) throw new ConfigError(issues);
-  const api = Api.parse({ name: imported.name, stages: { $default: {} }, openapi: src.file });
-  return freeze({
-    file: src.file,
-    gateway: Gateway.parse({}),
-    functions: {},
-    apis: [{ ...api, routes: imported.routes, binaryMediaTypes: imported.binaryMediaTypes, authorizers: imported.authorizers, cors: imported.cors, apiKeySource: imported.apiKeySource }],
-    warnings,
-  });
+  // Served as on AWS: a one-segment server path is the stage (`/prod/pets`), a longer one a base path.
+  const segments = (imported.serverPath ?? '').split('/').filter(Boolean);
+  const stage = segments.length === 1 && /^[A-Za-z0-9_-]{1,128}$/.test(segments[0]!) ? segments[0]! : '$default';
+  const basePath = segments.length > 1 ? `/${segments.join('/')}` : '/';
+  const api = Api.parse({ name: imported.name, basePath, stages: { [stage]: { variables: { ...options.stageVariables } } }, openapi: src.file });
+  const full: ApiConfig = { ...api, routes: imported.routes, binaryMediaTypes: imported.binaryMediaTypes, authorizers: imported.authorizers, cors: imported.cors, apiKeySource: imported.apiKeySource, gatewayResponses: imported.gatewayResponses };
+  checkStageVariables(src.file, full, '', issues, ' (give it with --stage-variable NAME=VALUE)');
+  if (issues.length) throw new ConfigError(issues);
+  return freeze({ file: src.file, gateway: Gateway.parse({}), functions: {}, apis: [full], warnings });
+}
+
+/**
+ * Every `${stageVariables.X}` an integration uses must be defined by every stage of its API: the edge
+ * resolves them once per stage when it compiles routes and refuses a config that leaves one undefined.
+ */
+function checkStageVariables(file: string, api: ApiConfig, at: string, issues: ConfigIssue[], hint = ''): void {
+  for (const [key, route] of Object.entries(api.routes)) {
+    const uses = integrationTexts(route);
+    for (const [stageName, stage] of Object.entries(api.stages)) {
+      for (const [field, text] of uses) {
+        for (const name of undefinedStageVariables(text, stage.variables)) {
+          issues.push({ file, path: `${at ? `${at}.` : ''}routes.${key}.integration.${field}`, message: `uses \${stageVariables.${name}}, which stage "${stageName}" does not define${hint}` });
+        }
+      }
+    }
+  }
+}
+
+/** The integration fields that may reference stage variables, by field path. */
+function integrationTexts(route: RouteConfig): [string, string][] {
+  const i = route.integration;
+  if (i.type !== 'http_proxy' && i.type !== 'http') return [];
+  return [
+    ['uri', i.uri],
+    ...Object.entries(i.requestHeaders).map(([h, v]): [string, string] => [`requestHeaders.${h}`, v]),
+    ...Object.entries(i.requestQuery).map(([q, v]): [string, string] => [`requestQuery.${q}`, v]),
+  ];
 }
 
 function importOpenApiFile(file: string, issues: ConfigIssue[], warnings: ConfigIssue[]) {
@@ -114,10 +158,10 @@ function importOpenApiFile(file: string, issues: ConfigIssue[], warnings: Config
     throw err;
   }
   if (!isOpenApi(src.data)) {
-    issues.push({ file, path: 'openapi', line: 1, message: 'not an OpenAPI 3 document (no `openapi:` field)' });
+    issues.push({ file, path: 'openapi', line: 1, message: 'neither an OpenAPI 3 document (`openapi: 3.x`) nor a Swagger 2.0 one (`swagger: "2.0"`)' });
     return undefined;
   }
-  return importOpenApi(src, issues, warnings);
+  return importDocument(src, issues, warnings);
 }
 
 function checkUnique(src: SourceDoc, apis: ApiConfig[], issues: ConfigIssue[]): void {

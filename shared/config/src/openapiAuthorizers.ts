@@ -1,7 +1,7 @@
 import { isObj, type Obj } from '@turnpike/codec';
-import { formatPath, type ConfigIssue } from './errors.js';
-import { lineOf, zodIssues, type SourceDoc } from './source.js';
-import { Authorizer, type AuthorizerConfig } from './schema.js';
+import type { ConfigIssue } from './errors.js';
+import { lineOf, sourcePath, zodIssues, type SourceDoc } from './source.js';
+import { Authorizer, SCOPED_AUTHORIZERS, type AuthorizerConfig } from './schema.js';
 
 /**
  * `components.securitySchemes` entries with `x-amazon-apigateway-authtype` / `x-amazon-apigateway-authorizer`
@@ -15,6 +15,7 @@ const AUTHORIZER_FIELDS: Record<string, readonly string[]> = {
   token: ['type', 'authorizerUri', 'identitySource', 'identityValidationExpression', 'authorizerResultTtlInSeconds', 'authorizerCredentials'],
   request: ['type', 'authorizerUri', 'identitySource', 'authorizerResultTtlInSeconds', 'authorizerCredentials', 'authorizerPayloadFormatVersion', 'enableSimpleResponses'],
   jwt: ['type', 'jwtConfiguration', 'identitySource'],
+  cognito_user_pools: ['type', 'providerARNs', 'identitySource', 'authorizerResultTtlInSeconds'],
 };
 
 /**
@@ -43,8 +44,9 @@ export function importAuthorizer(src: SourceDoc, scheme: Obj, where: PropertyKey
   const type = String(x.type ?? '').toLowerCase();
   const known = AUTHORIZER_FIELDS[type];
   if (!known) {
-    // cognito_user_pools and anything newer: named, never silently dropped.
-    warn([...at, 'type'], `authorizer type "${String(x.type)}" is not supported (supported: token, request, jwt) and is ignored`);
+    // A route naming it would be open: refused, never dropped.
+    const path = [...at, 'type'];
+    issues.push({ file: src.file, path: sourcePath(src, path), line: lineOf(src, path), message: `authorizer type "${String(x.type)}" cannot be enforced by Turnpike (supported: token, request, jwt, cognito_user_pools)` });
     return undefined;
   }
   for (const key of Object.keys(x)) {
@@ -54,7 +56,13 @@ export function importAuthorizer(src: SourceDoc, scheme: Obj, where: PropertyKey
 
   let candidate: Obj;
   const ttl = x.authorizerResultTtlInSeconds === undefined ? {} : { resultTtlSeconds: Number(x.authorizerResultTtlInSeconds) };
-  if (type === 'jwt') {
+  if (type === 'cognito_user_pools') {
+    candidate = {
+      type: 'cognito_user_pools',
+      userPools: x.providerARNs,
+      ...(x.identitySource !== undefined && x.identitySource !== '' ? { identitySource: firstSource(x.identitySource) } : {}),
+    };
+  } else if (type === 'jwt') {
     const jwt = isObj(x.jwtConfiguration) ? x.jwtConfiguration : {};
     const audience = jwt.audience;
     candidate = {
@@ -68,12 +76,13 @@ export function importAuthorizer(src: SourceDoc, scheme: Obj, where: PropertyKey
     const fn = functionNameFromUri(uri);
     if (!fn) {
       const path = [...at, 'authorizerUri'];
-      issues.push({ file: src.file, path: formatPath(path), line: lineOf(src, path), message: `authorizerUri "${uri}" names no Lambda function (arn:...:function:NAME/invocations or a function name)` });
+      issues.push({ file: src.file, path: sourcePath(src, path), line: lineOf(src, path), message: `authorizerUri "${uri}" names no Lambda function (arn:...:function:NAME/invocations or a function name)` });
       return undefined;
     }
     if (type === 'token') {
       const header = scheme.in === 'header' && typeof scheme.name === 'string' ? `method.request.header.${scheme.name}` : undefined;
-      const source = x.identitySource !== undefined ? firstSource(x.identitySource) : header;
+      // Pulumi writes `identitySource: ""`; AWS then reads the scheme's header, as with no identitySource.
+      const source = x.identitySource !== undefined && x.identitySource !== '' ? firstSource(x.identitySource) : header;
       candidate = {
         type: 'token',
         function: fn,
@@ -95,7 +104,7 @@ export function importAuthorizer(src: SourceDoc, scheme: Obj, where: PropertyKey
   const parsed = Authorizer.safeParse(candidate);
   if (!parsed.success) {
     // Point at the extension's own field names where they differ from Turnpike's.
-    const rename: Record<string, string> = { resultTtlSeconds: 'authorizerResultTtlInSeconds', function: 'authorizerUri', payloadFormatVersion: 'authorizerPayloadFormatVersion', issuer: 'jwtConfiguration.issuer', audiences: 'jwtConfiguration.audience' };
+    const rename: Record<string, string> = { userPools: 'providerARNs', resultTtlSeconds: 'authorizerResultTtlInSeconds', function: 'authorizerUri', payloadFormatVersion: 'authorizerPayloadFormatVersion', issuer: 'jwtConfiguration.issuer', audiences: 'jwtConfiguration.audience' };
     issues.push(
       ...zodIssues(src, parsed.error, at).map((i) => {
         const field = Object.keys(rename).find((k) => i.path.endsWith(`.${k}`) || i.path.includes(`.${k}[`));
@@ -107,27 +116,62 @@ export function importAuthorizer(src: SourceDoc, scheme: Obj, where: PropertyKey
   return parsed.data;
 }
 
+/** What a security scheme of the document means to a route that requires it. */
+export type SchemeMeaning =
+  | { kind: 'authorizer'; authorizer: AuthorizerConfig }
+  | { kind: 'apiKey' }
+  /** Already reported as an issue (an authorizer that failed to import). */
+  | { kind: 'invalid' }
+  | { kind: 'unenforceable'; what: string };
+
+/** A plain `x-api-key` header scheme means "API key required"; an authorizer scheme of that header name does not. */
+export function schemeMeaning(scheme: Obj, authorizer: AuthorizerConfig | undefined): SchemeMeaning {
+  if (authorizer) return { kind: 'authorizer', authorizer };
+  const authtype = scheme['x-amazon-apigateway-authtype'];
+  if ('x-amazon-apigateway-authorizer' in scheme) return { kind: 'invalid' };
+  if (authtype === undefined && scheme.type === 'apiKey' && scheme.in === 'header' && String(scheme.name).toLowerCase() === 'x-api-key') return { kind: 'apiKey' };
+  if (typeof authtype === 'string' && authtype.toLowerCase() === 'awssigv4') return { kind: 'unenforceable', what: 'IAM authorization (awsSigv4)' };
+  return { kind: 'unenforceable', what: `a security scheme of type ${JSON.stringify(scheme.type)}${authtype !== undefined ? ` (authtype ${String(authtype)})` : ''} without an authorizer Turnpike runs` };
+}
+
 /**
- * The authorizer an operation's `security` requirements name (the first that is an imported authorizer)
- * and, for JWT authorizers, its scopes.
+ * What an operation's `security` asks for. AWS exports write an API key and an authorizer as separate
+ * requirement objects although both apply, so every scheme named is required. A requirement Turnpike
+ * cannot enforce is an error: ignoring it would serve the route to anyone.
  */
 export function routeAuthorization(
   security: unknown[],
-  authorizers: Readonly<Record<string, AuthorizerConfig>>,
+  schemes: ReadonlyMap<string, SchemeMeaning>,
   where: PropertyKey[],
   warn: Report,
-): { authorizer?: string; authorizationScopes?: string[] } {
+  fail: Report,
+): { authorizer?: string; authorizationScopes?: string[]; apiKeyRequired: boolean } {
   const named: [string, unknown][] = [];
-  for (const req of security) if (isObj(req)) for (const [s, scopes] of Object.entries(req)) if (s in authorizers) named.push([s, scopes]);
-  if (named.length === 0) return {};
-  if (named.length > 1) warn([...where, 'security'], `several authorizers (${named.map(([s]) => s).join(', ')}); only the first, ${named[0]![0]}, is used`);
+  let apiKeyRequired = false;
+  for (const req of security) {
+    if (!isObj(req)) continue;
+    for (const [s, scopes] of Object.entries(req)) {
+      const meaning = schemes.get(s);
+      if (meaning === undefined) fail([...where, 'security'], `security requirement ${s} names no scheme in components.securitySchemes (securityDefinitions): it cannot be enforced`);
+      else if (meaning.kind === 'authorizer') named.push([s, scopes]);
+      else if (meaning.kind === 'apiKey') apiKeyRequired = true;
+      else if (meaning.kind === 'unenforceable') fail([...where, 'security'], `security requirement ${s} is ${meaning.what}, which Turnpike cannot enforce; the route would be open (remove the requirement or use a token, request, jwt or cognito_user_pools authorizer)`);
+    }
+  }
+  if (named.length === 0) return { apiKeyRequired };
+  if (named.length > 1) {
+    fail([...where, 'security'], `several authorizers (${named.map(([s]) => s).join(', ')}) on one operation: Turnpike, like API Gateway, runs one authorizer per route`);
+    return { apiKeyRequired };
+  }
   const [name, scopes] = named[0]!;
   const list = Array.isArray(scopes) ? scopes.map(String) : [];
-  if (list.length && authorizers[name]!.type !== 'jwt') {
-    warn([...where, 'security'], `scopes on authorizer ${name} are ignored: scopes apply to jwt authorizers only`);
-    return { authorizer: name };
+  const meaning = schemes.get(name) as { authorizer: AuthorizerConfig };
+  if (list.length && !SCOPED_AUTHORIZERS.has(meaning.authorizer.type)) {
+    // API Gateway ignores scopes on Lambda authorizers too.
+    warn([...where, 'security'], `scopes on authorizer ${name} are ignored: scopes apply to jwt and cognito_user_pools authorizers only`);
+    return { authorizer: name, apiKeyRequired };
   }
-  return list.length ? { authorizer: name, authorizationScopes: list } : { authorizer: name };
+  return list.length ? { authorizer: name, authorizationScopes: list, apiKeyRequired } : { authorizer: name, apiKeyRequired };
 }
 
 function firstSource(v: unknown): unknown {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parse as parseVelocity } from 'velocityjs';
+import { compileModel } from './jsonSchema.js';
 
 /**
  * The Turnpike configuration file, as validated. Every capability adds its fields here, in its own block,
@@ -19,6 +21,55 @@ const HeaderMap = z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'no
 
 // ---- integrations -------------------------------------------------------------------------------
 
+const Regex = z.string().refine((s) => {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not a valid regular expression');
+
+/**
+ * API Gateway's non-proxy integration mapping (`requestTemplates`, `passthroughBehavior`, `responses`):
+ * Velocity templates by content type, and integration responses chosen by `selectionPattern`.
+ * See docs/import.md.
+ */
+/** A Velocity template that parses: the edge compiles it with the same parser, so validate and edge agree. */
+const VelocityTemplate = z.string().superRefine((text, ctx) => {
+  try {
+    parseVelocity(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a valid Velocity template: ${(err as Error).message.split('\n')[0]}` });
+  }
+});
+const MediaTemplates = z.record(z.string().regex(/^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+*-]+$/, 'templates are keyed by a content type (type/subtype)'), VelocityTemplate);
+export const IntegrationResponse = z.strictObject({
+  /** Against the integration's status code (http, mock) or a function's error message; the one without is the default. */
+  selectionPattern: Regex.optional(),
+  statusCode: z.number().int().min(100).max(599),
+  /** `method.response.header.NAME`: `'static'`, `integration.response.header.X`, `integration.response.body[.json.path]`. */
+  responseParameters: z
+    .record(
+      z.string().regex(/^method\.response\.header\.[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a response parameter is method.response.header.NAME'),
+      z.string().regex(/^(?:'[^]*'|integration\.response\.header\.\S+|integration\.response\.body(?:\.\S+)?)$/, "a response parameter's value is 'static', integration.response.header.NAME or integration.response.body[.JSONPATH]"),
+    )
+    .default({}),
+  responseTemplates: MediaTemplates.default({}),
+  /** CONVERT_TO_BINARY: the (rendered) payload is base64, sent decoded; CONVERT_TO_TEXT: a binary payload is sent base64. */
+  contentHandling: z.enum(['CONVERT_TO_TEXT', 'CONVERT_TO_BINARY']).optional(),
+});
+export type IntegrationResponseConfig = z.output<typeof IntegrationResponse>;
+export const Mapping = z.strictObject({
+  requestTemplates: MediaTemplates.default({}),
+  /** What happens to a request whose content type has no template: passed through, or 415 (API Gateway's names). */
+  passthroughBehavior: z.enum(['WHEN_NO_MATCH', 'WHEN_NO_TEMPLATES', 'NEVER']).default('WHEN_NO_MATCH'),
+  /** A request body of one of the API's binaryMediaTypes: CONVERT_TO_TEXT gives it (to templates too) base64; CONVERT_TO_BINARY decodes a base64 body. */
+  contentHandling: z.enum(['CONVERT_TO_TEXT', 'CONVERT_TO_BINARY']).optional(),
+  responses: z.array(IntegrationResponse).default([{ statusCode: 200, responseParameters: {}, responseTemplates: {} }]),
+});
+export type MappingConfig = z.output<typeof Mapping>;
+
 export const HttpProxyIntegration = z.strictObject({
   type: z.literal('http_proxy'),
   /** Upstream URL template: `{param}`, `{proxy}` and `${stageVariables.x}` are substituted per request. */
@@ -26,8 +77,10 @@ export const HttpProxyIntegration = z.strictObject({
   /** Overrides the client's method (AWS `httpMethod`); default passes the client's through. */
   method: z.enum(HTTP_METHODS).optional(),
   timeoutMs: Millis(50, 29_000, 29_000),
-  /** Extra request headers for the upstream; values may use `${stageVariables.x}` and `${context.authorizer.x}`. */
+  /** Extra request headers for the upstream; values may use `${stageVariables.x}`, `${context.authorizer.x}` and `${request.header|querystring|path.x}`. */
   requestHeaders: HeaderMap.default({}),
+  /** Query parameters added to the upstream request (API Gateway's `integration.request.querystring.*`), same references. */
+  requestQuery: z.record(z.string().min(1), z.string()).default({}),
 });
 
 export const MockIntegration = z.strictObject({
@@ -35,6 +88,19 @@ export const MockIntegration = z.strictObject({
   statusCode: z.number().int().min(100).max(599).default(200),
   headers: HeaderMap.default({}),
   body: z.string().default(''),
+  /** API Gateway's mock: the request template's `{"statusCode": N}` selects a response, rendered by its template. */
+  mapping: Mapping.optional(),
+});
+
+/** API Gateway's non-proxy `http` integration: the request and the upstream's response go through `mapping`. */
+export const HttpIntegration = z.strictObject({
+  type: z.literal('http'),
+  uri: z.string().min(1),
+  method: z.enum(HTTP_METHODS).optional(),
+  timeoutMs: Millis(50, 29_000, 29_000),
+  requestHeaders: HeaderMap.default({}),
+  requestQuery: z.record(z.string().min(1), z.string()).default({}),
+  mapping: Mapping.default(Mapping.parse({})),
 });
 
 /** Lambda's function name rule; the name is also the function's queue name (docs/functions.md). */
@@ -50,9 +116,12 @@ export const FunctionIntegration = z.strictObject({
   /** `Event` answers 202 at once and runs the function asynchronously (as `X-Amz-Invocation-Type: Event` does per request). */
   invocationType: z.enum(['RequestResponse', 'Event']).default('RequestResponse'),
   timeoutMs: Millis(50, 29_000, 29_000),
+  /** API Gateway's non-proxy Lambda integration (`type: aws`): the event is the request template's output, the result goes through the responses. */
+  mapping: Mapping.optional(),
 });
 
-export const Integration = z.discriminatedUnion('type', [HttpProxyIntegration, MockIntegration, FunctionIntegration]);
+export const Integration = z.discriminatedUnion('type', [HttpProxyIntegration, HttpIntegration, MockIntegration, FunctionIntegration]);
+export type HttpIntegrationConfig = z.output<typeof HttpIntegration>;
 export type IntegrationConfig = z.output<typeof Integration>;
 export type HttpProxyIntegrationConfig = z.output<typeof HttpProxyIntegration>;
 export type MockIntegrationConfig = z.output<typeof MockIntegration>;
@@ -144,11 +213,33 @@ export const JwtAuthorizer = z.strictObject({
   identitySource: HeaderIdentitySource.default('$request.header.Authorization'),
 });
 
-export const Authorizer = z.discriminatedUnion('type', [TokenAuthorizer, RequestAuthorizer, JwtAuthorizer]);
+/** `arn:aws:cognito-idp:REGION:ACCOUNT:userpool/POOL_ID`, as `providerARNs` lists them. */
+export const COGNITO_POOL_ARN = /^arn:aws[a-z-]*:cognito-idp:([a-z0-9-]+):\d{12}:userpool\/([a-z0-9-]+_[A-Za-z0-9]+)$/;
+
+/**
+ * REST APIs' Cognito user pool authorizer: the token is a JWT of one of the pools, verified against the
+ * pool's key set. Without authorization scopes on the route it must be an ID token (`token_use: id`),
+ * with scopes an access token (`token_use: access`) granting one of them, as API Gateway does.
+ */
+export const CognitoAuthorizer = z.strictObject({
+  type: z.literal('cognito_user_pools'),
+  userPools: z.array(z.string().regex(COGNITO_POOL_ARN, 'a user pool is arn:aws:cognito-idp:REGION:ACCOUNT:userpool/POOL_ID')).min(1, 'at least one user pool'),
+  /** App client ids accepted (`aud` of an ID token, `client_id` of an access token); any client of the pools when empty. */
+  clientIds: z.array(z.string().min(1)).default([]),
+  identitySource: HeaderIdentitySource.default('method.request.header.Authorization'),
+  clockSkewSeconds: z.number().int().min(0).max(300).default(30),
+  jwksCacheSeconds: z.number().int().min(30).max(86_400).default(600),
+  jwksCooldownSeconds: z.number().int().min(1).max(300).default(30),
+});
+
+export const Authorizer = z.discriminatedUnion('type', [TokenAuthorizer, RequestAuthorizer, JwtAuthorizer, CognitoAuthorizer]);
 export type AuthorizerConfig = z.output<typeof Authorizer>;
 export type TokenAuthorizerConfig = z.output<typeof TokenAuthorizer>;
 export type RequestAuthorizerConfig = z.output<typeof RequestAuthorizer>;
 export type JwtAuthorizerConfig = z.output<typeof JwtAuthorizer>;
+export type CognitoAuthorizerConfig = z.output<typeof CognitoAuthorizer>;
+/** Authorizers that check a route's authorizationScopes. */
+export const SCOPED_AUTHORIZERS: ReadonlySet<AuthorizerConfig['type']> = new Set(['jwt', 'cognito_user_pools']);
 export const AUTHORIZER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const Authorizers = z.record(z.string().regex(AUTHORIZER_NAME, 'authorizer names are letters, digits, ., - and _'), Authorizer).default({});
 
@@ -181,12 +272,36 @@ export type GatewayThrottleConfig = z.output<typeof GatewayThrottle>;
 
 // ---- APIs ---------------------------------------------------------------------------------------
 
+/**
+ * API Gateway's request validator on a route: required query strings and headers (400 `Missing required
+ * request parameters: [...]`), and the body against the model for its content type (400 `Invalid request body`).
+ */
+export const RequestValidation = z.strictObject({
+  requiredQueryStrings: z.array(z.string().min(1)).default([]),
+  requiredHeaders: z.array(z.string().min(1)).default([]),
+  /** Content type → JSON Schema draft 4 (self-contained: `$ref`s point into its own `definitions`). */
+  bodyModels: z
+    .record(
+      z.string(),
+      z.record(z.string(), z.unknown()).superRefine((schema, ctx) => {
+        try {
+          compileModel(schema);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `not a valid JSON Schema (draft 4) model: ${(err as Error).message}` });
+        }
+      }),
+    )
+    .default({}),
+});
+export type RequestValidationConfig = z.output<typeof RequestValidation>;
+
 export const Route = z.strictObject({
   integration: Integration,
+  requestValidation: RequestValidation.optional(),
   apiKeyRequired: z.boolean().default(false),
   /** Name of an authorizer in the API's (or the file's top-level) `authorizers`. */
   authorizer: z.string().regex(AUTHORIZER_NAME).optional(),
-  /** JWT authorizers: the token must carry at least one of these scopes. */
+  /** JWT and Cognito authorizers: the token must carry at least one of these scopes. */
   authorizationScopes: z.array(z.string().min(1)).optional(),
   /** This route's own bucket in every stage (AWS method throttling); each stage counts separately. */
   throttle: ThrottleSettings.optional(),
@@ -218,6 +333,28 @@ export type StageConfig = z.output<typeof Stage>;
 const BasePath = z
   .string()
   .regex(/^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/, 'a base path is / or /segment[/segment...] without a trailing slash');
+
+// ---- gateway responses (x-amazon-apigateway-gateway-responses) -----------------------------------
+
+/** API Gateway's gateway response types Turnpike produces; DEFAULT_4XX / DEFAULT_5XX cover the rest of their class. */
+export const GATEWAY_RESPONSE_TYPES = [
+  'DEFAULT_4XX', 'DEFAULT_5XX', 'ACCESS_DENIED', 'API_CONFIGURATION_ERROR', 'AUTHORIZER_FAILURE', 'BAD_REQUEST_BODY', 'BAD_REQUEST_PARAMETERS',
+  'INTEGRATION_FAILURE', 'INTEGRATION_TIMEOUT', 'INVALID_API_KEY', 'MISSING_AUTHENTICATION_TOKEN', 'QUOTA_EXCEEDED', 'REQUEST_TOO_LARGE',
+  'RESOURCE_NOT_FOUND', 'THROTTLED', 'UNAUTHORIZED', 'UNSUPPORTED_MEDIA_TYPE', 'EXPIRED_TOKEN', 'INVALID_SIGNATURE', 'WAF_FILTERED', 'AUTHORIZER_CONFIGURATION_ERROR',
+] as const;
+export const GatewayResponse = z.strictObject({
+  /** Replaces the status API Gateway would answer with. */
+  statusCode: z.number().int().min(100).max(599).optional(),
+  /** `gatewayresponse.header.NAME`: `'static'`, `method.request.header.X`, `method.request.querystring.X`, `method.request.path.X`, `context.X`, `stageVariables.X`. */
+  responseParameters: z
+    .record(
+      z.string().regex(/^gatewayresponse\.header\.[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a gateway response parameter is gatewayresponse.header.NAME'),
+      z.string().regex(/^(?:'[^]*'|method\.request\.(?:header|querystring|path)\.\S+|context\.[A-Za-z0-9_.]+|stageVariables\.[A-Za-z0-9_]+)$/, "a value is 'static', method.request.(header|querystring|path).NAME, context.NAME or stageVariables.NAME"),
+    )
+    .default({}),
+  responseTemplates: MediaTemplates.default({}),
+});
+export type GatewayResponseConfig = z.output<typeof GatewayResponse>;
 
 // ---- CORS (API Gateway HTTP API's fields) --------------------------------------------------------
 
@@ -293,6 +430,9 @@ export const WebSocketApiSettings = z
     for (const [key, route] of Object.entries(ws.routes)) {
       // Checked here rather than by the record's key schema, whose error would not say what a key is.
       if (!WEBSOCKET_ROUTE_KEY.test(key)) ctx.addIssue({ code: 'custom', path: ['routes', key], message: `route key "${key}" is not $connect, $disconnect, $default or a custom key (1 to 128 characters, no spaces, not starting with $)` });
+      if (route.integration.type === 'http' || ('mapping' in route.integration && route.integration.mapping !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['routes', key, 'integration'], message: 'mapping templates (non-proxy integrations) are not supported on WebSocket routes' });
+      }
       if (key === '$connect') continue;
       for (const f of ['authorizer', 'apiKeyRequired', 'topics'] as const) {
         const v = route[f];
@@ -339,6 +479,8 @@ export const Api = z
     cors: Cors.optional(),
     /** Authorizers routes name with `authorizer:`; these win over the file's top-level ones of the same name. */
     authorizers: Authorizers,
+    /** How the gateway's own errors look (401, 403, 404, 429, 5xx...), by API Gateway's response type. */
+    gatewayResponses: z.partialRecord(z.enum(GATEWAY_RESPONSE_TYPES), GatewayResponse).optional(),
   })
   .superRefine((api, ctx) => {
     if (Object.keys(api.stages).length === 0) ctx.addIssue({ code: 'custom', path: ['stages'], message: 'an API needs at least one stage' });
@@ -470,6 +612,12 @@ export const Gateway = z.strictObject({
   /** Serve the APIs of the control plane in `redis` instead of the file's (docs/versions.md). */
   control: ControlFollow.default({ enabled: false, pollMs: 2_000 }),
   metering: Metering.default(Metering.parse({})),
+  /**
+   * Where Cognito user pools are: `ENDPOINT/POOL_ID` is a pool's token issuer and
+   * `ENDPOINT/POOL_ID/.well-known/jwks.json` its key set. Default `https://cognito-idp.REGION.amazonaws.com`
+   * (REGION from the pool's ARN); set it to run against a local Cognito (cognito-local, tests) offline.
+   */
+  cognito: z.strictObject({ endpoint: z.url().optional() }).default({}),
 });
 export type GatewayConfig = z.output<typeof Gateway>;
 
@@ -530,7 +678,7 @@ export const TurnpikeFile = z
         if (route.authorizer === undefined) continue;
         const authorizer = api.authorizers[route.authorizer] ?? file.authorizers[route.authorizer];
         if (!authorizer) ctx.addIssue({ code: 'custom', path: ['apis', i, 'routes', key, 'authorizer'], message: `no authorizer named "${route.authorizer}" in this API's or the top-level authorizers` });
-        else if (route.authorizationScopes?.length && authorizer.type !== 'jwt') ctx.addIssue({ code: 'custom', path: ['apis', i, 'routes', key, 'authorizationScopes'], message: 'authorization scopes apply to jwt authorizers only' });
+        else if (route.authorizationScopes?.length && !SCOPED_AUTHORIZERS.has(authorizer.type)) ctx.addIssue({ code: 'custom', path: ['apis', i, 'routes', key, 'authorizationScopes'], message: 'authorization scopes apply to jwt and cognito_user_pools authorizers only' });
       }
       const wsAuthorizer = api.websocket?.routes.$connect?.authorizer;
       if (wsAuthorizer !== undefined && !(api.authorizers[wsAuthorizer] ?? file.authorizers[wsAuthorizer])) {

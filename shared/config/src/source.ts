@@ -10,6 +10,10 @@ export interface SourceDoc {
   doc: Document;
   lines: LineCounter;
   data: unknown;
+  /** For a converted document (Swagger 2.0): where a path of `data` is in the original text. */
+  locate?: (path: readonly PropertyKey[]) => PropertyKey[];
+  /** What the document was written as, for messages ("Swagger 2.0"); absent for the native format. */
+  format?: string;
 }
 
 export function readSource(file: string): SourceDoc {
@@ -42,7 +46,8 @@ export function parseSource(file: string, text: string): SourceDoc {
 }
 
 /** The line of the deepest node that exists along `path`. */
-export function lineOf(src: SourceDoc, path: ReadonlyArray<PropertyKey>): number | undefined {
+export function lineOf(src: SourceDoc, converted: ReadonlyArray<PropertyKey>): number | undefined {
+  const path = src.locate ? src.locate(converted) : converted;
   for (let n = path.length; n >= 0; n--) {
     const node = src.doc.getIn(path.slice(0, n) as unknown[], true);
     if (isNode(node) && node.range) return src.lines.linePos(node.range[0]).line;
@@ -72,16 +77,16 @@ export function zodIssues(src: SourceDoc, error: z.ZodError, prefix: ReadonlyArr
     const path = [...prefix, ...(i.path as PropertyKey[])];
     if (i.code === 'unrecognized_keys') {
       const known = schema ? knownFields(schema, i.path as PropertyKey[]) : new Set<string>();
-      return i.keys.map((key) => ({ file: src.file, path: formatPath([...path, key]), line: lineOfKey(src, path, key), message: `unknown field "${key}"${didYouMean(key, known)}` }));
+      return i.keys.map((key) => ({ file: src.file, path: sourcePath(src, [...path, key]), line: lineOfKey(src, path, key), message: `unknown field "${key}"${didYouMean(key, known)}` }));
     }
     const union = i as { code: string; discriminator?: string; options?: unknown[] };
     if (union.code === 'invalid_union' && union.discriminator && union.options) {
       const value = valueAt(src.data, path);
       const options = union.options.map(String);
       const shown = value === undefined ? `no ${union.discriminator} given` : `unknown ${union.discriminator} ${JSON.stringify(value)}`;
-      return [{ file: src.file, path: formatPath(path), line: lineOf(src, path), message: `${shown}; expected one of ${options.join(', ')}${typeof value === 'string' ? didYouMean(value, options) : ''}` }];
+      return [{ file: src.file, path: sourcePath(src, path), line: lineOf(src, path), message: `${shown}; expected one of ${options.join(', ')}${typeof value === 'string' ? didYouMean(value, options) : ''}` }];
     }
-    return [{ file: src.file, path: formatPath(path), line: lineOf(src, path), message: i.message }];
+    return [{ file: src.file, path: sourcePath(src, path), line: lineOf(src, path), message: i.message }];
   });
 }
 
@@ -97,4 +102,9 @@ function readProblem(file: string, err: NodeJS.ErrnoException): string {
     default:
       return `cannot read ${file}: ${err.code ?? err.message}`;
   }
+}
+
+/** A path of `src.data` as the user wrote it (the original document's path for a converted one), dotted. */
+export function sourcePath(src: SourceDoc, path: ReadonlyArray<PropertyKey>): string {
+  return formatPath(src.locate ? src.locate(path) : path);
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig } from '@turnpike/config';
+import { ConfigError, loadConfig, parseConfig } from '@turnpike/config';
 import { issuesOf } from './issues.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tp-authz-config-'));
@@ -77,7 +77,7 @@ apis:
 `),
     );
     expect(refs.find((i) => i.path === 'apis[0].routes.GET /x.authorizer')).toMatchObject({ line: 6, message: expect.stringMatching(/no authorizer named "missing"/) });
-    expect(refs.find((i) => i.path === 'apis[0].routes.GET /y.authorizationScopes')?.message).toMatch(/jwt authorizers only/);
+    expect(refs.find((i) => i.path === 'apis[0].routes.GET /y.authorizationScopes')?.message).toMatch(/jwt and cognito_user_pools authorizers only/);
   });
 });
 
@@ -135,7 +135,7 @@ components:
       name: Authorization
       in: header
       x-amazon-apigateway-authtype: cognito_user_pools
-      x-amazon-apigateway-authorizer: { type: cognito_user_pools, providerARNs: [arn:x] }
+      x-amazon-apigateway-authorizer: { type: cognito_user_pools, providerARNs: [arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbC123], identitySource: method.request.header.Authorization }
 security: [{ tokenAuth: [] }]
 paths:
   /pets:
@@ -152,6 +152,10 @@ paths:
     get:
       security: [{ jwtAuth: [orders:read, orders:admin] }]
       x-amazon-apigateway-integration: { type: mock }
+  /users:
+    get:
+      security: [{ cognito: [email] }]
+      x-amazon-apigateway-integration: { type: mock }
   /open:
     get:
       security: []
@@ -164,7 +168,8 @@ paths:
     expect(api.authorizers.requestAuth).toMatchObject({ type: 'request', function: 'requestFn', identitySource: ['method.request.header.X-User', 'method.request.querystring.team'], resultTtlSeconds: 0 });
     expect(api.authorizers.httpLambda).toMatchObject({ type: 'request', function: 'simpleFn', payloadFormatVersion: '2.0', enableSimpleResponses: true });
     expect(api.authorizers.jwtAuth).toMatchObject({ type: 'jwt', issuer: 'https://idp.example', audiences: ['pets-api'], identitySource: '$request.header.Authorization' });
-    expect(api.authorizers.cognito).toBeUndefined();
+    expect(api.authorizers.cognito).toMatchObject({ type: 'cognito_user_pools', userPools: ['arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbC123'], identitySource: 'method.request.header.Authorization', clientIds: [] });
+    expect(api.routes['GET /users']).toMatchObject({ authorizer: 'cognito', authorizationScopes: ['email'] });
     expect(api.routes['GET /pets']!.authorizer).toBe('tokenAuth');
     expect(api.routes['POST /pets']!.authorizer).toBe('requestAuth');
     expect(api.routes['GET /simple']!.authorizer).toBe('httpLambda');
@@ -172,7 +177,6 @@ paths:
     expect(api.routes['GET /open']!.authorizer).toBeUndefined();
     const warned = c.warnings.map((w) => `${w.path}: ${w.message}`);
     expect(warned).toContainEqual(expect.stringMatching(/tokenAuth.x-amazon-apigateway-authorizer.authorizerCredentials: authorizerCredentials is ignored/));
-    expect(warned).toContainEqual(expect.stringMatching(/cognito.x-amazon-apigateway-authorizer.type: authorizer type "cognito_user_pools" is not supported/));
     // Supported extensions produce no "not supported yet" warning.
     expect(warned.filter((w) => /x-amazon-apigateway-auth(type|orizer) is not supported yet/.test(w))).toEqual([]);
   });
@@ -202,5 +206,96 @@ paths:
     const issues = issuesOf(() => loadConfig(file));
     expect(issues.find((i) => i.path === 'components.securitySchemes.a.x-amazon-apigateway-authorizer.authorizerUri')).toMatchObject({ line: 9, message: expect.stringMatching(/names no Lambda function/) });
     expect(issues.find((i) => i.path === 'components.securitySchemes.b.x-amazon-apigateway-authorizer.authorizerResultTtlInSeconds')?.message).toBe('at most 3600 seconds');
+  });
+});
+
+describe('security requirements Turnpike cannot enforce', () => {
+  const doc = (schemes: string, security: string) => `openapi: 3.0.1
+info: { title: locked }
+components:
+  securitySchemes:
+${schemes}
+paths:
+  /secret:
+    get:
+      security: ${security}
+      x-amazon-apigateway-integration: { type: mock }
+`;
+  const errorOf = (text: string) => {
+    try {
+      parseConfig(text, 'locked.yaml');
+    } catch (e) {
+      if (e instanceof ConfigError) return e.message;
+      throw e;
+    }
+    return 'no error';
+  };
+
+  it('refuses an IAM (awsSigv4) requirement instead of serving the route to anyone', () => {
+    const msg = errorOf(doc(`    sigv4:\n      type: apiKey\n      name: Authorization\n      in: header\n      x-amazon-apigateway-authtype: awsSigv4`, '[{ sigv4: [] }]'));
+    expect(msg).toMatch(/locked\.yaml:\d+: paths\./);
+    expect(msg).toMatch(/security requirement sigv4 is IAM authorization \(awsSigv4\), which Turnpike cannot enforce/);
+  });
+
+  it('refuses an unknown authorizer type and a requirement naming no scheme', () => {
+    const msg = errorOf(doc(`    future:\n      type: apiKey\n      name: Authorization\n      in: header\n      x-amazon-apigateway-authorizer: { type: quantum }`, '[{ future: [] }, { ghost: [] }]'));
+    expect(msg).toMatch(/authorizer type "quantum" cannot be enforced/);
+    expect(msg).toMatch(/security requirement ghost names no scheme/);
+  });
+
+  it('refuses an oauth2 scheme without an authorizer extension', () => {
+    expect(errorOf(doc(`    oauth:\n      type: oauth2\n      flows: {}`, '[{ oauth: [read] }]'))).toMatch(/security requirement oauth is a security scheme of type "oauth2"/);
+  });
+
+  it('does not turn on API keys for an authorizer scheme whose header is x-api-key', () => {
+    const c = parseConfig(
+      doc(
+        `    X-Api-Key:\n      type: apiKey\n      name: x-api-key\n      in: header\n      x-amazon-apigateway-authtype: custom\n      x-amazon-apigateway-authorizer: { type: token, authorizerUri: keyCheck, identitySource: method.request.header.x-api-key }`,
+        '[{ X-Api-Key: [] }]',
+      ),
+      'locked.yaml',
+    );
+    expect(c.apis[0]!.routes['GET /secret']).toMatchObject({ authorizer: 'X-Api-Key', apiKeyRequired: false });
+  });
+
+  it('falls back to the scheme header for Pulumi\'s empty identitySource', () => {
+    const c = parseConfig(
+      doc(`    tok:\n      type: apiKey\n      name: X-Auth\n      in: header\n      x-amazon-apigateway-authtype: custom\n      x-amazon-apigateway-authorizer: { type: token, authorizerUri: check, identitySource: "" }`, '[{ tok: [] }]'),
+      'locked.yaml',
+    );
+    expect(c.apis[0]!.authorizers.tok).toMatchObject({ identitySource: 'method.request.header.X-Auth' });
+  });
+});
+
+describe('access restrictions that would be lost', () => {
+  const errorOf = (text: string) => {
+    try {
+      parseConfig(text, 'policy.yaml');
+    } catch (e) {
+      if (e instanceof ConfigError) return e.message;
+      throw e;
+    }
+    return 'no error';
+  };
+
+  it('refuses a resource policy and an HTTP API route with IAM authorization', () => {
+    const msg = errorOf(`openapi: 3.0.1
+info: { title: private }
+x-amazon-apigateway-policy:
+  Version: "2012-10-17"
+  Statement: [{ Effect: Deny, Principal: "*", Action: execute-api:Invoke, Resource: "*", Condition: { NotIpAddress: { aws:SourceIp: [10.0.0.0/8] } } }]
+paths:
+  /x:
+    get:
+      x-amazon-apigateway-auth: { type: AWS_IAM }
+      x-amazon-apigateway-integration: { type: mock }
+  /open:
+    get:
+      x-amazon-apigateway-auth: { type: NONE }
+      x-amazon-apigateway-integration: { type: mock }
+`);
+    expect(msg).toMatch(/policy\.yaml:\d+: x-amazon-apigateway-policy: resource policies are not enforced/);
+    expect(msg).toMatch(/paths\.\/x\.get\.x-amazon-apigateway-auth: x-amazon-apigateway-auth type "AWS_IAM" \(IAM\) cannot be enforced/);
+    expect(msg).not.toMatch(/\/open/);
   });
 });

@@ -111,11 +111,12 @@ apis:
 
 describe('OpenAPI import', () => {
   it('imports an AWS export with x-amazon-apigateway-* extensions', () => {
-    const c = loadConfig(`${examples}petstore-openapi.yaml`);
+    const c = loadConfig(`${examples}petstore-openapi.yaml`, { stageVariables: { petstoreUrl: 'http://127.0.0.1:8081' } });
     expect(c.apis).toHaveLength(1);
     const api = c.apis[0]!;
+    // The export's server URL (https://...amazonaws.com/{basePath}, default prod) names the stage, as on AWS.
+    expect(Object.keys(api.stages)).toEqual(['prod']);
     expect(api.basePath).toBe('/');
-    expect(Object.keys(api.stages)).toEqual(['$default']);
     expect(Object.keys(api.routes).sort()).toEqual(['ANY /{proxy+}', 'GET /pets', 'GET /pets/{petId}', 'OPTIONS /pets', 'POST /pets']);
     expect(api.routes['GET /pets']!.integration).toMatchObject({ type: 'http_proxy', method: 'GET', timeoutMs: 29000, uri: '${stageVariables.petstoreUrl}/petstore/pets' });
     // requestParameters renames the integration's {id} to the method's {petId}.
@@ -127,7 +128,7 @@ describe('OpenAPI import', () => {
     expect(api.routes['ANY /{proxy+}']!.integration).not.toHaveProperty('method');
     expect(api.binaryMediaTypes).toEqual(['image/png']);
     const warned = c.warnings.map((w) => w.path);
-    expect(warned).toContain('x-amazon-apigateway-gateway-responses');
+    expect(api.gatewayResponses).toEqual({ DEFAULT_4XX: { responseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': "'*'" }, responseTemplates: {} } });
     expect(warned).toContain('paths./{proxy+}.x-amazon-apigateway-any-method.x-amazon-apigateway-integration.cacheKeyParameters');
     expect(c.warnings.every((w) => w.line! > 0)).toBe(true);
   });
@@ -149,6 +150,9 @@ paths:
   /a:
     get:
       x-amazon-apigateway-integration: { type: aws, uri: "arn:aws:apigateway:us-east-1:s3:path/b" }
+  /c:
+    post:
+      x-amazon-apigateway-integration: { type: aws, uri: "arn:aws:apigateway:us-east-1:states:action/StartExecution" }
   /b:
     get:
       responses: {}
@@ -157,7 +161,8 @@ paths:
       ),
     );
     expect(issues).toEqual([
-      expect.objectContaining({ path: 'paths./a.get.x-amazon-apigateway-integration.type', line: 6, message: expect.stringMatching(/"aws" is not supported/) }),
+      expect.objectContaining({ path: 'paths./a.get.x-amazon-apigateway-integration.uri', line: 6, message: expect.stringMatching(/AWS service integration s3:path\/b \(S3\) has no local equivalent/) }),
+      expect.objectContaining({ path: 'paths./c.post.x-amazon-apigateway-integration.uri', line: 9, message: expect.stringMatching(/states:action\/StartExecution \(Step Functions\) has no local equivalent/) }),
       expect.objectContaining({ path: 'paths./b.get', message: expect.stringMatching(/no x-amazon-apigateway-integration/) }),
     ]);
   });

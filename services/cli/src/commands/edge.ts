@@ -1,14 +1,15 @@
 import { Gateway, loadConfig, formatIssue, type TurnpikeConfig } from '@turnpike/config';
 import { Edge, PortInUseError } from '@turnpike/edge';
-import { UsageError, intOption, onShutdown, parse, type Command } from '../command.js';
+import { STAGE_VARIABLE_OPTION, UsageError, intOption, onShutdown, parse, stageVariables, type Command } from '../command.js';
 
 export const command: Command = {
-  help: `turnpike edge --config FILE [--port N] [--management-port N|-1] [--redis URL] [--key-prefix P] [--port-group NAME]
+  help: `turnpike edge --config FILE [--port N] [--management-port N|-1] [--redis URL] [--key-prefix P] [--port-group NAME] [--stage-variable NAME=VALUE ...]
 turnpike edge --control URL [--config FILE] [--control-poll-ms N] [...]
 
-Starts one edge node serving the APIs in FILE (a Turnpike config or an OpenAPI 3 document). With
---control it serves the APIs of the control plane in the Redis at URL instead (docs/versions.md), follows
-every deploy without restarting, and takes only gateway settings from FILE (defaults without one).
+Starts one edge node serving the APIs in FILE (a Turnpike config, an OpenAPI 3 or a Swagger 2.0 document;
+--stage-variable sets the variables of a document's stage). With --control it serves the APIs of the
+control plane in the Redis at URL instead (docs/versions.md), follows every deploy without restarting,
+and takes only gateway settings from FILE (defaults without one).
 SIGTERM or SIGINT stops accepting, lets in-flight requests finish (gateway.shutdownGraceMs), and exits 0.
 A port in use makes the edge exit 1 with the reason, unless it is held by edges started with the same
 --port-group NAME: those share the port (SO_REUSEPORT) and split its connections.`,
@@ -22,11 +23,14 @@ A port in use makes the edge exit 1 with the reason, unless it is held by edges 
       control: { type: 'string' },
       'control-poll-ms': { type: 'string' },
       'port-group': { type: 'string' },
+      ...STAGE_VARIABLE_OPTION,
     });
     if (!values.config && !values.control) throw new UsageError('--config (or --control) is required');
     // The control plane lives in the Redis the edge shares with every other node: one URL.
     if (values.control && values.redis && values.control !== values.redis) throw new UsageError('--control and --redis name different Redis servers: the control plane is in the gateway\'s Redis');
-    const config: TurnpikeConfig = values.config ? loadConfig(values.config) : { file: 'control plane', gateway: Gateway.parse({}), apis: [], functions: {}, warnings: [] };
+    const config: TurnpikeConfig = values.config
+      ? loadConfig(values.config, { stageVariables: stageVariables(values['stage-variable']) })
+      : { file: 'control plane', gateway: Gateway.parse({}), apis: [], functions: {}, warnings: [] };
     const edge = new Edge({
       config,
       control: values.control ? { pollMs: intOption(values['control-poll-ms'], 'control-poll-ms', 50, 600_000) } : undefined,

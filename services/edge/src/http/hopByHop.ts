@@ -14,6 +14,9 @@ export const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
   'http2-settings',
+  // uWS answers `Expect: 100-continue` itself before the body is read; the upstream gets the whole body,
+  // so the expectation is already met (and undici refuses to send it).
+  'expect',
 ]);
 
 /** Names listed in a Connection header value, lowercased; empty when there are none. */

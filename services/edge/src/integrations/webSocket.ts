@@ -54,6 +54,9 @@ export function buildWsIntegration(config: IntegrationConfig, stages: Iterable<A
       return new HttpWsIntegration(config, stages, maxResponseBytes, deps.agent);
     case 'mock':
       return new MockWsIntegration(config);
+    case 'http':
+      // The config schema refuses mapped (non-proxy) integrations on WebSocket routes.
+      throw new Error('a non-proxy http integration cannot serve a WebSocket route');
   }
 }
 

@@ -189,6 +189,12 @@ export class RequestContext implements ResponseOwner, BodyOwner {
   /** A gateway-generated error in API Gateway's shape: `{"message": "..."}`. */
   sendError(status: number, message: string, headers: readonly string[] | null = null, logMessage?: string): void {
     this.errorMessage ??= logMessage ?? message;
+    // The API's gateway responses (x-amazon-apigateway-gateway-responses), when it customizes any.
+    const custom = this.api.gatewayResponses?.render(this, status, message) ?? null;
+    if (custom !== null) {
+      this.respond(custom.status, headers ? [...custom.headers, ...headers] : custom.headers, custom.body);
+      return;
+    }
     const h = headers ? ['content-type', 'application/json', ...headers] : JSON_HEADERS;
     this.respond(status, h, `{"message":${JSON.stringify(message)}}`);
   }

@@ -6,8 +6,11 @@ import type { Logger } from 'pino';
 import type { FunctionInvoker } from '../integrations/function/invoker.js';
 import { buildHttpProxy } from '../integrations/httpProxy/httpProxy.js';
 import { MockStage } from '../integrations/mock/mock.js';
+import { MappedMockStage } from '../integrations/mapping/mockMapped.js';
+import { buildMappedHttp } from '../integrations/mapping/build.js';
 import { buildFunctionIntegration } from '../integrations/function/functionStage.js';
 import { buildCors } from '../stages/cors/corsStage.js';
+import { buildRequestValidator } from '../stages/validate/requestValidator.js';
 import { buildAuthorize } from '../stages/authorize/authorizeStage.js';
 import type { AuthorizationService } from '../stages/authorize/service.js';
 import { buildApiKeyStage, buildAuthorizerKeyStage } from '../stages/apiKey/apiKeyStage.js';
@@ -23,7 +26,7 @@ import { CONTINUE, STOP, type Stage, type StageResult } from './stage.js';
 /**
  * The request pipeline, in order:
  *
- *   CORS → route → API key → throttle → authorize → integrate → respond → log/measure
+ *   CORS → route → API key → throttle → authorize → validate → integrate → respond → log/measure
  *
  * CORS runs per API before routing (a preflight needs no route). Routing is the route table's match.
  * The per-route stages are built here, once per route, from the factories below in this order; a
@@ -62,16 +65,17 @@ export type IntegrationFactory = (route: CompiledRoute, services: EdgeServices) 
 /** Before routing, once the API is known. */
 const API_STAGES: readonly ApiStageFactory[] = [buildCors];
 
-/** After routing and before the integration: API key, throttle, authorize (then an authorizer's API key and its plan). */
-const ROUTE_STAGES: readonly RouteStageFactory[] = [buildApiKeyStage, buildThrottleStage, buildAuthorize, buildAuthorizerKeyStage, buildPlanThrottleStage];
+/** After routing and before the integration: API key, throttle, authorize (then an authorizer's API key and its plan), request validation. */
+const ROUTE_STAGES: readonly RouteStageFactory[] = [buildApiKeyStage, buildThrottleStage, buildAuthorize, buildAuthorizerKeyStage, buildPlanThrottleStage, buildRequestValidator];
 
 const INTEGRATIONS: { readonly [T in IntegrationConfig['type']]: IntegrationFactory } = {
   http_proxy: (route, s) => buildHttpProxy(route, s.agent),
   function: buildFunctionIntegration,
-  mock: (route) => {
+  mock: (route, s) => {
     if (route.config.integration.type !== 'mock') throw new RouteBuildError('not a mock integration');
-    return new MockStage(route.config.integration);
+    return route.config.integration.mapping ? new MappedMockStage(route.config.integration.mapping, route, s.config.gateway.accountId) : new MockStage(route.config.integration);
   },
+  http: buildMappedHttp,
 };
 
 export function pipelineBuilder(services: EdgeServices): PipelineBuilder {

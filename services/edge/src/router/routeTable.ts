@@ -1,6 +1,7 @@
 import type { ApiConfig, RouteConfig, RouteMethod, TurnpikeConfig } from '@turnpike/config';
 import { ConfigError } from '@turnpike/config';
 import type { Stage } from '../pipeline/stage.js';
+import { GatewayResponses } from '../gatewayResponses/gatewayResponses.js';
 import { RouteConflictError, RouteTrie, type MatchResult } from './routeTrie.js';
 
 /**
@@ -44,6 +45,8 @@ export interface CompiledApi {
   readonly trie: RouteTrie<CompiledRoute>;
   /** Stages that run once the API is known and before routing (CORS preflight). */
   preRoute: readonly Stage[];
+  /** The API's customized gateway responses; null (or absent) when it has none. */
+  readonly gatewayResponses?: GatewayResponses | null;
 }
 
 export interface CompiledRoute {
@@ -259,5 +262,6 @@ function compileApi(config: ApiConfig, isCanary: boolean): CompiledApi {
     defaultStage: stages.get('$default') ?? null,
     trie: new RouteTrie<CompiledRoute>(),
     preRoute: [],
+    gatewayResponses: GatewayResponses.compile(config.gatewayResponses ?? {}),
   };
 }

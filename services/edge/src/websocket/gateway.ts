@@ -105,8 +105,7 @@ export class WebSocketGateway {
       idleTimeout: 120,
       sendPingsAutomatically: true,
       maxBackpressure: node.maxBufferedBytes,
-      // Typed as a number in the typings, read as a boolean by uWS.
-      closeOnBackpressureLimit: Number(node.slowConsumerPolicy === 'disconnect'),
+      closeOnBackpressureLimit: node.slowConsumerPolicy === 'disconnect',
       compression: uWS.DISABLED,
       upgrade: (res, req, context) => this.handshakes.upgrade(res, req, context),
       open: (ws) => this.handshakes.opening(ws),

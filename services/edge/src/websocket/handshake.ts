@@ -77,7 +77,7 @@ export class Handshakes {
       return;
     }
     const rawHeaders: string[] = [];
-    req.forEachHeader((k, v) => rawHeaders.push(k, v));
+    req.forEach((k, v) => rawHeaders.push(k, v));
     const query = req.getQuery() ?? '';
     const handshake = handshakeOf(rawHeaders, query);
     let aborted = false;

@@ -7,6 +7,7 @@ import { BodyTooLargeError } from '../../http/requestBody.js';
 import { FunctionInvokeError, type FunctionInvoker } from './invoker.js';
 import { buildEvent, eventShape, type EventShape } from './proxyEvent.js';
 import { mapResponseV1, mapResponseV2 } from './proxyResponse.js';
+import { MappedFunctionStage } from '../mapping/functionMapped.js';
 
 /**
  * API Gateway's Lambda proxy integration (`aws_proxy`, `type: function`): the request becomes a proxy
@@ -84,5 +85,6 @@ function traceparentOf(ctx: RequestContext): string | null {
 export function buildFunctionIntegration(route: CompiledRoute, services: EdgeServices): Stage {
   const integration = route.config.integration;
   if (integration.type !== 'function') throw new RouteBuildError('not a function integration');
+  if (integration.mapping) return new MappedFunctionStage(integration, integration.mapping, route, services.config.gateway.accountId, services.invoker);
   return new FunctionStage(integration, eventShape(route, integration.payloadFormatVersion, services.config.gateway.accountId), services.invoker);
 }

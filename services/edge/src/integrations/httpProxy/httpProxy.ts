@@ -5,7 +5,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import { RouteBuildError, type CompiledRoute } from '../../router/routeTable.js';
 import { compileUri, expandPath, type CompiledUri } from './uriTemplate.js';
-import { compileHeader, expandHeader, type HeaderTemplate } from './headerTemplate.js';
+import { compileHeader, expandHeader, expandQuery, joinQuery, type HeaderTemplate } from './headerTemplate.js';
 import { ProxyExchange } from './proxyExchange.js';
 
 /**
@@ -16,6 +16,8 @@ export class HttpProxyStage implements Stage {
   readonly name = 'integration.http_proxy';
   private readonly uris: ReadonlyMap<string, CompiledUri>;
   private readonly headerTemplates: ReadonlyMap<string, readonly HeaderTemplate[]>;
+  /** `requestQuery` per stage; empty for most routes. */
+  private readonly queryTemplates: ReadonlyMap<string, readonly HeaderTemplate[]>;
   private readonly greedyName: string | null;
 
   constructor(
@@ -32,12 +34,15 @@ export class HttpProxyStage implements Stage {
     this.greedyName = greedy;
     const uris = new Map<string, CompiledUri>();
     const headers = new Map<string, HeaderTemplate[]>();
+    const queries = new Map<string, HeaderTemplate[]>();
     for (const stage of route.api.stages.values()) {
       uris.set(stage.name, compileUri(config.uri, stage.variables, paramNames));
       headers.set(stage.name, Object.entries(config.requestHeaders).map(([n, v]) => compileHeader(n.toLowerCase(), v, stage.variables)));
+      queries.set(stage.name, Object.entries(config.requestQuery).map(([n, v]) => compileHeader(n, v, stage.variables)));
     }
     this.uris = uris;
     this.headerTemplates = headers;
+    this.queryTemplates = queries;
   }
 
   run(ctx: RequestContext): StageResult {
@@ -54,7 +59,7 @@ export class HttpProxyStage implements Stage {
     const body = ctx.body;
     const greedySegments = this.greedyName !== null && ctx.greedyStart >= 0 ? ctx.segments.slice(ctx.routeOffset + ctx.greedyStart) : null;
     let path = expandPath(uri, ctx.params, this.greedyName, greedySegments);
-    const query = uri.query && ctx.query ? `${uri.query}&${ctx.query}` : uri.query || ctx.query;
+    const query = joinQuery(joinQuery(uri.query, ctx.query), expandQuery(this.queryTemplates.get(ctx.stage.name)!, ctx));
     if (query) path += '?' + query;
 
     const options: Dispatcher.DispatchOptions = {

@@ -1,5 +1,6 @@
 import { encodeSegment } from '../../http/normalizePath.js';
 import { RouteBuildError } from '../../router/routeTable.js';
+import { STAGE_VARIABLE_REF, undefinedStageVariables } from '@turnpike/config';
 
 /**
  * An integration URI (`https://backend/{proxy}?v=1`, `${stageVariables.origin}/pets/{id}`) compiled once
@@ -15,24 +16,10 @@ export interface CompiledUri {
   readonly query: string;
 }
 
-const STAGE_VAR = /\$\{stageVariables\.([A-Za-z0-9_]+)\}/g;
-
-/**
- * `${stageVariables.x}` replaced with the stage's value, at compile time (URIs, request headers);
- * `undefinedVariable` is told of each name the stage does not define, which is replaced with ''.
- */
-export function substituteStageVariables(template: string, variables: Readonly<Record<string, string>>, undefinedVariable: (name: string) => void): string {
-  return template.replace(STAGE_VAR, (_, name: string) => {
-    const v = variables[name];
-    if (v === undefined) undefinedVariable(name);
-    return v ?? '';
-  });
-}
-
 export function compileUri(template: string, variables: Readonly<Record<string, string>>, paramNames: ReadonlySet<string>): CompiledUri {
-  const missing: string[] = [];
-  const resolved = substituteStageVariables(template, variables, (name) => missing.push(name));
+  const missing = undefinedStageVariables(template, variables);
   if (missing.length) throw new RouteBuildError(`integration uri uses undefined stage variable(s) ${missing.join(', ')}`);
+  const resolved = template.replace(STAGE_VARIABLE_REF, (_, name: string) => variables[name]!);
   const m = /^(https?:\/\/[^/?#{}]+)([^?#]*)(?:\?([^#]*))?$/.exec(resolved);
   if (!m) throw new RouteBuildError(`integration uri "${template}" is not an http(s) URL with a literal host`);
   let origin: string;

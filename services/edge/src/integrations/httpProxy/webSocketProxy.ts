@@ -2,10 +2,11 @@ import type { Agent, Dispatcher } from 'undici';
 import type { HttpProxyIntegrationConfig } from '@turnpike/config';
 import type { ApiStage } from '../../router/routeTable.js';
 import { EMPTY_OK, WsIntegrationError, type WsCall, type WsIntegration, type WsResult } from '../webSocket.js';
-import { compileHeader, expandHeader, type HeaderTemplate, type HeaderValues } from './headerTemplate.js';
+import { compileHeader, expandHeader, type HeaderTemplate, type TemplateValues } from './headerTemplate.js';
 import { compileUri, type CompiledUri } from './uriTemplate.js';
 
 const NO_PARAMS: ReadonlySet<string> = new Set();
+const NO_HEADERS: Readonly<Record<string, string>> = {};
 
 /**
  * A WebSocket route's HTTP integration: the message body is POSTed to the upstream (empty for connect /
@@ -36,7 +37,8 @@ export class HttpWsIntegration implements WsIntegration {
     const templates = this.headerTemplates.get(call.stage.name)!;
     if (templates.length) {
       const principalId = call.authorizer?.principalId;
-      const values: HeaderValues = { requestId: call.requestId, stage: call.stage, sourceIp: call.sourceIp, principalId: typeof principalId === 'string' ? principalId : null, authorizer: call.authorizer };
+      // A message has no request headers, path or query string: `${request.*}` values are absent.
+      const values: TemplateValues = { requestId: call.requestId, stage: call.stage, sourceIp: call.sourceIp, principalId: typeof principalId === 'string' ? principalId : null, authorizer: call.authorizer, headers: NO_HEADERS, params: null, query: '' };
       for (const t of templates) {
         const v = expandHeader(t, values);
         if (v) headers[t.name] = v;

@@ -86,7 +86,7 @@ export function buildAuthorizerKeyStage(route: CompiledRoute, s: EdgeServices): 
   if (apiKeySourceOf(route) !== 'AUTHORIZER') return null;
   const name = route.config.authorizer;
   const authorizer = name === undefined ? undefined : route.api.config.authorizers[name];
-  if (authorizer === undefined || authorizer.type === 'jwt' || (authorizer.type === 'request' && authorizer.enableSimpleResponses)) {
+  if (authorizer === undefined || authorizer.type === 'jwt' || authorizer.type === 'cognito_user_pools' || (authorizer.type === 'request' && authorizer.enableSimpleResponses)) {
     throw new RouteBuildError('apiKeyRequired with apiKeySource AUTHORIZER needs a token or request authorizer (without simple responses) on the route: its usageIdentifierKey is the API key');
   }
   return new ApiKeyStage(s.traffic.apiKeys, s.traffic.spend, fromAuthorizer);

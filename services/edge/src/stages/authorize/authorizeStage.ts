@@ -64,7 +64,7 @@ export function buildAuthorize(route: CompiledRoute, services: EdgeServices): St
   const config = route.api.config.authorizers[name];
   if (!config) throw new RouteBuildError(`no authorizer named "${name}" in this API's or the top-level authorizers`);
   const { region, accountId } = services.config.gateway;
-  const authorizer = services.authorization.authorizer(route.api.id, name, config, { invoker: services.invoker, accountId });
+  const authorizer = services.authorization.authorizer(route.api.id, name, config, { invoker: services.invoker, accountId, cognitoEndpoint: services.config.gateway.cognito.endpoint });
   const scopes = route.config.authorizationScopes?.length ? route.config.authorizationScopes : null;
   return new AuthorizeStage(route, authorizer, scopes, region, accountId, services.metrics);
 }

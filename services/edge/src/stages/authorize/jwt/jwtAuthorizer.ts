@@ -1,5 +1,5 @@
-import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { JwtAuthorizerConfig } from '@turnpike/config';
+import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import type { CognitoAuthorizerConfig, JwtAuthorizerConfig } from '@turnpike/config';
 import type { Authorizer } from '../authorizer.js';
 import { BoundedLru } from '../cache/boundedLru.js';
 import { identityValue, parseIdentitySource, type IdentitySource } from '../identity.js';
@@ -19,7 +19,7 @@ import { FORBIDDEN, UNAUTHORIZED, type Grant, type Verdict } from '../verdict.js
  */
 export class JwtAuthorizer implements Authorizer {
   private readonly source: IdentitySource;
-  private readonly options: { issuer: string; audience: string[]; algorithms: string[]; clockTolerance: number };
+  private readonly options: JWTVerifyOptions & { clockTolerance: number };
   /**
    * Tokens verified on this node, so a client sending the same token again costs a Map lookup rather
    * than a signature check. An entry lives until the token expires (with the skew) and at most a minute,
@@ -30,12 +30,15 @@ export class JwtAuthorizer implements Authorizer {
 
   constructor(
     readonly name: string,
-    config: JwtAuthorizerConfig,
+    rules: JwtRules,
     private readonly keys: JWTVerifyGetKey,
   ) {
-    this.source = parseIdentitySource(config.identitySource);
-    this.options = { issuer: config.issuer, audience: [...config.audiences], algorithms: [...config.algorithms], clockTolerance: config.clockSkewSeconds };
+    this.source = parseIdentitySource(rules.identitySource);
+    this.options = { issuer: rules.issuer, ...(rules.audience ? { audience: rules.audience } : {}), algorithms: rules.algorithms, clockTolerance: rules.clockSkewSeconds };
+    this.admits = rules.admits ?? ((t, required) => (hasScope(t.scopes, required) ? ADMITTED : FORBIDDEN));
   }
+
+  private readonly admits: Admission;
 
   authorize(req: AuthRequest, _methodArn: string, scopes: readonly string[] | null): Verdict | Promise<Verdict> {
     const header = identityValue(this.source, req);
@@ -43,22 +46,73 @@ export class JwtAuthorizer implements Authorizer {
     const token = /^bearer\s+/i.test(header) ? header.replace(/^bearer\s+/i, '') : header;
     const now = Date.now();
     const hit = this.verified.get(token, now);
-    if (hit !== undefined) return hasScope(hit.scopes, scopes) ? hit.grant : FORBIDDEN;
+    if (hit !== undefined) {
+      const admission = this.admits(hit, scopes);
+      return admission === ADMITTED ? hit.grant : admission;
+    }
     return jwtVerify(token, this.keys, this.options).then(({ payload }) => {
       const granted = scopesOf(payload);
-      const g = grant(payload, granted);
       const exp = typeof payload.exp === 'number' ? (payload.exp + this.options.clockTolerance) * 1000 : Infinity;
-      this.verified.set(token, { grant: g, scopes: granted, expiresAt: Math.min(exp, now + VERIFIED_TTL_MS) });
-      return hasScope(granted, scopes) ? g : FORBIDDEN;
+      const v: Verified = { grant: grant(payload, granted), payload, scopes: granted, expiresAt: Math.min(exp, now + VERIFIED_TTL_MS) };
+      this.verified.set(token, v);
+      const admission = this.admits(v, scopes);
+      return admission === ADMITTED ? v.grant : admission;
     }, tokenFault);
   }
 }
 
+/** What a JwtAuthorizer checks: HTTP APIs' JWT authorizer and REST APIs' Cognito user pool authorizer differ only here. */
+export interface JwtRules {
+  identitySource: string;
+  issuer: string | string[];
+  /** Checked by jose against `aud`; absent for Cognito, whose access tokens carry `client_id` instead. */
+  audience?: string[];
+  algorithms: string[];
+  clockSkewSeconds: number;
+  /** Whether a verified token may call a route requiring `required`; default: one of them in `scope`/`scp`, else 403. */
+  admits?: Admission;
+}
+
+export const ADMITTED = 0;
+export type Admission = (token: VerifiedToken, required: readonly string[] | null) => typeof ADMITTED | typeof UNAUTHORIZED | typeof FORBIDDEN;
+
+export interface VerifiedToken {
+  readonly payload: JWTPayload;
+  readonly scopes: readonly string[];
+}
+
+export function jwtRules(config: JwtAuthorizerConfig): JwtRules {
+  return { identitySource: config.identitySource, issuer: config.issuer, audience: [...config.audiences], algorithms: [...config.algorithms], clockSkewSeconds: config.clockSkewSeconds };
+}
+
+/**
+ * A Cognito user pool authorizer: without route scopes only ID tokens (`token_use: id`, `aud` an accepted
+ * client), with scopes only access tokens (`token_use: access`, `client_id` an accepted client) granting one.
+ * A token that is genuine but of the wrong kind, another client's, or without a required scope is 401, as
+ * API Gateway's Cognito authorizer answers.
+ */
+export function cognitoRules(config: CognitoAuthorizerConfig, issuers: string[]): JwtRules {
+  const clients = config.clientIds.length ? new Set(config.clientIds) : null;
+  const clientOk = (v: unknown) => clients === null || (typeof v === 'string' && clients.has(v));
+  return {
+    identitySource: config.identitySource,
+    issuer: issuers,
+    algorithms: ['RS256'],
+    clockSkewSeconds: config.clockSkewSeconds,
+    admits: ({ payload, scopes }, required) => {
+      const ok =
+        required === null || required.length === 0
+          ? payload.token_use === 'id' && (Array.isArray(payload.aud) ? payload.aud.some(clientOk) : clientOk(payload.aud))
+          : payload.token_use === 'access' && clientOk(payload.client_id) && hasScope(scopes, required);
+      return ok ? ADMITTED : UNAUTHORIZED;
+    },
+  };
+}
+
 const VERIFIED_TTL_MS = 60_000;
 
-interface Verified {
+interface Verified extends VerifiedToken {
   readonly grant: Grant;
-  readonly scopes: readonly string[];
   readonly expiresAt: number;
 }
 
