@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import type { ApiConfig, TurnpikeConfig } from '@turnpike/config';
 import { connectRedis, RedisKeys } from '@turnpike/redis';
-import { QueueFunctionInvoker } from './integrations/function/queueInvoker.js';
+import { QueueFunctionInvoker } from './services/invoker/queueInvoker.js';
 import { ClientResponse } from './http/clientResponse.js';
 import { hostOf } from './http/hostHeader.js';
 import { normalizePath } from './http/normalizePath.js';
@@ -20,7 +20,7 @@ import { RouteTrie } from './router/routeTrie.js';
 import { startManagement, type ManagementServer } from './management/server.js';
 import { advertisePortGroup, claimPort, type PortClaim } from './listen/portClaim.js';
 import { EdgeTelemetry, type TelemetryOptions } from './observe/edgeTelemetry.js';
-import { TrafficControl } from './stages/throttle/trafficControl.js';
+import { TrafficControl } from './services/traffic/trafficControl.js';
 import { WebSocketGateway } from './websocket/gateway.js';
 import { ControlFollower } from './control/follower.js';
 

@@ -7,5 +7,5 @@ export { RouteTrie } from './router/routeTrie.js';
 export { compilePolicy, isAllowed, reducePolicy } from './stages/authorize/policy/policy.js';
 export { WildcardPattern } from './stages/authorize/policy/wildcard.js';
 export { PolicyCache } from './stages/authorize/cache/policyCache.js';
-export { QueueFunctionInvoker } from './integrations/function/queueInvoker.js';
+export { QueueFunctionInvoker } from './services/invoker/queueInvoker.js';
 export { startManagement, type ManagementServer } from './management/server.js';

@@ -2,7 +2,7 @@ import type { Agent } from 'undici';
 import type { IntegrationConfig } from '@turnpike/config';
 import type { ApiStage } from '../router/routeTable.js';
 import type { WebSocketEvent } from '../websocket/events.js';
-import { FunctionInvokeError, type FunctionInvoker } from './function/invoker.js';
+import { FunctionInvokeError, type FunctionInvoker } from '../services/invoker/invoker.js';
 import { FunctionWsIntegration } from './function/webSocketFunction.js';
 import { HttpWsIntegration } from './httpProxy/webSocketProxy.js';
 import { MockWsIntegration } from './mock/mock.js';

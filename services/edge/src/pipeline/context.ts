@@ -3,6 +3,7 @@ import type { ClientResponse, ResponseOwner } from '../http/clientResponse.js';
 import { RequestBody, type BodyLimits, type BodyOwner, type BodyTimeoutError, type BodyTooLargeError } from '../http/requestBody.js';
 import { statusLine } from '../http/statusLine.js';
 import type { ApiStage, CompiledApi, CompiledRoute } from '../router/routeTable.js';
+import type { PlanBinding } from '../services/traffic/apiKeyCache.js';
 
 /** Called once per request when its response is finished or the client went away (logs, metrics). */
 export type RequestObserver = (ctx: RequestContext) => void;
@@ -51,8 +52,8 @@ export class RequestContext implements ResponseOwner, BodyOwner {
   apiKeyId: string | null = null;
   /** The Lambda authorizer's `usageIdentifierKey`: the API key value with `apiKeySource: AUTHORIZER`. */
   usageIdentifierKey: string | null = null;
-  /** Stage-owned per-request slots, for data no other stage needs to know the shape of. */
-  locals: Record<string, unknown> | null = null;
+  /** The usage plan binding the API key stage admitted the request under; the throttle stage applies it. */
+  usagePlan: PlanBinding | null = null;
   /**
    * The request's span when this request is traced, else null: stages add child spans with
    * `ctx.trace?.startChild('throttle')` and pay nothing when it is null.

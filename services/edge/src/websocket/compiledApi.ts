@@ -6,7 +6,7 @@ import { buildWsIntegration, type WsIntegration, type WsIntegrationDeps } from '
 import { ConnectGuard } from './connectGuard.js';
 import { MessageLimits } from './messageLimits.js';
 import type { AuthorizationService } from '../stages/authorize/index.js';
-import type { ApiKeyCache } from '../stages/apiKey/apiKeyCache.js';
+import type { ApiKeyCache } from '../services/traffic/apiKeyCache.js';
 
 export interface WsBuildDeps extends WsIntegrationDeps {
   readonly authorization: AuthorizationService;

@@ -1,5 +1,5 @@
 import type { FunctionIntegrationConfig } from '@turnpike/config';
-import type { FunctionInvoker } from './invoker.js';
+import type { FunctionInvoker } from '../../services/invoker/invoker.js';
 import { EMPTY_OK, type WsCall, type WsIntegration, type WsResult } from '../webSocket.js';
 
 /** A WebSocket route's function: the event goes to the worker fleet as the REST proxy event does. */
