@@ -31,7 +31,7 @@ export function definitionFrom(name: string, body: Record<string, unknown>): Api
 function fromOpenApi(name: string, doc: unknown): ApiConfig {
   if (!isOpenApi(doc)) throw new ApiError(400, 'invalid', '"openapi" must be an OpenAPI 3 document (an object with an `openapi` field)');
   try {
-    const { openapi: _file, ...api } = parseConfig(JSON.stringify(doc), `${name}.openapi.json`).apis[0]!;
+    const { openapi: _file, ...api } = parseConfig(JSON.stringify(doc), `${name}.openapi.json`, { checkStageVariables: false }).apis[0]!;
     return { ...api, name };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

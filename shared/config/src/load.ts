@@ -47,6 +47,11 @@ export function parseConfig(text: string, file = 'inline.yaml', options: LoadOpt
 export interface LoadOptions {
   /** Stage variables of the stage of a document given directly (`--stage-variable k=v`). */
   stageVariables?: Readonly<Record<string, string>>;
+  /**
+   * false for an API definition of the control plane: its stages (and their variables) live in the
+   * control plane, not in the document, and are checked when a deployment is compiled.
+   */
+  checkStageVariables?: boolean;
 }
 
 function configFromSource(raw: SourceDoc, options: LoadOptions): TurnpikeConfig {
@@ -80,7 +85,7 @@ function configFromSource(raw: SourceDoc, options: LoadOptions): TurnpikeConfig 
     } satisfies ApiConfig;
   });
   checkUnique(src, apis, issues);
-  apis.forEach((api, i) => checkStageVariables(src.file, api, `apis[${i}]`, issues));
+  if (options.checkStageVariables !== false) apis.forEach((api, i) => checkStageVariables(src.file, api, `apis[${i}]`, issues));
   if (issues.length) throw new ConfigError(issues);
   return freeze({ file: abs, gateway: parsed.data.gateway, apis, functions: parsed.data.functions, domains: parsed.data.domains, warnings });
 }
@@ -112,7 +117,7 @@ function fromOpenApiFile(src: SourceDoc, options: LoadOptions): TurnpikeConfig {
   const basePath = segments.length > 1 ? `/${segments.join('/')}` : '/';
   const api = Api.parse({ name: imported.name, basePath, stages: { [stage]: { variables: { ...options.stageVariables } } }, openapi: src.file });
   const full: ApiConfig = { ...api, routes: imported.routes, binaryMediaTypes: imported.binaryMediaTypes, authorizers: imported.authorizers, cors: imported.cors, apiKeySource: imported.apiKeySource, gatewayResponses: imported.gatewayResponses };
-  checkStageVariables(src.file, full, '', issues, ' (give it with --stage-variable NAME=VALUE)');
+  if (options.checkStageVariables !== false) checkStageVariables(src.file, full, '', issues, ' (give it with --stage-variable NAME=VALUE)');
   if (issues.length) throw new ConfigError(issues);
   return freeze({ file: src.file, gateway: Gateway.parse({}), functions: {}, apis: [full], warnings });
 }

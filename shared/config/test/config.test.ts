@@ -73,7 +73,7 @@ apis:
     );
     expect(issues.map((i) => [i.line, i.path, i.message])).toEqual([
       [5, 'apis[0].routes.GET /b.apiKeyRequierd', 'unknown field "apiKeyRequierd" (did you mean "apiKeyRequired"?)'],
-      [8, 'apis[0].routes.GET /a.integration.type', 'unknown type "mok"; expected one of http_proxy, mock, function (did you mean "mock"?)'],
+      [8, 'apis[0].routes.GET /a.integration.type', 'unknown type "mok"; expected one of http_proxy, http, mock, function (did you mean "mock"?)'],
     ]);
   });
 

@@ -22,7 +22,7 @@ ${CONTROL_HELP}`,
     switch (action) {
       case 'put': {
         if (!values.file) throw new UsageError('--file is required');
-        const config = loadConfig(values.file);
+        const config = loadConfig(values.file, { checkStageVariables: false });
         const isOpenApiFile = config.apis.length === 1 && config.apis[0]!.openapi === config.file;
         const apis = isOpenApiFile ? [{ ...config.apis[0]!, name: values.api ?? config.apis[0]!.name }] : config.apis.filter((a) => values.api === undefined || a.name === values.api);
         if (apis.length === 0) throw new UsageError(`${values.file} has no API named "${values.api}"`);

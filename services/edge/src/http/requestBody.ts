@@ -95,12 +95,23 @@ export class RequestBody extends Readable {
     return this.held![0]!;
   }
 
-  /** The whole body in memory, for integrations that need it so (function events, SigV4). */
+  /**
+   * The whole body in memory, for stages and integrations that need it so (request validation, function
+   * events, SigV4). A streamed body read this way is held afterwards, so a later reader (the proxy after
+   * a validator) gets it from `buffered()` instead of a consumed stream.
+   */
   readAll(): Promise<Buffer> {
     return new Promise((resolve, reject) =>
       this.whenReady((err) => {
         if (err) reject(err);
-        else resolve(this.buffered() ?? collect(this));
+        else
+          resolve(
+            this.buffered() ??
+              collect(this).then((buf) => {
+                this.held = [buf];
+                return buf;
+              }),
+          );
       }),
     );
   }

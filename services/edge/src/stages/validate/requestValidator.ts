@@ -4,7 +4,6 @@ import type { EdgeServices } from '../../pipeline/pipeline.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { CONTINUE, STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
-import { bufferedBody } from './bufferedBody.js';
 
 /**
  * API Gateway's request validator, after authorization and before the integration: missing required
@@ -33,10 +32,8 @@ export class RequestValidatorStage implements Stage {
     const model = this.models.get(type);
     if (model === undefined) return CONTINUE;
     if (ctx.body === null) return this.check(ctx, model, null);
-    return ctx.body.readAll().then((buf) => {
-      ctx.body = bufferedBody(buf);
-      return this.check(ctx, model, buf);
-    });
+    // readAll leaves the body readable by the integration after it (RequestBody holds what it read).
+    return ctx.body.readAll().then((buf) => this.check(ctx, model, buf));
   }
 
   private check(ctx: RequestContext, model: ValidateFunction, body: Buffer | null): StageResult {
