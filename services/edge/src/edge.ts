@@ -256,22 +256,22 @@ export class Edge {
       const norm = normalizePath(rawPath);
       const table = serving.table;
       const resolved = 'error' in norm || host === null ? null : table.resolve(host, norm.segments);
-      ctx = new RequestContext(
-        out,
-        this.ctxServices,
+      ctx = new RequestContext({
+        res: out,
+        services: this.ctxServices,
         requestId,
         method,
-        'error' in norm ? rawPath : norm.path,
-        'error' in norm ? EMPTY : norm.segments,
+        path: 'error' in norm ? rawPath : norm.path,
+        segments: 'error' in norm ? EMPTY : norm.segments,
         query,
         headers,
         rawHeaders,
-        host ?? '',
+        host: host ?? '',
         sourceIp,
-        resolved ? resolved.api : NO_API,
-        resolved ? resolved.stage : NO_STAGE,
-        resolved ? resolved.offset : 0,
-      );
+        api: resolved ? resolved.api : NO_API,
+        stage: resolved ? resolved.stage : NO_STAGE,
+        routeOffset: resolved ? resolved.offset : 0,
+      });
       this.inflight++;
       if (this.telemetry.tracer !== null) ctx.trace = this.telemetry.startTrace(ctx);
 

@@ -16,6 +16,24 @@ export interface ContextServices {
   draining: boolean;
 }
 
+/** What the edge knows of a request when its head has been read: everything a RequestContext is built from. */
+export interface RequestContextInit {
+  readonly res: ClientResponse;
+  readonly services: ContextServices;
+  readonly requestId: string;
+  readonly method: string;
+  readonly path: string;
+  readonly segments: readonly string[];
+  readonly query: string;
+  readonly headers: Record<string, string>;
+  readonly rawHeaders: string[];
+  readonly host: string;
+  readonly sourceIp: string;
+  readonly api: CompiledApi;
+  readonly stage: ApiStage;
+  readonly routeOffset: number;
+}
+
 /**
  * Per-request state, and the only way stages answer a client. Everything here belongs to this one request;
  * anything shared lives in the compiled route table.
@@ -63,28 +81,42 @@ export class RequestContext implements ResponseOwner, BodyOwner {
   private abortListener: (() => void) | null = null;
   private finished = false;
 
-  constructor(
-    /** The client's response; every write goes through it and is a no-op once the response is finished. */
-    readonly res: ClientResponse,
-    readonly services: ContextServices,
-    readonly requestId: string,
-    readonly method: string,
-    /** Normalized path (percent-encoded canonically), and its decoded segments. */
-    readonly path: string,
-    readonly segments: readonly string[],
-    readonly query: string,
-    /** Lowercased names; repeated headers joined with `, ` (cookies with `; `). */
-    readonly headers: Record<string, string>,
-    /** The headers as received: lowercased name, value, name, value... */
-    readonly rawHeaders: string[],
-    readonly host: string,
-    readonly sourceIp: string,
-    readonly api: CompiledApi,
-    readonly stage: ApiStage,
-    /** Index into `segments` where the route's own path begins (after base path and stage). */
-    readonly routeOffset: number,
-  ) {
-    res.owner = this;
+  /** The client's response; every write goes through it and is a no-op once the response is finished. */
+  readonly res: ClientResponse;
+  readonly services: ContextServices;
+  readonly requestId: string;
+  readonly method: string;
+  /** Normalized path (percent-encoded canonically), and its decoded segments. */
+  readonly path: string;
+  readonly segments: readonly string[];
+  readonly query: string;
+  /** Lowercased names; repeated headers joined with `, ` (cookies with `; `). */
+  readonly headers: Record<string, string>;
+  /** The headers as received: lowercased name, value, name, value... */
+  readonly rawHeaders: string[];
+  readonly host: string;
+  readonly sourceIp: string;
+  readonly api: CompiledApi;
+  readonly stage: ApiStage;
+  /** Index into `segments` where the route's own path begins (after base path and stage). */
+  readonly routeOffset: number;
+
+  constructor(init: RequestContextInit) {
+    this.res = init.res;
+    this.services = init.services;
+    this.requestId = init.requestId;
+    this.method = init.method;
+    this.path = init.path;
+    this.segments = init.segments;
+    this.query = init.query;
+    this.headers = init.headers;
+    this.rawHeaders = init.rawHeaders;
+    this.host = init.host;
+    this.sourceIp = init.sourceIp;
+    this.api = init.api;
+    this.stage = init.stage;
+    this.routeOffset = init.routeOffset;
+    init.res.owner = this;
   }
 
   /** Starts reading the request body (call in the synchronous part of the handler). */

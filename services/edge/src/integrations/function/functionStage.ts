@@ -17,6 +17,7 @@ import { MappedFunctionStage } from '../mapping/functionMapped.js';
  */
 export class FunctionStage implements Stage {
   readonly name = 'integration.function';
+  readonly kind = 'integration';
 
   constructor(
     private readonly config: FunctionIntegrationConfig,

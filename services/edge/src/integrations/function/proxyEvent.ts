@@ -1,3 +1,4 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { clfTime } from '../../observe/clfTime.js';
 import { domainPrefix, identityV1 } from '../../lambda/eventParts.js';
 import { isUtf8 } from 'node:buffer';
@@ -76,11 +77,11 @@ export function binaryMatcher(types: readonly string[]): (contentType: string | 
   };
 }
 
-export function buildEvent(shape: EventShape, ctx: RequestContext, body: Buffer | null): unknown {
+export function buildEvent(shape: EventShape, ctx: RequestContext, body: Buffer | null): APIGatewayProxyEvent | APIGatewayProxyEventV2 {
   return shape.version === '1.0' ? buildV1(shape, ctx, body) : buildV2(shape, ctx, body);
 }
 
-function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
+function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null): APIGatewayProxyEvent {
   // REST APIs put the last value of a repeated header in `headers`, every value in `multiValueHeaders`.
   const h = headerMaps(ctx.rawHeaders);
   const q = queryMaps(ctx.query);
@@ -115,13 +116,14 @@ function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
       resourceId: shape.routeKey,
       resourcePath: shape.resource,
       stage: ctx.stage.name,
-    },
+      // Without an authorizer AWS sends no `authorizer` key; @types/aws-lambda declares it always present.
+    } as APIGatewayProxyEvent['requestContext'],
     body: body === null ? null : binary ? body.toString('base64') : body.toString('utf8'),
     isBase64Encoded: binary,
   };
 }
 
-function buildV2(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
+function buildV2(shape: EventShape, ctx: RequestContext, body: Buffer | null): APIGatewayProxyEventV2 {
   const { headers, cookies, query: queryStringParameters } = joinedMaps(ctx.rawHeaders, ctx.query);
   const vars = ctx.stage.variables;
   // HTTP APIs base64-encode what the API declares binary, and any body that is not valid text.

@@ -14,6 +14,7 @@ import { ProxyExchange } from './proxyExchange.js';
  */
 export class HttpProxyStage implements Stage {
   readonly name = 'integration.http_proxy';
+  readonly kind = 'integration';
   private readonly uris: ReadonlyMap<string, CompiledUri>;
   private readonly headerTemplates: ReadonlyMap<string, readonly HeaderTemplate[]>;
   /** `requestQuery` per stage; empty for most routes. */

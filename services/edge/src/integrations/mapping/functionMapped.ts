@@ -16,6 +16,7 @@ const JSON_TYPE: Readonly<Record<string, string>> = Object.freeze({ 'content-typ
  */
 export class MappedFunctionStage implements Stage {
   readonly name = 'integration.function';
+  readonly kind = 'integration';
   private readonly mapping: CompiledMapping;
 
   constructor(

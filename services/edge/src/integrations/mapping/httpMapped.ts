@@ -15,6 +15,7 @@ import { CompiledMapping } from './mapping.js';
  */
 export class MappedHttpStage implements Stage {
   readonly name = 'integration.http';
+  readonly kind = 'integration';
   private readonly mapping: CompiledMapping;
   private readonly uris = new Map<string, CompiledUri>();
   private readonly headers = new Map<string, readonly HeaderTemplate[]>();

@@ -6,6 +6,7 @@ import { EMPTY_OK, type WsIntegration, type WsResult } from '../webSocket.js';
 /** A fixed response (health checks, stubs, tests): built once, sent as is. */
 export class MockStage implements Stage {
   readonly name = 'integration.mock';
+  readonly kind = 'integration';
   private readonly headers: readonly string[];
   private readonly body: Buffer;
 

@@ -19,6 +19,7 @@ const fromAuthorizer: KeyValueOf = (ctx) => ctx.usageIdentifierKey;
  */
 export class ApiKeyStage implements Stage {
   readonly name = 'apiKey';
+  readonly kind = 'check';
 
   constructor(
     private readonly cache: ApiKeyCache,

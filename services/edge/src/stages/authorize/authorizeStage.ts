@@ -21,6 +21,7 @@ const FORBIDDEN_HEADERS = ['x-amzn-errortype', 'AccessDeniedException'];
  */
 export class AuthorizeStage implements Stage {
   readonly name = 'authorize';
+  readonly kind = 'check';
   /** `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/`, per stage name. */
   private readonly arnPrefixes: ReadonlyMap<string, string>;
 

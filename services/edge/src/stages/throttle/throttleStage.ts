@@ -26,6 +26,7 @@ const EXTRA_LEVELS = 3;
  */
 export class ThrottleStage implements Stage {
   readonly name = 'throttle';
+  readonly kind = 'check';
 
   constructor(
     /** The fixed levels per API stage name: gateway, stage, route. */
