@@ -51,6 +51,12 @@ export interface WebSocketGatewayOptions {
  */
 export class WebSocketGateway {
   private apis: Map<string, CompiledWebSocketApi>;
+  /** The connections this node holds, by id. */
+  private readonly local = new Map<string, Connection>();
+  /** Connections open on this node (the node's heartbeat reports it). */
+  get connectionCount(): number {
+    return this.local.size;
+  }
   readonly nodeId = randomUUID();
   readonly registry: ConnectionRegistry;
   readonly credentials: CredentialStore;
@@ -67,7 +73,7 @@ export class WebSocketGateway {
     this.apis = this.compile(options.config);
     const { redis, keys, logger, metrics } = options;
     const node = options.config.gateway.websocket;
-    const local = new Map<string, Connection>();
+    const local = this.local;
     this.registry = new ConnectionRegistry(redis, keys, this.nodeId, node, logger, () => local.values(), (op) => metrics?.webSocketRegistryWriteFailure(op));
     this.credentials = new CredentialStore(redis, keys);
     this.delivery = new Delivery(local, this.registry, this.nodeId, redis, keys.tagged('wstopics', 'all'), logger);
