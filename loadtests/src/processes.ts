@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnReady } from '@turnpike/testing';
 
 /** The repository root, found upwards from this file (which may run bundled from .tmp/). */
 export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
@@ -23,31 +24,9 @@ export interface Running {
 }
 
 /** Spawns a process and resolves when it prints a JSON line with `"event": readyEvent`. */
-export function start(cmd: string, args: string[], opts: { readyEvent?: string; env?: Record<string, string> } = {}): Promise<Running> {
-  const proc = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      for (const line of out.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const info = JSON.parse(line) as Record<string, unknown>;
-          if (info.event === (opts.readyEvent ?? 'listening')) {
-            proc.stdout!.off('data', onData);
-            proc.stdout!.resume();
-            resolve({ proc, info, stop: () => stopProcess(proc) });
-            return;
-          }
-        } catch {
-          /* a log line that is not ours */
-        }
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.once('exit', (code) => reject(new Error(`${cmd} ${args.join(' ')} exited (${code}):\n${out}`)));
-  });
+export async function start(cmd: string, args: string[], opts: { readyEvent?: string; env?: Record<string, string> } = {}): Promise<Running> {
+  const { proc, info } = await spawnReady(cmd, args, { cwd: ROOT, ...opts });
+  return { proc, info, stop: () => stopProcess(proc) };
 }
 
 export function stopProcess(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

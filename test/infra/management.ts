@@ -1,5 +1,5 @@
 // The edge's real management listener, to ask whether a health-check path exists on it.
-import { startManagement, type ManagementServer } from '../../services/edge/src/management/server.js';
+import { startManagement, type ManagementServer } from '@turnpike/edge/internals';
 
 export function startReadyManagement(): Promise<ManagementServer> {
   return startManagement({ host: '127.0.0.1', port: 0, ready: async () => ({ ok: true, checks: { redis: 'ok' } }), metrics: async () => '' });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePolicy, isAllowed, reducePolicy } from '../../services/edge/src/stages/authorize/policy/policy.js';
-import { WildcardPattern } from '../../services/edge/src/stages/authorize/policy/wildcard.js';
+import { WildcardPattern, compilePolicy, isAllowed, reducePolicy } from '@turnpike/edge/internals';
 
 /**
  * Threat: an authorizer's policy (which may echo client input) or a client's path makes policy matching

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '@turnpike/config';
 import { CredentialStore, Edge, type Credential } from '@turnpike/edge';
 import { ApiKeyStore, RedisKeys, connectRedis } from '@turnpike/redis';
-import { PolicyCache } from '../../services/edge/src/stages/authorize/cache/policyCache.js';
+import { PolicyCache } from '@turnpike/edge/internals';
 import { RedisServer, spawnTurnpike, startUpstream, testPrefix, type TurnpikeProcess, type Upstream } from '@turnpike/testing';
 import { signedRequest } from '../../services/edge/test/websocket/signing.js';
 import { TestClient } from '../../services/edge/test/websocket/wsClient.js';

@@ -10,7 +10,7 @@ import { FUNCTION_QUEUE_OPTIONS, REDACTED, encode, functionQueueName, functionQu
 import { loadConfig } from '@turnpike/config';
 import { Edge } from '@turnpike/edge';
 import { SHARED_REDIS_URL, deletePrefix, spawnTurnpike, testPrefix, type TurnpikeProcess } from '@turnpike/testing';
-import { listDeadLetters } from '../../services/worker/src/dlq.js';
+import { listDeadLetters } from '@turnpike/worker';
 import { eventually } from '../../services/worker/test/helpers.js';
 
 /**

@@ -1,6 +1,5 @@
 
-import { normalizePath } from '../../../services/edge/src/http/normalizePath.js';
-import { RouteTrie } from '../../../services/edge/src/router/routeTrie.js';
+import { RouteTrie, normalizePath } from '@turnpike/edge/internals';
 import type { RouteMethod } from '@turnpike/config';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

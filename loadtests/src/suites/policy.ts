@@ -1,4 +1,4 @@
-import { compilePolicy, isAllowed, reducePolicy } from '../../../services/edge/src/stages/authorize/policy/policy.js';
+import { compilePolicy, isAllowed, reducePolicy } from '@turnpike/edge/internals';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../processes.js';

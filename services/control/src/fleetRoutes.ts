@@ -64,7 +64,8 @@ export function fleetRoutes(router: Router, deps: { redis: RedisClient; keys: Re
       return reply(204);
     })
     .add('POST', '/v1/apis/{api}/stages/{stage}/topics/{topic}', 'connections', async (call) => {
-      const { api, stage, topic } = call.params as Record<string, string>;
+      // The route's own placeholders: present whenever it matched.
+      const { api, stage, topic } = call.params as { api: string; stage: string; topic: string };
       if (!STAGE_NAME.test(stage)) throw new ApiError(400, 'invalid', `"${stage}" is not a stage name`);
       if (!TOPIC_NAME.test(topic)) throw new ApiError(400, 'invalid', `"${topic}" is not a topic name`);
       return reply(202, { nodes: await ws.publish(api, stage, topic, messageData(call)) });

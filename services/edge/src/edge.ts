@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import type { ApiConfig, TurnpikeConfig } from '@turnpike/config';
 import { connectRedis, NodeHeartbeat, NodeHeartbeats, RedisKeys, type RedisClient } from '@turnpike/redis';
 import { hostname } from 'node:os';
-import { QueueFunctionInvoker } from './integrations/function/queueInvoker.js';
+import { QueueFunctionInvoker } from './services/invoker/queueInvoker.js';
 import { ClientResponse } from './http/clientResponse.js';
 import { hostOf } from './http/hostHeader.js';
 import { clientAddress } from './http/forwarded.js';
@@ -22,7 +22,7 @@ import { RouteTrie } from './router/routeTrie.js';
 import { startManagement, type ManagementServer } from './management/server.js';
 import { advertisePortGroup, claimPort, type PortClaim } from './listen/portClaim.js';
 import { EdgeTelemetry, type TelemetryOptions } from './observe/edgeTelemetry.js';
-import { TrafficControl } from './stages/throttle/trafficControl.js';
+import { TrafficControl } from './services/traffic/trafficControl.js';
 import { WebSocketGateway } from './websocket/gateway.js';
 import { ControlFollower } from './control/follower.js';
 
@@ -282,22 +282,22 @@ export class Edge {
       const norm = normalizePath(rawPath);
       const table = serving.table;
       const resolved = 'error' in norm || host === null ? null : table.resolve(host, norm.segments);
-      ctx = new RequestContext(
-        out,
-        this.ctxServices,
+      ctx = new RequestContext({
+        res: out,
+        services: this.ctxServices,
         requestId,
         method,
-        'error' in norm ? rawPath : norm.path,
-        'error' in norm ? EMPTY : norm.segments,
+        path: 'error' in norm ? rawPath : norm.path,
+        segments: 'error' in norm ? EMPTY : norm.segments,
         query,
         headers,
         rawHeaders,
-        host ?? '',
+        host: host ?? '',
         sourceIp,
-        resolved ? resolved.api : NO_API,
-        resolved ? resolved.stage : NO_STAGE,
-        resolved ? resolved.offset : 0,
-      );
+        api: resolved ? resolved.api : NO_API,
+        stage: resolved ? resolved.stage : NO_STAGE,
+        routeOffset: resolved ? resolved.offset : 0,
+      });
       ctx.peerIp = peerIp;
       this.inflight++;
       if (this.telemetry.tracer !== null) ctx.trace = this.telemetry.startTrace(ctx);

@@ -1,6 +1,6 @@
 export { Edge, type EdgeOptions } from './edge.js';
 export type { RequestContext, RequestObserver } from './pipeline/context.js';
-export { CONTINUE, STOP, type Stage, type StageResult } from './pipeline/stage.js';
+export { CONTINUE, STOP, type Stage, type StageKind, type StageResult } from './pipeline/stage.js';
 export { normalizePath } from './http/normalizePath.js';
 export { CredentialStore, type Credential } from './websocket/credentials.js';
 export { signSigV4 } from './websocket/sigv4.js';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '@turnpike/config';
 import type { Edge } from '@turnpike/edge';
-import { issuesOf, startUpstream, type Upstream } from '@turnpike/testing';
+import { startUpstream, type Upstream } from '@turnpike/testing';
+import { issuesOf } from '../../../shared/config/test/issues.js';
 import { rawRequest, startEdge } from './fixtures.js';
 
 /** Stage canaries and custom-domain base path mappings written in a config file (docs/versions.md). */

@@ -1,3 +1,4 @@
+import { isObj, type Obj } from './plainObject.js';
 /**
  * Credentials in a stored invocation event. An asynchronous invocation keeps its whole event in Redis
  * while it may still run (queued, running, waiting for a retry): the handler must see on a retry what it
@@ -20,8 +21,6 @@ export interface CredentialNames {
   readonly query: readonly string[];
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * A copy of a Lambda proxy event (payload format 1.0 or 2.0) with every credential value replaced:

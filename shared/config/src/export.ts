@@ -1,3 +1,4 @@
+import type { Obj } from '@turnpike/codec';
 import type { TurnpikeConfig } from './load.js';
 import type { ApiConfig, AuthorizerConfig, IntegrationConfig, MappingConfig, RouteConfig } from './schema.js';
 
@@ -7,7 +8,6 @@ import type { ApiConfig, AuthorizerConfig, IntegrationConfig, MappingConfig, Rou
  * import → export → import is stable and an API can go back to AWS. Functions become Lambda invocation
  * URIs in the gateway's region and account.
  */
-type Obj = Record<string, unknown>;
 
 export function exportApi(config: TurnpikeConfig, apiName: string, stage: string, format: 'oas30' | 'swagger'): Obj {
   const api = config.apis.find((a) => a.name === apiName);

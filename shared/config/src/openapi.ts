@@ -3,7 +3,7 @@ import { lineOf, sourcePath, zodIssues, type SourceDoc } from './source.js';
 import { Cors, GATEWAY_RESPONSE_TYPES, GatewayResponse, HTTP_METHODS, ROUTE_KEY, Route, type CorsConfig, type GatewayResponseConfig, type RouteConfig } from './schema.js';
 import type { AuthorizerConfig } from './schema.js';
 import { importAuthorizer, routeAuthorization, schemeMeaning, type SchemeMeaning } from './openapiAuthorizers.js';
-import { functionNameOf } from '@turnpike/codec';
+import { functionNameOf, isObj, type Obj } from '@turnpike/codec';
 
 /**
  * Imports an OpenAPI 3 document with API Gateway's `x-amazon-apigateway-*` extensions, as
@@ -33,8 +33,6 @@ export interface ImportedApi {
 
 type GatewayResponseType = (typeof GATEWAY_RESPONSE_TYPES)[number];
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Extensions this importer understands, by where they may appear. */
 const DOCUMENT_EXTENSIONS = new Set([

@@ -1,3 +1,4 @@
+import { isObj, type Obj } from '@turnpike/codec';
 import type { ConfigIssue } from './errors.js';
 import { lineOf, sourcePath, zodIssues, type SourceDoc } from './source.js';
 import { Authorizer, SCOPED_AUTHORIZERS, type AuthorizerConfig } from './schema.js';
@@ -8,9 +9,7 @@ import { Authorizer, SCOPED_AUTHORIZERS, type AuthorizerConfig } from './schema.
  * Turnpike authorizers of the same name. Operations name them in `security`.
  */
 
-type Obj = Record<string, unknown>;
 type Report = (path: PropertyKey[], message: string) => void;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const AUTHORIZER_FIELDS: Record<string, readonly string[]> = {
   token: ['type', 'authorizerUri', 'identitySource', 'identityValidationExpression', 'authorizerResultTtlInSeconds', 'authorizerCredentials'],

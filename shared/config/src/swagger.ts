@@ -1,3 +1,4 @@
+import { isObj, type Obj } from '@turnpike/codec';
 import type { ConfigIssue } from './errors.js';
 import { lineOf, type SourceDoc } from './source.js';
 
@@ -13,8 +14,6 @@ import { lineOf, type SourceDoc } from './source.js';
  * parser, network fetching of remote $refs) and returns plain objects, losing every source position.
  */
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function isSwagger(data: unknown): boolean {
   return isObj(data) && 'swagger' in data;

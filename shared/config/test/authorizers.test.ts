@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '@turnpike/config';
-import { issuesOf } from '@turnpike/testing';
+import { issuesOf } from './issues.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tp-authz-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '@turnpike/config';
-import { issuesOf } from '@turnpike/testing';
+import { issuesOf } from './issues.js';
 
 const examples = fileURLToPath(new URL('../../../examples/', import.meta.url));
 

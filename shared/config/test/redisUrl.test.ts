@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseRedisUrl } from '@turnpike/config';
-import { issuesOf } from '@turnpike/testing';
+import { issuesOf } from './issues.js';
 
 describe('Redis URLs', () => {
   it('reads one node, Sentinel and Cluster forms with credentials, TLS and database', () => {

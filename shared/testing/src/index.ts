@@ -2,5 +2,4 @@ export * from './redis.js';
 export * from './net.js';
 export * from './process.js';
 export * from './upstream.js';
-export * from './config.js';
 export * from './redisTopology.js';

@@ -38,7 +38,7 @@ export class ClientResponse {
 
   /** The client's address (valid only in the handler's synchronous part, like the request itself). */
   remoteAddress(): string {
-    return Buffer.from(this.res.getRemoteAddressAsText()).toString();
+    return remoteAddressOf(this.res);
   }
 
   /** True until the response is ended or the connection is gone. */
@@ -145,4 +145,9 @@ export class ClientResponse {
 
 function byteLength(chunk: RecognizedString): number {
   return typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+}
+
+/** The peer address of a request (HTTP or WebSocket upgrade) as text: `identity.sourceIp`. */
+export function remoteAddressOf(res: HttpResponse): string {
+  return Buffer.from(res.getRemoteAddressAsText()).toString();
 }

@@ -1,3 +1,4 @@
+import { clfClock } from './clfTime.js';
 import type { AccessLogVariable } from '@turnpike/config';
 import type { ValueGetter } from '@turnpike/telemetry';
 import type { RequestContext } from '../pipeline/context.js';
@@ -120,25 +121,4 @@ function authorizerValue(v: unknown): string | number | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'number' || typeof v === 'string') return v;
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const pad = (n: number) => (n < 10 ? '0' + n : String(n));
-
-/**
- * API Gateway's `requestTime`: Common Log Format in UTC, `26/Nov/2026:12:31:40 +0000`. Requests arrive
- * thousands per second, so the text of the current second is kept and reused.
- */
-export function clfClock(): (epochMs: number) => string {
-  let second = -1;
-  let text = '';
-  return (epochMs) => {
-    const s = Math.floor(epochMs / 1000);
-    if (s !== second) {
-      const d = new Date(epochMs);
-      text = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
-      second = s;
-    }
-    return text;
-  };
 }

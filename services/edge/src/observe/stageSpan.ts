@@ -9,7 +9,7 @@ import { CONTINUE, type Stage, type StageResult } from '../pipeline/stage.js';
  * (they answer after `run` returns), so they run as is. Only called when the request is traced.
  */
 export function runStageTraced(stage: Stage, ctx: RequestContext, trace: RequestTrace): StageResult | Promise<StageResult> {
-  if (stage.name.startsWith('integration.')) return stage.run(ctx);
+  if (stage.kind === 'integration') return stage.run(ctx);
   const span = trace.startChild(stage.name);
   let result: StageResult | Promise<StageResult>;
   try {

@@ -4,6 +4,7 @@ import { RequestBody, type BodyLimits, type BodyOwner, type BodyTimeoutError, ty
 import type { GatewayAnswer, GatewayResponseType } from '../http/gatewayResponses.js';
 import { statusLine } from '../http/statusLine.js';
 import type { ApiStage, CompiledApi, CompiledRoute } from '../router/routeTable.js';
+import type { PlanBinding } from '../services/traffic/apiKeyCache.js';
 
 /** Called once per request when its response is finished or the client went away (logs, metrics). */
 export type RequestObserver = (ctx: RequestContext) => void;
@@ -18,6 +19,24 @@ export interface ContextServices {
   port: number;
   /** Proxies in front of the edge whose X-Forwarded-For entries are believed (`gateway.trustedProxyHops`; http/forwarded.ts). */
   readonly trustedProxyHops: number;
+}
+
+/** What the edge knows of a request when its head has been read: everything a RequestContext is built from. */
+export interface RequestContextInit {
+  readonly res: ClientResponse;
+  readonly services: ContextServices;
+  readonly requestId: string;
+  readonly method: string;
+  readonly path: string;
+  readonly segments: readonly string[];
+  readonly query: string;
+  readonly headers: Record<string, string>;
+  readonly rawHeaders: string[];
+  readonly host: string;
+  readonly sourceIp: string;
+  readonly api: CompiledApi;
+  readonly stage: ApiStage;
+  readonly routeOffset: number;
 }
 
 /**
@@ -56,8 +75,8 @@ export class RequestContext implements ResponseOwner, BodyOwner {
   apiKeyId: string | null = null;
   /** The Lambda authorizer's `usageIdentifierKey`: the API key value with `apiKeySource: AUTHORIZER`. */
   usageIdentifierKey: string | null = null;
-  /** Stage-owned per-request slots, for data no other stage needs to know the shape of. */
-  locals: Record<string, unknown> | null = null;
+  /** The usage plan binding the API key stage admitted the request under; the throttle stage applies it. */
+  usagePlan: PlanBinding | null = null;
   /**
    * The request's span when this request is traced, else null: stages add child spans with
    * `ctx.trace?.startChild('throttle')` and pay nothing when it is null.
@@ -73,28 +92,42 @@ export class RequestContext implements ResponseOwner, BodyOwner {
   private finished = false;
   private extendedId: string | null = null;
 
-  constructor(
-    /** The client's response; every write goes through it and is a no-op once the response is finished. */
-    readonly res: ClientResponse,
-    readonly services: ContextServices,
-    readonly requestId: string,
-    readonly method: string,
-    /** Normalized path (percent-encoded canonically), and its decoded segments. */
-    readonly path: string,
-    readonly segments: readonly string[],
-    readonly query: string,
-    /** Lowercased names; repeated headers joined with `, ` (cookies with `; `). */
-    readonly headers: Record<string, string>,
-    /** The headers as received: lowercased name, value, name, value... */
-    readonly rawHeaders: string[],
-    readonly host: string,
-    readonly sourceIp: string,
-    readonly api: CompiledApi,
-    readonly stage: ApiStage,
-    /** Index into `segments` where the route's own path begins (after base path and stage). */
-    readonly routeOffset: number,
-  ) {
-    res.owner = this;
+  /** The client's response; every write goes through it and is a no-op once the response is finished. */
+  readonly res: ClientResponse;
+  readonly services: ContextServices;
+  readonly requestId: string;
+  readonly method: string;
+  /** Normalized path (percent-encoded canonically), and its decoded segments. */
+  readonly path: string;
+  readonly segments: readonly string[];
+  readonly query: string;
+  /** Lowercased names; repeated headers joined with `, ` (cookies with `; `). */
+  readonly headers: Record<string, string>;
+  /** The headers as received: lowercased name, value, name, value... */
+  readonly rawHeaders: string[];
+  readonly host: string;
+  readonly sourceIp: string;
+  readonly api: CompiledApi;
+  readonly stage: ApiStage;
+  /** Index into `segments` where the route's own path begins (after base path and stage). */
+  readonly routeOffset: number;
+
+  constructor(init: RequestContextInit) {
+    this.res = init.res;
+    this.services = init.services;
+    this.requestId = init.requestId;
+    this.method = init.method;
+    this.path = init.path;
+    this.segments = init.segments;
+    this.query = init.query;
+    this.headers = init.headers;
+    this.rawHeaders = init.rawHeaders;
+    this.host = init.host;
+    this.sourceIp = init.sourceIp;
+    this.api = init.api;
+    this.stage = init.stage;
+    this.routeOffset = init.routeOffset;
+    init.res.owner = this;
   }
 
   /** Starts reading the request body (call in the synchronous part of the handler). */

@@ -24,7 +24,15 @@ export const CONTINUE = 0;
 export const STOP = 1;
 export type StageResult = typeof CONTINUE | typeof STOP;
 
+/**
+ * `check`: a stage that decides whether the request goes on (CORS, API key, throttle, authorize,
+ * validate); traced as a span of its own. `integration`: the stage that answers, which opens its own
+ * CLIENT span because it answers after `run` returns.
+ */
+export type StageKind = 'check' | 'integration';
+
 export interface Stage {
   readonly name: string;
+  readonly kind: StageKind;
   run(ctx: RequestContext): StageResult | Promise<StageResult>;
 }

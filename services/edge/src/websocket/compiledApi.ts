@@ -2,11 +2,11 @@ import { ConfigError, type ConfigIssue, type TurnpikeConfig, type WebSocketApiSe
 import type { CompiledApi } from '../router/routeTable.js';
 import { RouteBuildError } from '../router/routeTable.js';
 import { RouteSelector } from './routeSelection.js';
-import { buildWsIntegration, type WsIntegration, type WsIntegrationDeps } from './integrations.js';
+import { buildWsIntegration, type WsIntegration, type WsIntegrationDeps } from '../integrations/webSocket.js';
 import { ConnectGuard } from './connectGuard.js';
 import { MessageLimits } from './messageLimits.js';
 import type { AuthorizationService } from '../stages/authorize/index.js';
-import type { ApiKeyCache } from '../stages/apiKey/apiKeyCache.js';
+import type { ApiKeyCache } from '../services/traffic/apiKeyCache.js';
 
 export interface WsBuildDeps extends WsIntegrationDeps {
   readonly authorization: AuthorizationService;
@@ -45,7 +45,7 @@ export class CompiledWebSocketApi {
     const routes = new Map<string, CompiledWsRoute>();
     const stageList = [...stages];
     for (const [key, config] of Object.entries(settings.routes)) {
-      routes.set(key, { key, config, integration: buildWsIntegration(config.integration, stageList, deps) });
+      routes.set(key, { key, config, integration: buildWsIntegration(config.integration, stageList, settings.maxMessageBytes, deps) });
     }
     this.connect = routes.get('$connect') ?? null;
     this.disconnect = routes.get('$disconnect') ?? null;

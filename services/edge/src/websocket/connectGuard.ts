@@ -1,7 +1,7 @@
-import type { ApiKeyCache, CachedKey } from '../stages/apiKey/apiKeyCache.js';
+import type { ApiKeyCache, CachedKey } from '../services/traffic/apiKeyCache.js';
 import type { Authorizer, AuthRequest, Verdict } from '../stages/authorize/index.js';
 import { FORBIDDEN, UNAUTHORIZED, methodArnPrefix } from '../stages/authorize/index.js';
-import { FunctionInvokeError } from '../integrations/function/invoker.js';
+import { FunctionInvokeError } from '../services/invoker/invoker.js';
 import { RedisUnavailableError } from '../redis/redisGuard.js';
 import type { Connection } from './connection.js';
 import type { Handshake } from './events.js';

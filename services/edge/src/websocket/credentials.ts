@@ -52,7 +52,7 @@ export class CredentialStore {
     const out: Omit<Credential, 'secretAccessKey'>[] = [];
     for (const id of ids) {
       const [createdAt, description] = await this.redis.hmget(this.key(id), 'createdAt', 'description');
-      if (createdAt !== null) out.push({ accessKeyId: id, createdAt, description: description ?? '' });
+      if (createdAt !== null && createdAt !== undefined) out.push({ accessKeyId: id, createdAt, description: description ?? '' });
     }
     return out;
   }

@@ -1,4 +1,4 @@
-import { clfTime } from '../integrations/function/proxyEvent.js';
+import { clfTime } from '../observe/clfTime.js';
 import type { Connection } from './connection.js';
 import { headerMaps, queryMaps } from '../http/valueMaps.js';
 

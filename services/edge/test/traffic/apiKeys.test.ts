@@ -120,7 +120,7 @@ describe('API key lifecycle through the CLI', () => {
   it('compares digests in constant time over their whole length', async () => {
     const d = digestKeyValue('a'.repeat(40));
     const last = Buffer.from(d);
-    last[31] ^= 1;
+    last[31]! ^= 1;
     expect(digestsEqual(d, Buffer.from(d))).toBe(true);
     expect(digestsEqual(d, last)).toBe(false);
     expect(digestsEqual(d, d.subarray(0, 16))).toBe(false);

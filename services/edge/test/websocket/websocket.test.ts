@@ -34,7 +34,8 @@ apis:
         $connect: { integration: { type: http_proxy, uri: "${up}/connect" }, topics: [lobby] }
         $disconnect: { integration: { type: http_proxy, uri: "${up}/disconnect" } }
         $default: { integration: { type: http_proxy, uri: "${up}/default" }, routeResponse: true }
-        whoami: { integration: { type: http_proxy, uri: "${up}/whoami" }, routeResponse: true }
+        whoami: { integration: { type: http_proxy, uri: "${up}/whoami", requestHeaders: { X-Stage: "\${context.stage}", x-source: "\${context.identity.sourceIp}", x-tenant: "\${context.authorizer.team}" } }, routeResponse: true }
+        huge: { integration: { type: http_proxy, uri: "${up}/huge" }, routeResponse: true }
         quiet: { integration: { type: mock, body: "never sent" } }
         nested: { integration: { type: mock, body: "nested route" }, routeResponse: true }
   - name: strict
@@ -106,6 +107,7 @@ describe('WebSocket APIs across two edge nodes', () => {
         res.setHeader('content-type', 'application/json');
         if (req.url === '/whoami') res.end(JSON.stringify({ connectionId: req.headers['x-amzn-connection-id'] }));
         else if (req.url === '/default') res.end(JSON.stringify({ default: body }));
+        else if (req.url === '/huge') res.end('x'.repeat(65537));
         else res.end('');
       });
     });
@@ -170,6 +172,18 @@ describe('WebSocket APIs across two edge nodes', () => {
     while (!seen.some((s) => s.path === '/disconnect' && s.headers['x-amzn-connection-id'] === id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const d = seen.find((s) => s.path === '/disconnect' && s.headers['x-amzn-connection-id'] === id)!;
     expect(d.headers['x-amzn-event-type']).toBe('DISCONNECT');
+  });
+
+  it('expands an HTTP integration\'s requestHeaders as REST routes do, and bounds its answer by maxMessageBytes', async () => {
+    const c = await connect(a);
+    const id = await idOf(c);
+    const call = seen.find((s) => s.path === '/whoami' && s.headers['x-amzn-connection-id'] === id)!;
+    expect(call.headers['x-stage']).toBe('prod');
+    expect(call.headers['x-source']).toBe('127.0.0.1');
+    // No authorizer on this API: a header whose value is absent is not sent (never the literal template).
+    expect(call.headers['x-tenant']).toBeUndefined();
+    c.send(JSON.stringify({ action: 'huge' }));
+    expect(await c.json()).toMatchObject({ message: 'Internal server error', connectionId: id });
   });
 
   it('refuses the upgrade with the $connect integration status, and leaves REST APIs to the HTTP pipeline', async () => {

@@ -1,3 +1,4 @@
+import { isObj } from '@turnpike/codec';
 /** One difference between two deployments' definitions, by field path (`routes.GET /pets.integration.uri`). */
 export interface DefinitionChange {
   readonly path: string;
@@ -8,7 +9,7 @@ export interface DefinitionChange {
 
 /** Field-by-field differences of two JSON values; routes are compared by route key, arrays whole. */
 export function diffDefinitions(from: unknown, to: unknown, path = ''): DefinitionChange[] {
-  if (isObject(from) && isObject(to)) {
+  if (isObj(from) && isObj(to)) {
     const out: DefinitionChange[] = [];
     for (const k of [...new Set([...Object.keys(from), ...Object.keys(to)])].sort()) {
       const p = path ? `${path}.${k}` : k;
@@ -21,8 +22,4 @@ export function diffDefinitions(from: unknown, to: unknown, path = ''): Definiti
     return out;
   }
   return JSON.stringify(from) === JSON.stringify(to) ? [] : [{ path, change: 'changed', from, to }];
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }

@@ -4,7 +4,7 @@ import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import { RouteBuildError, type CompiledRoute } from '../../router/routeTable.js';
 import type { EdgeServices } from '../../pipeline/pipeline.js';
 import { BodyTooLargeError } from '../../http/requestBody.js';
-import { FunctionInvokeError, type FunctionInvoker } from './invoker.js';
+import { FunctionInvokeError, type FunctionInvoker } from '../../services/invoker/invoker.js';
 import { buildEvent, eventShape, type EventShape } from './proxyEvent.js';
 import { mapResponseV1, mapResponseV2 } from './proxyResponse.js';
 import { MappedFunctionStage } from '../mapping/functionMapped.js';
@@ -17,6 +17,7 @@ import { MappedFunctionStage } from '../mapping/functionMapped.js';
  */
 export class FunctionStage implements Stage {
   readonly name = 'integration.function';
+  readonly kind = 'integration';
 
   constructor(
     private readonly config: FunctionIntegrationConfig,

@@ -1,3 +1,6 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
+import { clfTime } from '../../observe/clfTime.js';
+import { domainPrefix, identityV1 } from '../../lambda/eventParts.js';
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { forwardingHeaders } from '../../http/forwarded.js';
@@ -97,11 +100,11 @@ export function binaryMatcher(types: readonly string[]): (contentType: string | 
   };
 }
 
-export function buildEvent(shape: EventShape, ctx: RequestContext, body: Buffer | null): unknown {
+export function buildEvent(shape: EventShape, ctx: RequestContext, body: Buffer | null): APIGatewayProxyEvent | APIGatewayProxyEventV2 {
   return shape.version === '1.0' ? buildV1(shape, ctx, body) : buildV2(shape, ctx, body);
 }
 
-function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
+function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null): APIGatewayProxyEvent {
   // REST APIs put the last value of a repeated header in `headers`, every value in `multiValueHeaders`.
   const h = headerMaps(ctx.rawHeaders);
   addForwarding(h.single, h.multi, ctx);
@@ -127,24 +130,8 @@ function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
       domainPrefix: domainPrefix(ctx.host),
       extendedRequestId: ctx.extendedRequestId,
       httpMethod: ctx.method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        // With apiKeySource AUTHORIZER the key is the authorizer's usageIdentifierKey, not the header.
-        apiKey: shape.apiKeyRequired ? (ctx.usageIdentifierKey ?? ctx.headers['x-api-key'] ?? null) : null,
-        apiKeyId: shape.apiKeyRequired ? ctx.apiKeyId : null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: ctx.sourceIp,
-        user: null,
-        userAgent,
-        userArn: null,
-      },
+      // With apiKeySource AUTHORIZER the key is the authorizer's usageIdentifierKey, not the header.
+      identity: identityV1(ctx.sourceIp, userAgent, shape.apiKeyRequired ? (ctx.usageIdentifierKey ?? ctx.headers['x-api-key'] ?? null) : null, shape.apiKeyRequired ? ctx.apiKeyId : null),
       path: ctx.path,
       protocol: 'HTTP/1.1',
       requestId: ctx.requestId,
@@ -153,13 +140,14 @@ function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
       resourceId: shape.resourceId,
       resourcePath: shape.resource,
       stage: ctx.stage.name,
-    },
+      // Without an authorizer AWS sends no `authorizer` key; @types/aws-lambda declares it always present.
+    } as APIGatewayProxyEvent['requestContext'],
     body: body === null ? null : binary ? body.toString('base64') : body.toString('utf8'),
     isBase64Encoded: binary,
   };
 }
 
-function buildV2(shape: EventShape, ctx: RequestContext, body: Buffer | null) {
+function buildV2(shape: EventShape, ctx: RequestContext, body: Buffer | null): APIGatewayProxyEventV2 {
   const { headers, cookies, query: queryStringParameters } = joinedMaps(ctx.rawHeaders, ctx.query);
   const fwd = forwardingHeaders(ctx);
   for (let i = 0; i < fwd.length; i += 2) headers[fwd[i]!.toLowerCase()] = fwd[i + 1]!;
@@ -256,20 +244,6 @@ function rawPathV2(ctx: RequestContext, basePathLength: number): string {
   const parts = ctx.path.split('/');
   parts.splice(1, basePathLength);
   return parts.length === 1 ? '/' : parts.join('/');
-}
-
-function domainPrefix(host: string): string {
-  const dot = host.indexOf('.');
-  return dot < 0 ? host : host.slice(0, dot);
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const pad = (n: number) => (n < 10 ? '0' + n : String(n));
-
-/** `09/Apr/2015:12:34:56 +0000`, the time format of `requestTime`. */
-export function clfTime(epochMs: number): string {
-  const d = new Date(epochMs);
-  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
 }
 
 function hasKeys(o: object): boolean {

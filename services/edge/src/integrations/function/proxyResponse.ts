@@ -1,3 +1,4 @@
+import { isObj, type Obj } from '@turnpike/codec';
 import { HOP_BY_HOP } from '../../http/hopByHop.js';
 
 /**
@@ -11,8 +12,6 @@ export interface MappedResponse {
   readonly body: string | Buffer;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Payload format 1.0: the result must be `{statusCode, headers?, multiValueHeaders?, body?, isBase64Encoded?}`.

@@ -1,11 +1,12 @@
 import { forwardingHeaders } from '../../http/forwarded.js';
 import type { Agent, Dispatcher } from 'undici';
-import { STAGE_VARIABLE_REF, undefinedStageVariables, type HttpProxyIntegrationConfig } from '@turnpike/config';
+import type { HttpProxyIntegrationConfig } from '@turnpike/config';
 import { HOP_BY_HOP, connectionTokens } from '../../http/hopByHop.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import { RouteBuildError, type CompiledRoute } from '../../router/routeTable.js';
 import { compileUri, expandPath, type CompiledUri } from './uriTemplate.js';
+import { compileHeader, expandHeader, expandQuery, joinQuery, type HeaderTemplate } from './headerTemplate.js';
 import { ProxyExchange } from './proxyExchange.js';
 
 /**
@@ -14,6 +15,7 @@ import { ProxyExchange } from './proxyExchange.js';
  */
 export class HttpProxyStage implements Stage {
   readonly name = 'integration.http_proxy';
+  readonly kind = 'integration';
   private readonly uris: ReadonlyMap<string, CompiledUri>;
   private readonly headerTemplates: ReadonlyMap<string, readonly HeaderTemplate[]>;
   /** `requestQuery` per stage; empty for most routes. */
@@ -106,73 +108,4 @@ export function buildHttpProxy(route: CompiledRoute, agent: Agent): Stage {
   const integration = route.config.integration;
   if (integration.type !== 'http_proxy') throw new RouteBuildError('not an http_proxy integration');
   return new HttpProxyStage(route, integration, agent);
-}
-
-// ---- configured request headers: `${context.authorizer.tenant}` and friends -----------------------
-
-export interface HeaderTemplate {
-  readonly name: string;
-  /** Alternating literal text and context references. */
-  readonly parts: readonly string[];
-}
-
-const CONTEXT_REFS = /\$\{(context\.[A-Za-z0-9_.]+|request\.(?:header|querystring|path)\.[^}]+)\}/g;
-
-export function compileHeader(name: string, value: string, variables: Readonly<Record<string, string>>): HeaderTemplate {
-  const missing = undefinedStageVariables(value, variables);
-  if (missing.length) throw new RouteBuildError(`request header ${name} uses undefined stage variable(s) ${missing.join(', ')}`);
-  const withVars = value.replace(STAGE_VARIABLE_REF, (_, v: string) => variables[v]!);
-  const parts: string[] = [];
-  let last = 0;
-  for (const m of withVars.matchAll(CONTEXT_REFS)) {
-    const ref = m[1]!;
-    if (!/^(context\.(requestId|stage|identity\.sourceIp|authorizer\.(claims\.)?[A-Za-z0-9_]+)|request\.(header|querystring|path)\.[^}]+)$/.test(ref)) {
-      throw new RouteBuildError(`request parameter ${name} uses \${${ref}}; supported: context.requestId, context.stage, context.identity.sourceIp, context.authorizer.<key>, context.authorizer.claims.<claim>, request.header|querystring|path.<name>`);
-    }
-    parts.push(withVars.slice(last, m.index), ref.startsWith('context.') ? ref.slice(8) : ref);
-    last = m.index! + m[0].length;
-  }
-  parts.push(withVars.slice(last));
-  return { name, parts };
-}
-
-export function joinQuery(a: string, b: string): string {
-  return a && b ? `${a}&${b}` : a || b;
-}
-
-/** `request.header.X` (any case), `request.querystring.X`, `request.path.X`: API Gateway's `method.request.*`. */
-function requestValue(ref: string, ctx: RequestContext): string | undefined {
-  if (ref.startsWith('request.header.')) return ctx.headers[ref.slice(15).toLowerCase()];
-  if (ref.startsWith('request.path.')) return ctx.params?.[ref.slice(13)];
-  return new URLSearchParams(ctx.query).get(ref.slice(20)) ?? undefined;
-}
-
-/** The configured query parameters, `&`-joined and encoded; '' when none has a value. */
-export function expandQuery(templates: readonly HeaderTemplate[], ctx: RequestContext): string {
-  let out = '';
-  for (const t of templates) {
-    const v = expandHeader(t, ctx);
-    if (v) out += `${out ? '&' : ''}${encodeURIComponent(t.name)}=${encodeURIComponent(v)}`;
-  }
-  return out;
-}
-
-export function expandHeader(t: HeaderTemplate, ctx: RequestContext): string {
-  if (t.parts.length === 1) return t.parts[0]!;
-  let out = t.parts[0]!;
-  for (let i = 1; i < t.parts.length; i += 2) {
-    const ref = t.parts[i]!;
-    let v: unknown;
-    if (ref.startsWith('request.')) v = requestValue(ref, ctx);
-    else if (ref === 'requestId') v = ctx.requestId;
-    else if (ref === 'stage') v = ctx.stage.name;
-    else if (ref === 'identity.sourceIp') v = ctx.sourceIp;
-    else if (ref === 'authorizer.principalId') v = ctx.principalId;
-    // A JWT authorizer's context is `{claims, scopes}`, as Cognito and JWT authorizers give it.
-    else if (ref.startsWith('authorizer.claims.')) v = (ctx.authorizer?.claims as Record<string, unknown> | undefined)?.[ref.slice(18)];
-    else v = ctx.authorizer?.[ref.slice(11)];
-    if (v === undefined || v === null) return '';
-    out += String(v) + t.parts[i + 1]!;
-  }
-  return out;
 }

@@ -2,7 +2,7 @@ import type { FunctionIntegrationConfig, MappingConfig } from '@turnpike/config'
 import type { RequestContext } from '../../pipeline/context.js';
 import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
-import { FunctionInvokeError, type FunctionInvoker } from '../function/invoker.js';
+import { FunctionInvokeError, type FunctionInvoker } from '../../services/invoker/invoker.js';
 import { CompiledMapping } from './mapping.js';
 
 const JSON_TYPE: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json' });
@@ -16,6 +16,7 @@ const JSON_TYPE: Readonly<Record<string, string>> = Object.freeze({ 'content-typ
  */
 export class MappedFunctionStage implements Stage {
   readonly name = 'integration.function';
+  readonly kind = 'integration';
   private readonly mapping: CompiledMapping;
 
   constructor(

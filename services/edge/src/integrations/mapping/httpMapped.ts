@@ -3,7 +3,7 @@ import type { HttpIntegrationConfig } from '@turnpike/config';
 import type { RequestContext } from '../../pipeline/context.js';
 import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
-import { compileHeader, expandHeader, expandQuery, joinQuery, type HeaderTemplate } from '../httpProxy/httpProxy.js';
+import { compileHeader, expandHeader, expandQuery, joinQuery, type HeaderTemplate } from '../httpProxy/headerTemplate.js';
 import { compileUri, expandPath, type CompiledUri } from '../httpProxy/uriTemplate.js';
 import { CompiledMapping } from './mapping.js';
 
@@ -15,6 +15,7 @@ import { CompiledMapping } from './mapping.js';
  */
 export class MappedHttpStage implements Stage {
   readonly name = 'integration.http';
+  readonly kind = 'integration';
   private readonly mapping: CompiledMapping;
   private readonly uris = new Map<string, CompiledUri>();
   private readonly headers = new Map<string, readonly HeaderTemplate[]>();

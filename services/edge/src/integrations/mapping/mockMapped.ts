@@ -13,6 +13,7 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
  */
 export class MappedMockStage implements Stage {
   readonly name = 'integration.mock';
+  readonly kind = 'integration';
   private readonly mapping: CompiledMapping;
 
   constructor(config: MappingConfig, route: CompiledRoute, accountId: string) {

@@ -1,7 +1,7 @@
 import { Compile, parse } from 'velocityjs';
 import { headerMaps, queryMaps } from '../../http/valueMaps.js';
 import type { RequestContext } from '../../pipeline/context.js';
-import { clfTime } from '../function/proxyEvent.js';
+import { clfTime } from '../../observe/clfTime.js';
 import type { JsonPaths } from './jsonPath.js';
 
 /**

@@ -2,13 +2,9 @@ import { RouteBuildError, type CompiledRoute } from '../../router/routeTable.js'
 import type { EdgeServices } from '../../pipeline/pipeline.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { CONTINUE, STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
-import type { ApiKeyCache, CachedKey, PlanBinding } from './apiKeyCache.js';
+import type { ApiKeyCache, CachedKey } from '../../services/traffic/apiKeyCache.js';
+import { apiKeySourceOf } from '../../services/traffic/apiKeySource.js';
 import type { SpendGuard } from '../../metering/spendGuard.js';
-
-/** The usage plan binding the API key stage leaves for the throttle stage. */
-export function usagePlanOf(ctx: RequestContext): PlanBinding | undefined {
-  return ctx.locals?.usagePlan as PlanBinding | undefined;
-}
 
 /** Where a request's API key value comes from: the `x-api-key` header, or the authorizer's `usageIdentifierKey`. */
 type KeyValueOf = (ctx: RequestContext) => string | null | undefined;
@@ -23,6 +19,7 @@ const fromAuthorizer: KeyValueOf = (ctx) => ctx.usageIdentifierKey;
  */
 export class ApiKeyStage implements Stage {
   readonly name = 'apiKey';
+  readonly kind = 'check';
 
   constructor(
     private readonly cache: ApiKeyCache,
@@ -56,20 +53,13 @@ function admit(ctx: RequestContext, entry: CachedKey, spend: SpendGuard): StageR
     return STOP;
   }
   ctx.apiKeyId = key.id;
-  if (ctx.locals === null) ctx.locals = { usagePlan: binding };
-  else ctx.locals.usagePlan = binding;
+  ctx.usagePlan = binding;
   return CONTINUE;
 }
 
 function forbid(ctx: RequestContext, reason: string): StageResult {
   ctx.gatewayError('INVALID_API_KEY', `Forbidden: ${reason}`);
   return STOP;
-}
-
-/** Where an `apiKeyRequired` route reads its key; null for a route that needs none. */
-export function apiKeySourceOf(route: CompiledRoute): 'HEADER' | 'AUTHORIZER' | null {
-  if (!route.config.apiKeyRequired) return null;
-  return route.api.config.apiKeySource ?? 'HEADER';
 }
 
 /** Before the authorizer: keys from the `x-api-key` header. */

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import type { EdgeServices } from '../../pipeline/pipeline.js';
 import { CONTINUE, STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import { RouteBuildError, type CompiledRoute } from '../../router/routeTable.js';
-import { FunctionInvokeError } from '../../integrations/function/invoker.js';
+import { FunctionInvokeError } from '../../services/invoker/invoker.js';
 import type { Authorizer } from './authorizer.js';
 import { methodArnPrefix } from './policy/methodArn.js';
 import { HttpAuthRequest } from './request.js';
@@ -18,6 +18,7 @@ import { EXPLICITLY_DENIED, UNAUTHORIZED, type Verdict } from './verdict.js';
  */
 export class AuthorizeStage implements Stage {
   readonly name = 'authorize';
+  readonly kind = 'check';
   /** `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/`, per stage name. */
   private readonly arnPrefixes: ReadonlyMap<string, string>;
 

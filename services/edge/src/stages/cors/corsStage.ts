@@ -11,6 +11,7 @@ import { CorsPolicy } from './corsPolicy.js';
  */
 export class CorsStage implements Stage {
   readonly name = 'cors';
+  readonly kind = 'check';
   /** Response headers for each allowed origin seen, built once (exact origins up front). */
   private readonly byOrigin = new Map<string, readonly string[]>();
 

@@ -2,11 +2,11 @@ import type { CompiledRoute } from '../../router/routeTable.js';
 import type { EdgeServices } from '../../pipeline/pipeline.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { CONTINUE, STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
-import { apiKeySourceOf, usagePlanOf } from '../apiKey/apiKeyStage.js';
-import type { PlanBinding } from '../apiKey/apiKeyCache.js';
-import { MISS, TAKEN, type LocalLease } from './leaseBucket.js';
-import type { TokenBucket } from './tokenBucket.js';
-import type { TrafficControl } from './trafficControl.js';
+import { apiKeySourceOf } from '../../services/traffic/apiKeySource.js';
+import type { PlanBinding } from '../../services/traffic/apiKeyCache.js';
+import { MISS, TAKEN, type LocalLease } from '../../services/traffic/leaseBucket.js';
+import type { TokenBucket } from '../../services/traffic/tokenBucket.js';
+import type { TrafficControl } from '../../services/traffic/trafficControl.js';
 import type { ThrottleLimits } from '@turnpike/redis';
 import type { EdgeMetrics } from '../../observe/edgeMetrics.js';
 
@@ -26,6 +26,7 @@ const EXTRA_LEVELS = 3;
  */
 export class ThrottleStage implements Stage {
   readonly name = 'throttle';
+  readonly kind = 'check';
 
   constructor(
     /** The fixed levels per API stage name: gateway, stage, route. */
@@ -38,7 +39,7 @@ export class ThrottleStage implements Stage {
   run(ctx: RequestContext): StageResult | Promise<StageResult> {
     const levels = this.byStage.get(ctx.stage.name) ?? NO_BUCKETS;
     const ip = this.perIp === undefined ? null : this.traffic.ipBucket(ctx.sourceIp, this.perIp);
-    const plan = usagePlanOf(ctx) ?? null;
+    const plan = ctx.usagePlan;
     const r = this.decide(ctx, levels, ip, plan);
     if (r === CONTINUE || r === STOP) return r;
     return this.afterRefill(ctx, levels, ip, plan, r);

@@ -13,6 +13,7 @@ import type { CompiledRoute } from '../../router/routeTable.js';
  */
 export class RequestValidatorStage implements Stage {
   readonly name = 'validate';
+  readonly kind = 'check';
   private readonly models: ReadonlyMap<string, ValidateFunction>;
   private readonly headers: readonly string[];
 

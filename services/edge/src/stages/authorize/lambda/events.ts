@@ -1,5 +1,6 @@
 import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { clfTime } from '../../../integrations/function/proxyEvent.js';
+import { clfTime } from '../../../observe/clfTime.js';
+import { domainPrefix, identityV1 } from '../../../lambda/eventParts.js';
 import { headerMaps, joinedMaps, queryMaps } from '../../../http/valueMaps.js';
 import type { AuthRequest } from '../request.js';
 
@@ -39,26 +40,10 @@ export function requestEventV1(req: AuthRequest, methodArn: string, accountId: s
       accountId,
       protocol: 'HTTP/1.1',
       stage: req.stage,
-      domainPrefix: req.domainName.split('.')[0],
+      domainPrefix: domainPrefix(req.domainName),
       requestTimeEpoch: req.requestTimeEpoch,
       requestId: req.requestId,
-      identity: {
-        cognitoIdentityPoolId: null,
-        accountId: null,
-        cognitoIdentityId: null,
-        caller: null,
-        sourceIp: req.sourceIp,
-        principalOrgId: null,
-        accessKey: null,
-        cognitoAuthenticationType: null,
-        cognitoAuthenticationProvider: null,
-        userArn: null,
-        userAgent,
-        user: null,
-        apiKey: null,
-        apiKeyId: null,
-        clientCert: null,
-      },
+      identity: identityV1(req.sourceIp, userAgent, null, null),
       domainName: req.domainName,
       apiId: req.apiId,
       authorizer: undefined,
@@ -84,7 +69,7 @@ export function requestEventV2(req: AuthRequest, routeArn: string, identitySourc
       accountId,
       apiId: req.apiId,
       domainName: req.domainName,
-      domainPrefix: req.domainName.split('.')[0]!,
+      domainPrefix: domainPrefix(req.domainName),
       http: { method: req.method, path: req.fullPath, protocol: 'HTTP/1.1', sourceIp: req.sourceIp, userAgent: req.headers['user-agent'] ?? '' },
       requestId: req.requestId,
       routeKey: req.routeKey,

@@ -1,5 +1,5 @@
 import type { RequestAuthorizerConfig, TokenAuthorizerConfig } from '@turnpike/config';
-import { FunctionInvokeError, type FunctionInvoker } from '../../../integrations/function/invoker.js';
+import { FunctionInvokeError, type FunctionInvoker } from '../../../services/invoker/invoker.js';
 import type { Authorizer } from '../authorizer.js';
 import type { CacheEntry, PolicyCache } from '../cache/policyCache.js';
 import { identityValue, parseIdentitySource, type IdentitySource } from '../identity.js';

@@ -1,3 +1,4 @@
+import { isObj, type Obj } from '@turnpike/codec';
 import { reducePolicy, type ResourcePatterns } from '../policy/policy.js';
 import { MalformedAuthorizerResult, type Grant } from '../verdict.js';
 
@@ -7,8 +8,6 @@ import { MalformedAuthorizerResult, type Grant } from '../verdict.js';
  */
 export interface AuthorizerResult extends Grant, ResourcePatterns {}
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** `{principalId, policyDocument, context?, usageIdentifierKey?}` (REST, and HTTP API without simple responses). */
 export function parseIamResult(out: unknown): AuthorizerResult {

@@ -1,3 +1,4 @@
+import { isObj } from '@turnpike/codec';
 import { MalformedAuthorizerResult } from '../verdict.js';
 import { matchesWildcard, WildcardPattern } from './wildcard.js';
 
@@ -24,8 +25,6 @@ export interface CompiledPolicy {
   readonly deny: readonly WildcardPattern[];
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const INVOKE = 'execute-api:invoke';
 
 /** Validates `policyDocument` and keeps what matters for `execute-api:Invoke`; throws MalformedAuthorizerResult. */

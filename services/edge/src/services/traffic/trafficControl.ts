@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '@turnpike/config';
 import { ApiKeyStore, BillingStore, type QuotaPeriod, type QuotaSettings, type RedisKeys, type ThrottleLimits, type RedisClient } from '@turnpike/redis';
-import { ApiKeyCache } from '../apiKey/apiKeyCache.js';
+import { ApiKeyCache } from './apiKeyCache.js';
 import { UsageMeter } from '../../metering/usageMeter.js';
 import { RedisGuard, type RedisBound } from '../../redis/redisGuard.js';
 import { SpendGuard } from '../../metering/spendGuard.js';

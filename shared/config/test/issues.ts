@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigIssue } from '@turnpike/config';
+import { ConfigError, type ConfigIssue } from '../src/index.js';
 
 /** The issues of the ConfigError `fn` throws; fails the test if it throws nothing or something else. */
 export function issuesOf(fn: () => unknown): ConfigIssue[] {

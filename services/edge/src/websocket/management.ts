@@ -2,7 +2,9 @@ import { isUtf8 } from 'node:buffer';
 import { TOPIC_NAME } from '@turnpike/config';
 import type { RequestContext } from '../pipeline/context.js';
 import { OP_CLOSE, OP_SEND, OP_SUBSCRIBE, OP_UNSUBSCRIBE } from './bus.js';
-import type { WebSocketGateway } from './gateway.js';
+import type { CredentialStore } from './credentials.js';
+import type { Delivery } from './delivery.js';
+import type { ConnectionRegistry } from './registry.js';
 import { verifySigV4 } from './sigv4.js';
 import { RedisUnavailableError } from '../redis/redisGuard.js';
 
@@ -18,7 +20,13 @@ import { RedisUnavailableError } from '../redis/redisGuard.js';
  * Redis (credentials, the registry, another node's inbox, the topics channel) while Redis is down or does
  * not answer within gateway.redis.timeoutMs gets 503 ServiceUnavailableException.
  */
-export async function handleManagementRequest(gw: WebSocketGateway, ctx: RequestContext, rawPath: string): Promise<void> {
+export interface ManagementTarget {
+  readonly credentials: CredentialStore;
+  readonly registry: ConnectionRegistry;
+  readonly delivery: Delivery;
+}
+
+export async function handleManagementRequest(gw: ManagementTarget, ctx: RequestContext, rawPath: string): Promise<void> {
   try {
     await manage(gw, ctx, rawPath);
   } catch (err) {
@@ -28,7 +36,7 @@ export async function handleManagementRequest(gw: WebSocketGateway, ctx: Request
   }
 }
 
-async function manage(gw: WebSocketGateway, ctx: RequestContext, rawPath: string): Promise<void> {
+async function manage(gw: ManagementTarget, ctx: RequestContext, rawPath: string): Promise<void> {
   const segs = ctx.segments.slice(ctx.routeOffset);
   const method = ctx.method;
   type Action = 'send' | 'get' | 'delete' | 'subscribe' | 'unsubscribe' | 'publish';
@@ -59,11 +67,11 @@ async function manage(gw: WebSocketGateway, ctx: RequestContext, rawPath: string
     case 'send': {
       if (body.length > maxBytes) return error(ctx, 413, 'PayloadTooLargeException', `Message exceeds ${maxBytes} bytes`);
       const text = isText(body);
-      const ok = await gw.toConnection(id, OP_SEND, text ? body.toString('utf8') : body, !text);
+      const ok = await gw.delivery.toConnection(id, OP_SEND, text ? body.toString('utf8') : body, !text);
       return ok ? ctx.respond(200, null, '') : gone(ctx, id);
     }
     case 'get': {
-      const local = gw.localConnection(id);
+      const local = gw.delivery.localConnection(id);
       const info = local && !local.closed ? { connectedAt: local.connectedAt, lastActiveAt: local.lastActiveAt, sourceIp: local.sourceIp, userAgent: local.userAgent } : await gw.registry.lookup(id);
       if (!info) return gone(ctx, id);
       return ctx.respond(
@@ -73,12 +81,12 @@ async function manage(gw: WebSocketGateway, ctx: RequestContext, rawPath: string
       );
     }
     case 'delete':
-      return (await gw.toConnection(id, OP_CLOSE, null, false)) ? ctx.respond(204, null, '') : gone(ctx, id);
+      return (await gw.delivery.toConnection(id, OP_CLOSE, null, false)) ? ctx.respond(204, null, '') : gone(ctx, id);
     case 'subscribe':
     case 'unsubscribe': {
       const topic = segs[3]!;
       if (!TOPIC_NAME.test(topic)) return error(ctx, 400, 'BadRequestException', 'Invalid topic name');
-      const ok = await gw.toConnection(id, action === 'subscribe' ? OP_SUBSCRIBE : OP_UNSUBSCRIBE, topic, false);
+      const ok = await gw.delivery.toConnection(id, action === 'subscribe' ? OP_SUBSCRIBE : OP_UNSUBSCRIBE, topic, false);
       return ok ? ctx.respond(204, null, '') : gone(ctx, id);
     }
     case 'publish': {
@@ -86,7 +94,7 @@ async function manage(gw: WebSocketGateway, ctx: RequestContext, rawPath: string
       if (!TOPIC_NAME.test(topic)) return error(ctx, 400, 'BadRequestException', 'Invalid topic name');
       if (body.length > maxBytes) return error(ctx, 413, 'PayloadTooLargeException', `Message exceeds ${maxBytes} bytes`);
       const text = isText(body);
-      await gw.publish(ctx.api.id, ctx.stage.name, topic, text ? body.toString('utf8') : body, !text);
+      await gw.delivery.publish(ctx.api.id, ctx.stage.name, topic, text ? body.toString('utf8') : body, !text);
       return ctx.respond(202, null, '');
     }
   }

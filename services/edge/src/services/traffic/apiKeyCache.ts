@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { digestKeyValue, duplicateRedis, type ApiKeyRecord, type ResolvedApiKey, type UsagePlan, type RedisClient } from '@turnpike/redis';
-import type { TrafficControl } from '../throttle/trafficControl.js';
-import type { TokenBucket } from '../throttle/tokenBucket.js';
-import type { QuotaCounter } from '../throttle/quotaCounter.js';
+import type { TrafficControl } from './trafficControl.js';
+import type { TokenBucket } from './tokenBucket.js';
+import type { QuotaCounter } from './quotaCounter.js';
 import type { RedisBound } from '../../redis/redisGuard.js';
 
 /** What a key gets on one API stage through its usage plan. */

@@ -1,0 +1,11 @@
+/**
+ * `@turnpike/edge/internals`: pieces of the edge that benchmarks (loadtests) and the security tests
+ * exercise on their own. Not the edge's API: what is here may change with the code it comes from.
+ */
+export { normalizePath } from './http/normalizePath.js';
+export { RouteTrie } from './router/routeTrie.js';
+export { compilePolicy, isAllowed, reducePolicy } from './stages/authorize/policy/policy.js';
+export { WildcardPattern } from './stages/authorize/policy/wildcard.js';
+export { PolicyCache } from './stages/authorize/cache/policyCache.js';
+export { QueueFunctionInvoker } from './services/invoker/queueInvoker.js';
+export { startManagement, type ManagementServer } from './management/server.js';

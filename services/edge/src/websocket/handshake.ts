@@ -1,0 +1,181 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { HttpRequest, HttpResponse, WebSocket, us_socket_context_t } from 'uWebSockets.js';
+import type { Logger } from 'pino';
+import { remoteAddressOf } from '../http/clientResponse.js';
+import { hostOf } from '../http/hostHeader.js';
+import { normalizePath } from '../http/normalizePath.js';
+import { statusLine } from '../http/statusLine.js';
+import { wsFailureStatus } from '../integrations/webSocket.js';
+import type { EdgeMetrics } from '../observe/edgeMetrics.js';
+import type { RouteTable } from '../router/routeTable.js';
+import type { CompiledWebSocketApi } from './compiledApi.js';
+import { Connection } from './connection.js';
+import { topicKey } from './delivery.js';
+import type { WsEventLog } from './eventLog.js';
+import { buildEvent, handshakeOf, type Handshake } from './events.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { ConnectionRegistry } from './registry.js';
+
+export interface HandshakeDeps {
+  /** The edge's current route table (host, base path and stage resolution), as the HTTP side uses it. */
+  readonly table: () => RouteTable;
+  /** The current compiled WebSocket APIs, by API id. */
+  readonly apis: () => ReadonlyMap<string, CompiledWebSocketApi>;
+  readonly local: Map<string, Connection>;
+  readonly registry: ConnectionRegistry;
+  readonly lifecycle: Lifecycle;
+  readonly log: WsEventLog;
+  readonly logger: Logger;
+  readonly metrics: EdgeMetrics | null;
+}
+
+/** A refused handshake: the HTTP status and message the client gets, and the reason for the log. */
+interface Refusal {
+  readonly refuse: number;
+  readonly message: string;
+  readonly reason: string;
+  readonly body?: string | Buffer | null;
+}
+
+/**
+ * The upgrade of a `type: websocket` API's request: resolved to an API and stage by the same Host parser
+ * and route table as HTTP requests (anything else is handed back to the HTTP pipeline), then `$connect`
+ * (API key, authorizer, integration) accepts or refuses it, and the accepted connection is subscribed and
+ * registered.
+ */
+export class Handshakes {
+  /** The connection uWS opened inside the `res.upgrade` call still on the stack (see opening()). */
+  private current: Connection | null = null;
+
+  constructor(private readonly deps: HandshakeDeps) {}
+
+  upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
+    const url = req.getUrl();
+    const hostHeader = req.getHeader('host');
+    const host = hostOf(hostHeader);
+    const norm = normalizePath(url);
+    const resolved = 'error' in norm || host === null ? null : this.deps.table().resolve(host, norm.segments);
+    const api = resolved && resolved.api.config.type === 'websocket' ? this.deps.apis().get(resolved.api.id) : undefined;
+    if (!resolved || !api || 'error' in norm) {
+      // Not a WebSocket API (or a Host or path the HTTP side refuses): the HTTP pipeline answers it.
+      req.setYield(true);
+      return;
+    }
+    if (resolved.offset !== norm.segments.length) return reject(res, 404, 'Not Found');
+    const { lifecycle } = this.deps;
+    if (lifecycle.draining) return reject(res, 503, 'Service Unavailable');
+    const key = req.getHeader('sec-websocket-key');
+    // A client may offer several subprotocols; without a choice by `$connect`, the first one is taken.
+    const protocol = req.getHeader('sec-websocket-protocol').split(',')[0]!.trim();
+    const extensions = req.getHeader('sec-websocket-extensions');
+    const sourceIp = remoteAddressOf(res);
+    const id = randomBytes(16).toString('base64');
+    if (api.connect === null && api.guard === null) {
+      const conn = new Connection(id, api, resolved.stage, Date.now(), sourceIp, req.getHeader('user-agent'), hostHeader.toLowerCase());
+      res.upgrade(conn, key, protocol, extensions, context);
+      this.opened();
+      return;
+    }
+    const rawHeaders: string[] = [];
+    req.forEach((k, v) => rawHeaders.push(k, v));
+    const query = req.getQuery() ?? '';
+    const handshake = handshakeOf(rawHeaders, query);
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    const conn = new Connection(id, api, resolved.stage, Date.now(), sourceIp, handshake.lookup['user-agent'] ?? '', hostHeader.toLowerCase());
+    const requestId = randomUUID();
+    const { log, metrics } = this.deps;
+    const done = this.connect(conn, requestId, handshake, rawHeaders, query, url).then(
+      (outcome) => {
+        if (aborted) return;
+        if (outcome !== null) {
+          metrics?.webSocketClientError(api.id, conn.stage.name, '$connect');
+          log.line(conn, 'CONNECT', '$connect', requestId, conn.connectedAt, outcome.refuse, null, outcome.reason);
+          return reject(res, outcome.refuse, outcome.message, outcome.body);
+        }
+        if (lifecycle.draining) return reject(res, 503, 'Service Unavailable');
+        log.line(conn, 'CONNECT', '$connect', requestId, conn.connectedAt, 200, null, null);
+        res.cork(() => res.upgrade(conn, key, conn.protocol ?? protocol, extensions, context));
+        // Only now, after uWS has finished with the corked response (see opening()).
+        this.opened();
+      },
+      (err: unknown) => {
+        metrics?.webSocketIntegrationError(api.id, conn.stage.name, '$connect');
+        log.line(conn, 'CONNECT', '$connect', requestId, conn.connectedAt, wsFailureStatus(err), null, (err as Error).message);
+        this.deps.logger.error({ err, connectionId: id, route: '$connect' }, 'websocket $connect failed');
+        if (!aborted) reject(res, wsFailureStatus(err), 'Internal server error');
+      },
+    );
+    lifecycle.track(done);
+  }
+
+  /**
+   * uWS's `open`, called inside `res.upgrade`, which in the asynchronous (`$connect`) path runs inside
+   * `res.cork`. After the cork callback returns, uWS's HttpResponse::cork goes on treating the socket
+   * as an HTTP response if the upgrade reallocated it at the same address (glibc shrinks in place):
+   * it reads the HTTP response state from memory the upgrade freed, and closes the socket (1006) when
+   * those bytes look like "response done, Connection: close". Any native allocation made in `open`
+   * (uWS's subscriber for `ws.subscribe`, libuv write requests for the registry) can reuse that
+   * memory. So `open` only records the socket; subscriptions and registration happen in opened(),
+   * once `res.upgrade` / `res.cork` have returned, before any I/O can reach the connection.
+   */
+  opening(ws: WebSocket<Connection>): void {
+    const conn = ws.getUserData();
+    conn.ws = ws;
+    this.deps.local.set(conn.id, conn);
+    this.current = conn;
+  }
+
+  /**
+   * The rest of accepting the connection `open` just saw, right after its upgrade returned (see
+   * opening()). uWS's user data is a copy of the object given to `res.upgrade`, so the connection is the
+   * one `open` recorded, not the caller's.
+   */
+  private opened(): void {
+    const conn = this.current;
+    this.current = null;
+    const ws = conn?.ws;
+    if (!conn || conn.closed || !ws) return;
+    conn.accepted = true;
+    conn.api.messageLimits.init(conn, Date.now());
+    const topics = conn.initialTopics;
+    conn.initialTopics = null;
+    if (topics) for (const t of topics) ws.subscribe(topicKey(conn, t));
+    this.deps.registry.register(conn);
+    this.deps.metrics?.webSocketConnected(conn.api.id, conn.stage.name);
+  }
+
+  /**
+   * `$connect`: API key and authorizer, then the integration, whose status accepts or refuses. Resolves
+   * null to accept (the connection then carries the authorizer context, topics and subprotocol).
+   */
+  private async connect(conn: Connection, requestId: string, handshake: Handshake, rawHeaders: readonly string[], query: string, fullPath: string): Promise<Refusal | null> {
+    const api = conn.api;
+    if (api.guard !== null) {
+      const admission = await api.guard.admit(conn, handshake, rawHeaders, query, fullPath, requestId);
+      if ('refuse' in admission) return admission;
+      conn.authorizer = admission.authorizer;
+    }
+    const route = api.connect;
+    if (route === null) return null;
+    conn.initialTopics = route.config.topics;
+    const event = buildEvent(conn, '$connect', 'CONNECT', requestId, { handshake });
+    const r = await route.integration.invoke({ event, stage: conn.stage, requestId, payload: null, sourceIp: conn.sourceIp, authorizer: conn.authorizer });
+    if (r.statusCode < 200 || r.statusCode > 299) {
+      const message = r.statusCode === 403 ? 'Forbidden' : r.statusCode === 401 ? 'Unauthorized' : 'Connection refused by the $connect route';
+      return { refuse: r.statusCode, message, reason: `$connect integration answered ${r.statusCode}`, body: r.body };
+    }
+    if (r.subscribe) conn.initialTopics = [...route.config.topics, ...r.subscribe];
+    conn.protocol = r.protocol;
+    return null;
+  }
+}
+
+/** Refuses an upgrade with an HTTP answer (the client's handshake fails with this status). */
+function reject(res: HttpResponse, status: number, message: string, body?: string | Buffer | null): void {
+  res.cork(() => {
+    res.writeStatus(statusLine(status));
+    if (body) res.end(body);
+    else res.writeHeader('content-type', 'application/json').end(JSON.stringify({ message }));
+  });
+}
