@@ -3,9 +3,10 @@
 // their TypeScript sources, third-party packages stay external and load from node_modules.
 // Type checking is `npm run lint` (tsc --noEmit); this only emits JavaScript, in well under a second.
 import { build } from 'esbuild';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { basename, dirname, join } from 'node:path';
+import { buildConsole } from '../services/control/scripts/build-console.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -28,8 +29,12 @@ const SPLIT = new Set(['services/cli/dist/turnpike.mjs']);
 
 export async function buildAll(extra = []) {
   const entries = [...ENTRIES, ...extra].filter(([e]) => existsSync(join(root, e)));
-  await Promise.all(
-    entries.map(([entry, out]) =>
+  // Chunk names carry content hashes: without this, every build would leave the previous chunks behind.
+  for (const out of SPLIT) rmSync(join(root, dirname(out), 'chunks'), { recursive: true, force: true });
+  // The web console (services/control/console): a browser bundle with hashed names, built beside these.
+  const built = await Promise.all([
+    buildConsole(),
+    ...entries.map(([entry, out]) =>
       build({
         absWorkingDir: root,
         entryPoints: [entry],
@@ -48,8 +53,8 @@ export async function buildAll(extra = []) {
         banner: { js: "import { createRequire as __tpCreateRequire } from 'node:module'; const require = __tpCreateRequire(import.meta.url);" },
       }),
     ),
-  );
-  return entries.map(([, out]) => out);
+  ]);
+  return [...entries.map(([, out]) => out), ...built[0]];
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

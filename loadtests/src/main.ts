@@ -5,6 +5,7 @@
  */
 const SUITES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   micro: () => import('./suites/micro.js'),
+  cli: () => import('./suites/cli.js'),
   policy: () => import('./suites/policy.js'),
   proxy: () => import('./suites/proxy.js'),
   telemetry: () => import('./suites/telemetry.js'),

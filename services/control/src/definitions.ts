@@ -28,14 +28,21 @@ export function definitionFrom(name: string, body: Record<string, unknown>): Api
   return parsed.data.apis[0]!;
 }
 
+/**
+ * `doc` is the document as an object, or its YAML/JSON text as uploaded (the console sends the file):
+ * from text, every issue carries the `line` it is at in that file.
+ */
 function fromOpenApi(name: string, doc: unknown): ApiConfig {
-  if (!isOpenApi(doc)) throw new ApiError(400, 'invalid', '"openapi" must be an OpenAPI 3 document (an object with an `openapi` field)');
+  const text = typeof doc === 'string';
+  if (!text && !isOpenApi(doc)) throw new ApiError(400, 'invalid', '"openapi" must be an OpenAPI 3 document (an object with an `openapi` field, or its YAML/JSON text)');
   try {
-    const { openapi: _file, ...api } = parseConfig(JSON.stringify(doc), `${name}.openapi.json`, { checkStageVariables: false }).apis[0]!;
+    const config = parseConfig(text ? doc : JSON.stringify(doc), `${name}.openapi.${text ? 'yaml' : 'json'}`, { checkStageVariables: false });
+    if (text && (config.apis.length !== 1 || config.apis[0]!.openapi === undefined)) throw new ApiError(400, 'invalid', 'the text is not an OpenAPI 3 document (no `openapi` field at its top)');
+    const { openapi: _file, ...api } = config.apis[0]!;
     return { ...api, name };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    const issues = err.issues.map((i) => ({ path: `openapi.${i.path}`, message: i.message }));
+    const issues = err.issues.map((i) => ({ path: `openapi.${i.path}`, message: i.message, ...(text && i.line ? { line: i.line } : {}) }));
     throw new ApiError(400, 'invalid', `the OpenAPI document has ${issues.length} problem(s): ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
 }

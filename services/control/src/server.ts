@@ -2,10 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
-import { AdminTokenStore, ApiKeyStore, ControlError, ControlStore, StoreError, connectRedis, scopeAllows, RedisKeys } from '@turnpike/redis';
+import { AdminTokenStore, ApiKeyStore, ControlError, ControlStore, NodeHeartbeats, StoreError, connectRedis, scopeAllows, RedisKeys } from '@turnpike/redis';
 import { ApiError, Reply, Router, parseIfMatch, readJson } from './http.js';
 import { apiRoutes } from './apiRoutes.js';
 import { accessRoutes } from './accessRoutes.js';
+import { fleetRoutes } from './fleetRoutes.js';
+import { ConsoleAssets } from './consoleAssets.js';
+import { MetricsCollector } from './metrics/collector.js';
 
 export interface ControlServerOptions {
   redisUrl: string;
@@ -14,6 +17,10 @@ export interface ControlServerOptions {
   /** 0 picks a free port. */
   port: number;
   logger: Logger;
+  /** How often the edges' /metrics are scraped for the console (default 1 s). */
+  metricsIntervalMs?: number;
+  /** The built console (default: services/control/dist/console); null serves none. */
+  consoleDir?: string | null;
 }
 
 /**
@@ -28,6 +35,8 @@ export class ControlServer {
   readonly store: ControlStore;
   readonly tokens: AdminTokenStore;
   readonly router = new Router();
+  readonly metrics: MetricsCollector;
+  private readonly console: ConsoleAssets | null;
   private readonly server: Server;
   port = -1;
 
@@ -38,6 +47,10 @@ export class ControlServer {
     this.tokens = new AdminTokenStore(this.redis, keys);
     apiRoutes(this.router, this.store);
     accessRoutes(this.router, { redis: this.redis, keys, apiKeys: new ApiKeyStore(this.redis, keys), tokens: this.tokens });
+    const nodes = new NodeHeartbeats(this.redis, keys);
+    this.metrics = new MetricsCollector({ nodes, logger: opts.logger, intervalMs: opts.metricsIntervalMs });
+    fleetRoutes(this.router, { redis: this.redis, keys, nodes, metrics: this.metrics });
+    this.console = ConsoleAssets.load(opts.consoleDir);
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 5_000;
   }
@@ -48,11 +61,13 @@ export class ControlServer {
       this.server.listen(this.opts.port, this.opts.host, () => resolve());
     });
     this.port = (this.server.address() as AddressInfo).port;
-    this.opts.logger.info({ host: this.opts.host, port: this.port }, 'control API listening');
+    this.metrics.start();
+    this.opts.logger.info({ host: this.opts.host, port: this.port, console: this.console ? `/console/` : 'not built (npm run build)' }, 'control API listening');
     return this;
   }
 
   async close(): Promise<void> {
+    await this.metrics.stop();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     this.redis.disconnect();
@@ -62,9 +77,12 @@ export class ControlServer {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://control');
     let who = '-';
+    if (this.console?.serve(req, res, url.pathname)) return;
     try {
       const token = await this.authenticate(req);
       who = token.name;
+      // Who is signed in, whatever the scopes: the console's sign-in check.
+      if (url.pathname === '/v1/whoami' && method === 'GET') return send(res, 200, { name: token.name, scopes: token.scopes });
       const { route, params } = this.router.find(method, url.pathname);
       if (!scopeAllows(token.scopes, route.area, route.access)) throw new ApiError(403, 'forbidden', `the token "${token.name}" lacks the scope ${route.area}:${route.access}`);
       const body = await readJson(req);
@@ -103,7 +121,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+  // Admin data is never cached by a browser or a proxy.
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' }).end(text);
 }
 
 const STORE_STATUS: Record<string, number> = { TP_KEY_NOT_FOUND: 404, TP_PLAN_NOT_FOUND: 404, TP_PLAN_CONFLICT: 409, TP_INVALID: 400 };

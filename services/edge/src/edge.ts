@@ -5,7 +5,8 @@ import { Agent } from 'undici';
 import pino, { type Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import type { ApiConfig, TurnpikeConfig } from '@turnpike/config';
-import { connectRedis, RedisKeys } from '@turnpike/redis';
+import { connectRedis, NodeHeartbeat, NodeHeartbeats, RedisKeys } from '@turnpike/redis';
+import { hostname } from 'node:os';
 import { QueueFunctionInvoker } from './integrations/function/queueInvoker.js';
 import { ClientResponse } from './http/clientResponse.js';
 import { hostOf } from './http/hostHeader.js';
@@ -29,6 +30,8 @@ export interface EdgeOptions {
   /** Overrides config.gateway.listen.port; 0 picks a free port. */
   port?: number;
   host?: string;
+  /** How often this node writes its heartbeat record (default 2 s). */
+  heartbeatMs?: number;
   /** Overrides config.gateway.management.port; 0 picks a free port, -1 disables the listener. */
   managementPort?: number;
   redisUrl?: string;
@@ -77,6 +80,7 @@ export class Edge {
   private readonly ctxServices: ContextServices;
   private listenSocket: us_listen_socket | null = null;
   private management: ManagementServer | null = null;
+  private heartbeat: NodeHeartbeat | null = null;
   /** Follows the control plane when `options.control` or `gateway.control.enabled` says so. */
   control: ControlFollower | null = null;
   private portClaims: PortClaim[] = [];
@@ -164,12 +168,26 @@ export class Edge {
       });
       this.portClaims.push(await advertisePortGroup(this.management.port, group));
     }
+    this.startHeartbeat(gw.management.host);
     this.logger.info({ port: this.port, managementPort: this.management?.port, apis: this.serving.table.apis.length }, 'edge listening');
     return this;
   }
 
   get managementPort(): number {
     return this.management?.port ?? -1;
+  }
+
+  /** This node's record in Redis (`nodes:{all}`): what the console's Nodes page shows and where the control service scrapes /metrics. */
+  private startHeartbeat(managementHost: string): void {
+    const host = managementHost === '0.0.0.0' || managementHost === '::' ? hostname() : managementHost.includes(':') ? `[${managementHost}]` : managementHost;
+    const node = { id: this.websockets?.nodeId ?? randomUUID(), kind: 'edge' as const, managementUrl: this.management ? `http://${host}:${this.management.port}` : null };
+    const state = async () => {
+      const r = await this.readiness();
+      const readiness = Object.entries(r.checks).map(([k, v]) => `${k}: ${v}`).join('; ');
+      return { revision: this.control?.revision ?? -1, connections: this.websockets?.connectionCount ?? 0, ready: r.ok, readiness };
+    };
+    const onError = (err: unknown) => this.logger.warn({ err }, 'node heartbeat failed; retrying on the next one');
+    this.heartbeat = new NodeHeartbeat(new NodeHeartbeats(this.redis, this.services.keys), node, state, this.options.heartbeatMs, onError).start();
   }
 
   private async readiness(): Promise<{ ok: boolean; checks: Record<string, string> }> {
@@ -196,6 +214,8 @@ export class Edge {
    * close everything. Resolves true if every request finished in time.
    */
   async stop(graceMs = this.serving.config.gateway.shutdownGraceMs): Promise<boolean> {
+    // First: the fleet stops listing (and the control service stops scraping) this node before it closes.
+    await this.heartbeat?.stop();
     this.draining = true;
     // Keep-alive clients learn from their next response to go elsewhere.
     this.ctxServices.draining = true;

@@ -6,3 +6,4 @@ export { CredentialStore, type Credential } from './websocket/credentials.js';
 export { signSigV4 } from './websocket/sigv4.js';
 export { lookupConnection, type RegisteredConnection } from './websocket/registry.js';
 export { PortInUseError } from './listen/portClaim.js';
+export { RemoteWebSocket } from './websocket/remote.js';

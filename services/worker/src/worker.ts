@@ -3,7 +3,8 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { TurnpikeConfig } from '@turnpike/config';
-import { connectRedis } from '@turnpike/redis';
+import { connectRedis, NodeHeartbeat, NodeHeartbeats, RedisKeys } from '@turnpike/redis';
+import { randomUUID } from 'node:crypto';
 import {
   ASYNC_JOB,
   FUNCTION_QUEUE_OPTIONS,
@@ -62,6 +63,7 @@ export class FunctionWorker {
   private readonly sweeps: NodeJS.Timeout[] = [];
   private readonly keyPrefix: string;
   private readonly prefix: string;
+  private heartbeat: NodeHeartbeat | null = null;
 
   constructor(private readonly options: FunctionWorkerOptions) {
     const { config } = options;
@@ -124,6 +126,10 @@ export class FunctionWorker {
     await Promise.all(this.pools.map((p) => p.warm()));
     for (const w of this.workers) void w.run().catch((err: unknown) => this.logger.error({ err }, 'function worker stopped'));
     await Promise.all([...this.workers.map((w) => w.waitUntilReady()), ...this.lanes.map((l) => l.start())]);
+    // The console's Nodes page lists workers from this record; a worker has no management listener.
+    const state = async () => ({ revision: -1, connections: 0, ready: true, readiness: `${this.functions.length} function(s), concurrency ${this.concurrency}` });
+    const onError = (err: unknown) => this.logger.warn({ err }, 'node heartbeat failed; retrying on the next one');
+    this.heartbeat = new NodeHeartbeat(new NodeHeartbeats(this.connection, new RedisKeys(this.keyPrefix)), { id: randomUUID(), kind: 'worker', managementUrl: null }, state, 2_000, onError).start();
     this.logger.info({ functions: this.functions.map((f) => f.name), concurrency: this.concurrency }, 'worker ready');
     return this;
   }
@@ -146,6 +152,7 @@ export class FunctionWorker {
   /** Graceful stop: take no new jobs, let running invocations finish, then stop the host processes. */
   async stop(): Promise<void> {
     for (const t of this.sweeps.splice(0)) clearInterval(t);
+    await this.heartbeat?.stop();
     await Promise.all([...this.lanes.map((l) => l.stop(this.connection)), ...this.workers.map((w) => w.close()), ...this.queues.map((q) => q.close())]);
     await this.replies.drain();
     for (const p of this.pools) p.close();

@@ -1,4 +1,6 @@
-import Ajv, { type ValidateFunction } from 'ajv-draft-04';
+import { createRequire } from 'node:module';
+import type AjvDraft4 from 'ajv-draft-04';
+import type { ValidateFunction } from 'ajv-draft-04';
 
 /**
  * JSON Schema draft 4, the dialect of API Gateway's models, on ajv. The config loader compiles every
@@ -6,5 +8,9 @@ import Ajv, { type ValidateFunction } from 'ajv-draft-04';
  * per route. `strict: false` because models carry keywords ajv's strict mode rejects (`example`, `title`...).
  */
 export function compileModel(schema: object): ValidateFunction {
+  // Loaded with the first model: configs without models (most) do not pay for ajv at start.
+  Ajv ??= (createRequire(import.meta.url)('ajv-draft-04') as { default: typeof AjvDraft4 }).default;
   return new Ajv({ strict: false, allErrors: false, validateFormats: false }).compile(schema);
 }
+
+let Ajv: typeof AjvDraft4 | null = null;

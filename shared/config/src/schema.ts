@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parse as parseVelocity } from 'velocityjs';
+import { createRequire } from 'node:module';
 import { compileModel } from './jsonSchema.js';
 
 /**
@@ -35,6 +35,16 @@ const Regex = z.string().refine((s) => {
  * Velocity templates by content type, and integration responses chosen by `selectionPattern`.
  * See docs/import.md.
  */
+/**
+ * velocityjs is loaded when the first template is checked, not with the config package: most configs have
+ * none, and `turnpike validate` should not pay for a template engine they do not use.
+ */
+let velocityParse: ((text: string) => unknown) | null = null;
+function parseVelocity(text: string): unknown {
+  velocityParse ??= (createRequire(import.meta.url)('velocityjs') as typeof import('velocityjs')).parse;
+  return velocityParse(text);
+}
+
 /** A Velocity template that parses: the edge compiles it with the same parser, so validate and edge agree. */
 const VelocityTemplate = z.string().superRefine((text, ctx) => {
   try {

@@ -3,3 +3,4 @@ export { RedisKeys } from './keys.js';
 export * from './apiKeys/index.js';
 export * from './control/index.js';
 export { BillingStore, type BillingAccount, type SpendCap, type StoredPriceVersion } from './billing/billingStore.js';
+export * from './nodes/heartbeats.js';

@@ -58,6 +58,10 @@ const CLOSE_POLICY_VIOLATION = 1008;
 export class WebSocketGateway {
   private apis: Map<string, CompiledWebSocketApi>;
   private readonly local = new Map<string, Connection>();
+  /** Connections open on this node (the node's heartbeat reports it). */
+  get connectionCount(): number {
+    return this.local.size;
+  }
   readonly nodeId = randomUUID();
   readonly registry: ConnectionRegistry;
   readonly credentials: CredentialStore;
