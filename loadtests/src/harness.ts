@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './processes.js';
@@ -58,30 +59,87 @@ async function run(t: Target, seconds: number): Promise<autocannon.Result> {
   });
 }
 
-/** Warms up, then measures one target for a fixed time (autocannon stops by itself). */
-export async function measure(t: Target, opts: MeasureOptions = DEFAULTS): Promise<Result> {
-  if (opts.warmupSec > 0) await run(t, opts.warmupSec);
+/**
+ * The load generator. autocannon runs in Node and takes a good share of the 2 cores itself, which
+ * compresses ratios between fast targets; wrk (C, one thread) leaves more CPU to the servers.
+ */
+export type LoadGenerator = 'autocannon' | 'wrk';
+
+interface Counted {
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+  total: number;
+}
+
+async function runAutocannon(t: Target, seconds: number): Promise<Counted> {
+  const r = await run(t, seconds);
+  return { requestsPerSec: Math.round(r.requests.average), p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, total: r.requests.total };
+}
+
+/** The wrk binary, or null when it is not installed (apt-get install wrk). */
+export function wrkBinary(): string | null {
+  const found = spawnSync('which', ['wrk']).stdout?.toString().trim();
+  return found ? found : null;
+}
+
+/** `wrk -t1 -c64 -d<s> --latency`: GET only (the suites that use it measure GET routes). */
+async function runWrk(t: Target, seconds: number): Promise<Counted> {
+  if ((t.method ?? 'GET') !== 'GET' || t.body !== undefined) throw new Error(`wrk runs GET targets only (${t.name})`);
+  const args = ['-t1', `-c${t.connections ?? 64}`, `-d${seconds}s`, '--timeout', '5s', '--latency'];
+  for (const [k, v] of Object.entries(t.headers ?? {})) args.push('-H', `${k}: ${v}`);
+  args.push(t.url);
+  const out = await new Promise<string>((resolve, reject) => {
+    const p = spawn(wrkBinary() ?? 'wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    p.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}: ${text}`))));
+  });
+  return parseWrk(out);
+}
+
+/** Parses wrk's `--latency` report. */
+export function parseWrk(out: string): Counted {
+  const ms = (v: string, unit: string): number => Number(v) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 1);
+  const pct = (p: string): number => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(out);
+    return m ? Math.round(ms(m[1]!, m[2]!) * 100) / 100 : NaN;
+  };
+  const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    requestsPerSec: Math.round(Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0)),
+    p50Ms: pct('50'),
+    p99Ms: pct('99'),
+    errors: sock ? Number(sock[1]) + Number(sock[2]) + Number(sock[3]) + Number(sock[4]) : 0,
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+    total,
+  };
+}
+
+/** Warms up, then measures one target for a fixed time (the load generator stops by itself). */
+export async function measure(t: Target, opts: MeasureOptions = DEFAULTS, generator: LoadGenerator = 'autocannon'): Promise<Result> {
+  const load = generator === 'wrk' ? runWrk : runAutocannon;
+  if (opts.warmupSec > 0) await load(t, opts.warmupSec);
   const before = t.pid === undefined ? null : cpuMs(t.pid);
-  const r = await run(t, opts.durationSec);
+  const r = await load(t, opts.durationSec);
   const after = t.pid === undefined ? null : cpuMs(t.pid);
   return {
-    cpuUsPerRequest: before === null || after === null || r.requests.total === 0 ? null : Math.round((10_000 * (after - before)) / r.requests.total) / 10,
+    cpuUsPerRequest: before === null || after === null || r.total === 0 ? null : Math.round((10_000 * (after - before)) / r.total) / 10,
     name: t.name,
-    requestsPerSec: Math.round(r.requests.average),
-    p50Ms: r.latency.p50,
-    p99Ms: r.latency.p99,
-    errors: r.errors + r.timeouts,
-    non2xx: r.non2xx,
-    total: r.requests.total,
+    ...r,
   };
 }
 
 /** Measures targets one after the other, alternating rounds so drift on the machine hits all alike. */
-export async function measureAll(targets: Target[], rounds = Number(process.env.BENCH_ROUNDS ?? 1), opts = DEFAULTS): Promise<Result[]> {
+export async function measureAll(targets: Target[], rounds = Number(process.env.BENCH_ROUNDS ?? 1), opts = DEFAULTS, generator: LoadGenerator = 'autocannon'): Promise<Result[]> {
   const acc = new Map<string, Result[]>();
   for (let r = 0; r < rounds; r++) {
     for (const t of targets) {
-      const res = await measure(t, opts);
+      const res = await measure(t, opts, generator);
       acc.set(t.name, [...(acc.get(t.name) ?? []), res]);
     }
   }
@@ -124,8 +182,10 @@ export function report(suite: string, results: Result[], ratios: Ratio[], extra:
     const n = byName.get(q.numerator);
     const d = byName.get(q.denominator);
     const value = n && d && d.requestsPerSec > 0 ? n.requestsPerSec / d.requestsPerSec : null;
-    console.log(`ratio ${q.label}: ${value === null ? 'n/a' : value.toFixed(2)}${q.target !== undefined ? ` (target >= ${q.target})` : ''}`);
-    return { ...q, value };
+    // CPU per request the other way round: how many times the denominator's CPU the numerator spends.
+    const cpuRatio = n?.cpuUsPerRequest && d?.cpuUsPerRequest ? n.cpuUsPerRequest / d.cpuUsPerRequest : null;
+    console.log(`ratio ${q.label}: ${value === null ? 'n/a' : value.toFixed(2)}${q.target !== undefined ? ` (target >= ${q.target})` : ''}${cpuRatio === null ? '' : `; CPU per request ${cpuRatio.toFixed(2)}×`}`);
+    return { ...q, value, cpuRatio };
   });
   for (const [k, v] of Object.entries(extra)) console.log(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   const out = { suite, at: new Date().toISOString(), results, ratios: computed, ...extra };

@@ -14,6 +14,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   throttle: () => import('./suites/throttle.js'),
   billing: () => import('./suites/billing.js'),
   websocket: () => import('./suites/websocket.js'),
+  wsscale: () => import('./suites/wsscale.js'),
   vtl: () => import('./suites/vtl.js'),
 };
 

@@ -25,12 +25,12 @@ import { ROOT, TURNPIKE, start, type Running } from '../processes.js';
 const PER_NODE = Number(process.env.BENCH_WS_PER_NODE ?? 18_000);
 const TOTAL = Number(process.env.BENCH_WS_TOTAL ?? 100_000);
 const NODES = Number(process.env.BENCH_WS_NODES ?? 6);
-const PER_CLIENT = 16_000;
+export const PER_CLIENT = 16_000;
 const CLIENT_SCRIPT = join(ROOT, 'loadtests/dist/wsIdleClients.mjs');
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const MESSAGE = 'x'.repeat(64);
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const MESSAGE = 'x'.repeat(64);
 
-const CONFIG = `
+export const CONFIG = `
 gateway:
   websocket: { maxBufferedBytes: 4194304, slowConsumerPolicy: drop }
 apis:
@@ -50,12 +50,12 @@ apis:
         $default: { integration: { type: mock } }
 `;
 
-interface ClientProcess {
+export interface ClientProcess {
   proc: ChildProcess;
   request<T>(msg: Record<string, unknown>, reply: string): Promise<T>;
 }
 
-async function startClient(): Promise<ClientProcess> {
+export async function startClient(): Promise<ClientProcess> {
   const proc = fork(CLIENT_SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting = new Map<string, (m: unknown) => void>();
   proc.on('message', (m: { type: string }) => {
@@ -83,7 +83,7 @@ interface Connected {
 }
 
 /** Opens `total` connections from client processes of at most PER_CLIENT each, each with its own source addresses. */
-async function openConnections(clients: ClientProcess[], port: number, path: string, total: number, firstAddress: number): Promise<Connected> {
+export async function openConnections(clients: ClientProcess[], port: number, path: string, total: number, firstAddress: number): Promise<Connected> {
   const started = performance.now();
   const per = Math.ceil(total / clients.length);
   const results = await Promise.all(
@@ -100,18 +100,18 @@ async function openConnections(clients: ClientProcess[], port: number, path: str
 }
 
 /** 16 loopback source addresses for client process `n`: 127.<n>.0.1 to 127.<n>.0.16, ~1,000 connections each. */
-function sourceAddresses(n: number): string[] {
+export function sourceAddresses(n: number): string[] {
   return Array.from({ length: 16 }, (_, i) => `127.${n}.0.${i + 1}`);
 }
 
-function rssBytes(pid: number): number {
+export function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function startNode(file: string, port: number, prefix: string): Promise<Running> {
+export function startNode(file: string, port: number, prefix: string): Promise<Running> {
   return start(process.execPath, [TURNPIKE, 'edge', '--config', file, '--port', String(port), '--management-port=-1', '--redis', REDIS_URL, '--key-prefix', prefix, '--port-group', prefix], { env: { LOG_LEVEL: 'warn' } });
 }
 
@@ -216,7 +216,7 @@ export async function run(): Promise<void> {
 }
 
 /** Ids of the connections in the registry under `prefix`. */
-async function registeredIds(prefix: string): Promise<string[]> {
+export async function registeredIds(prefix: string, limit = Infinity): Promise<string[]> {
   const redis = connectRedis({ url: REDIS_URL, name: 'bench-ws' });
   try {
     const out: string[] = [];
@@ -225,7 +225,7 @@ async function registeredIds(prefix: string): Promise<string[]> {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:wsconn:*`, 'COUNT', 1000);
       cursor = next;
       for (const k of keys) out.push(k.slice(k.indexOf('{') + 1, k.lastIndexOf('}')));
-    } while (cursor !== '0');
+    } while (cursor !== '0' && out.length < limit);
     return out;
   } finally {
     redis.disconnect();

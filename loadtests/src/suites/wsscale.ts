@@ -1,0 +1,134 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CredentialStore, signSigV4 } from '@turnpike/edge';
+import { RedisKeys, connectRedis } from '@turnpike/redis';
+import { deletePrefix, freePort } from '@turnpike/testing';
+import { report } from '../harness.js';
+import type { Running } from '../processes.js';
+import {
+  CONFIG,
+  MESSAGE,
+  PER_CLIENT,
+  REDIS_URL,
+  openConnections,
+  registeredIds,
+  rssBytes,
+  settle,
+  startClient,
+  startNode,
+  type ClientProcess,
+} from './websocket.js';
+
+/**
+ * Issue 19's idle-WebSocket scale run: BENCH_WSS_TOTAL connections (20,000 here; one million with
+ * loadtests/million-websockets.sh) over BENCH_WSS_NODES edge processes sharing one port
+ * (`--port-group`, SO_REUSEPORT), from client processes of at most 16,000 connections each with their
+ * own 16 source addresses 127.<n>.0.x. Every connection goes through a `$connect` route that subscribes
+ * it to topic "bench". Then, with all of them open, it checks they are still reachable:
+ * - one topic publish on one node: every connection on every node receives it (counted at the clients);
+ * - @connections POSTs to a sample of BENCH_WSS_SAMPLE registered ids, sent to the shared port (so most
+ *   land on a node that does not hold the connection and go through the registry and node inboxes).
+ */
+const TOTAL = Number(process.env.BENCH_WSS_TOTAL ?? 20_000);
+const NODES = Number(process.env.BENCH_WSS_NODES ?? Math.max(2, Math.ceil(TOTAL / 18_000)));
+const SAMPLE = Number(process.env.BENCH_WSS_SAMPLE ?? 100);
+/** Client process n uses 127.<FIRST_ADDRESS + n>.0.1–16: up to 235 client processes (3.7 M connections). */
+const FIRST_ADDRESS = 20;
+const FRAME = 2 + MESSAGE.length;
+
+export async function run(): Promise<void> {
+  if (Math.ceil(TOTAL / PER_CLIENT) > 255 - FIRST_ADDRESS) throw new Error(`BENCH_WSS_TOTAL=${TOTAL} needs more than ${255 - FIRST_ADDRESS} client processes`);
+  const dir = mkdtempSync(join(tmpdir(), 'tp-bench-wss-'));
+  const file = join(dir, 'turnpike.yaml');
+  writeFileSync(file, CONFIG);
+  const prefix = `bench-wss-${process.pid}`;
+  const running: Running[] = [];
+  const clients: ClientProcess[] = [];
+  try {
+    const port = await freePort();
+    for (let i = 0; i < NODES; i++) running.push(await startNode(file, port, prefix));
+    for (let i = 0; i < Math.ceil(TOTAL / PER_CLIENT); i++) clients.push(await startClient());
+    await settle(1_000);
+    const rssBefore = running.map((r) => rssBytes(r.info.pid as number));
+    const c = await openConnections(clients, port, '/prod', TOTAL, FIRST_ADDRESS);
+    await settle(2_000);
+    const rssAfter = running.map((r) => rssBytes(r.info.pid as number));
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const scale = {
+      nodes: NODES,
+      clientProcesses: clients.length,
+      connections: c.ok,
+      failed: c.failed,
+      firstError: c.firstError,
+      connectSeconds: +(c.ms / 1000).toFixed(2),
+      connectsPerSecond: Math.round(c.ok / (c.ms / 1000)),
+      edgeRssBeforeMB: +(sum(rssBefore) / 2 ** 20).toFixed(1),
+      edgeRssAfterMB: +(sum(rssAfter) / 2 ** 20).toFixed(1),
+      edgeRssBytesPerConnection: Math.round((sum(rssAfter) - sum(rssBefore)) / Math.max(1, c.ok)),
+    };
+    console.log('scale', scale);
+
+    // Each node registers its connections in Redis (a hash and a set entry each) behind the handshakes;
+    // until that backlog is written, @connections and publishes queue behind it on the node's Redis
+    // connection and can pass gateway.redis.timeoutMs (503). Wait until every connection is registered.
+    const registered = await untilRegistered(prefix, c.ok);
+    console.log('registered', registered);
+    const redis = connectRedis({ url: REDIS_URL, name: 'bench-wss' });
+    const creds = await new CredentialStore(redis, new RedisKeys(prefix)).create('bench');
+    redis.disconnect();
+    const refusals: Record<string, number> = {};
+    const post = async (path: string): Promise<number> => {
+      const headers = signSigV4({ method: 'POST', host: `127.0.0.1:${port}`, rawPath: path, body: MESSAGE }, creds, 'us-east-1');
+      const r = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers, body: MESSAGE });
+      const text = await r.text();
+      if (r.status >= 300) {
+        const key = `${r.status} ${text.slice(0, 120)}`;
+        refusals[key] = (refusals[key] ?? 0) + 1;
+      }
+      return r.status;
+    };
+    const received = async () => sum(await Promise.all(clients.map(async (cl) => (await cl.request<{ bytes: number }>({ type: 'stats' }, 'stats')).bytes)));
+    /** Frames received by all clients since `from` bytes, once `expected` arrived or 20 s passed. */
+    const framesSince = async (from: number, expected: number): Promise<{ frames: number; ms: number }> => {
+      const t0 = performance.now();
+      let frames = 0;
+      while (performance.now() - t0 < 20_000) {
+        frames = Math.floor(((await received()) - from) / FRAME);
+        if (frames >= expected) break;
+        await settle(100);
+      }
+      return { frames, ms: Math.round(performance.now() - t0) };
+    };
+
+    let base = await received();
+    const publishStatus = await post('/prod/@topics/bench');
+    const topic = await framesSince(base, c.ok);
+    const ids = (await registeredIds(prefix, SAMPLE)).slice(0, SAMPLE);
+    base = await received();
+    const statuses = await Promise.all(ids.map((id) => post(`/prod/@connections/${encodeURIComponent(id)}`)));
+    const direct = await framesSince(base, ids.length);
+    const reach = {
+      topicPublish: { status: publishStatus, subscribers: c.ok, delivered: topic.frames, ms: topic.ms },
+      connectionsSample: { posted: ids.length, accepted: statuses.filter((s) => s === 200).length, delivered: direct.frames, ms: direct.ms, refusals },
+    };
+    console.log('reach', reach);
+    report('wsscale', [], [], { scale, registered, reach });
+  } finally {
+    for (const cl of clients.splice(0)) cl.proc.send({ type: 'close' });
+    await Promise.all(running.splice(0).map((r) => r.stop()));
+    await deletePrefix(REDIS_URL, prefix);
+  }
+}
+
+/** Polls the registry until `expected` connections are in it (or 120 s pass): how long registration lagged behind the handshakes. */
+async function untilRegistered(prefix: string, expected: number): Promise<{ registered: number; msAfterConnect: number }> {
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < 120_000) {
+    n = (await registeredIds(prefix)).length;
+    if (n >= expected) break;
+    await settle(500);
+  }
+  return { registered: n, msAfterConnect: Math.round(performance.now() - t0) };
+}
