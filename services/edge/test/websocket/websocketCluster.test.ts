@@ -35,7 +35,9 @@ const connect = async (port: number, query = '', headers?: Record<string, string
 };
 const idOf = async (c: TestClient) => {
   c.send(JSON.stringify({ action: 'event' }));
-  return (await c.json()).requestContext.connectionId as string;
+  // The first message may be the first invocation a worker host serves: on a machine busy with the rest of
+  // the suite that takes seconds, so the wait is wider than a frame's usual 5 s.
+  return (await c.json(20_000)).requestContext.connectionId as string;
 };
 const cli = (...args: string[]) => turnpike(['credentials', ...args, '--config', configFile, '--redis', SHARED_REDIS_URL, '--key-prefix', prefix]);
 
