@@ -91,10 +91,7 @@ export function connectRedis(opts: RedisConnectOptions): RedisClient {
   let client: RedisClient;
   if (url.mode === 'cluster') {
     const options: ClusterOptions = {
-      // Not fail-fast at the cluster level even for request-path clients: a Cluster client reaches each
-      // node over a connection opened on first use, and without the queue the first command to a node
-      // fails at once. RedisGuard bounds and refuses request-path calls while the cluster is down.
-      enableOfflineQueue: true,
+      enableOfflineQueue: !opts.failFast,
       enableAutoPipelining: true,
       clusterRetryStrategy: retryStrategy,
       // While a master fails over, its slots answer CLUSTERDOWN/TRYAGAIN: retry briefly, inside the
