@@ -63,13 +63,6 @@ export class NodeBus {
   }
 
   async start(): Promise<void> {
-    // Subscribing again on every ready (idempotent in Redis) covers a subscription lost between the
-    // first connection and its ready check, not only the ones ioredis restores after a reconnect.
-    this.sub.on('ready', () => void this.subscribe().catch((err: unknown) => this.logger.warn({ err }, 'websocket bus: subscribe failed')));
-    await this.subscribe();
-  }
-
-  private async subscribe(): Promise<void> {
     if (this.sharded) await Promise.all([this.sub.ssubscribe(this.inbox), this.sub.subscribe(this.topicsChannel)]);
     else await this.sub.subscribe(this.inbox, this.topicsChannel);
   }
