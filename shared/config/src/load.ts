@@ -53,11 +53,16 @@ export interface LoadOptions {
    * control plane, not in the document, and are checked when a deployment is compiled.
    */
   checkStageVariables?: boolean;
+  /**
+   * Where `${env:NAME}` comes from (default process.env); null refuses every reference, for a document
+   * uploaded to the control service (docs/versions.md: its environment is not the document's).
+   */
+  env?: NodeJS.ProcessEnv | null;
 }
 
 function configFromSource(raw: SourceDoc, options: LoadOptions): TurnpikeConfig {
   const envIssues: ConfigIssue[] = [];
-  const src = { ...raw, data: substituteEnv(raw, process.env, envIssues) };
+  const src = { ...raw, data: substituteEnv(raw, options.env === undefined ? process.env : options.env, envIssues) };
   if (envIssues.length) throw new ConfigError(envIssues);
   const abs = src.file;
   if (isOpenApi(src.data)) return fromOpenApiFile(src, options);

@@ -115,7 +115,8 @@ export class HostPool {
         AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMB),
         AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.name}`,
-        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+        // The hosts run on this worker's Node (launcher.execPath), so its major version is the runtime's.
+        AWS_EXECUTION_ENV: `AWS_Lambda_nodejs${process.versions.node.split('.')[0]}.x`,
         LAMBDA_TASK_ROOT: spec.root,
         TP_ACCOUNT_ID: this.ctx.accountId,
         ...spec.environment,
