@@ -1,9 +1,10 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Edge } from '@turnpike/edge';
-import { SHARED_REDIS_URL, spawnTurnpike, type TurnpikeProcess } from '@turnpike/testing';
+import { SHARED_REDIS_URL, TURNPIKE_BIN, spawnTurnpike, type TurnpikeProcess } from '@turnpike/testing';
 import { loadedRevision, putAndDeploy, startControlPlane, type ControlPlane } from './fixtures.js';
 
 /**
@@ -103,5 +104,24 @@ describe('functions in deployments', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect((await call()).v).toBe('v2');
+  });
+
+  it('turnpike apis put --functions deploys the functions a config file declares, CommonJS included', async () => {
+    writeFileSync(join(dir, 'hello.cjs'), "exports.hi = async (event, context) => ({ statusCode: 200, body: 'hello from ' + context.functionName + ' ' + process.env.GREETING });\n");
+    const file = join(dir, 'hello.yaml');
+    writeFileSync(
+      file,
+      `functions:\n  hello: { handler: ./hello.hi, environment: { GREETING: cjs } }\n  unused: { handler: ./nowhere.handler }\napis:\n  - name: hello\n    routes:\n      GET /hi: { integration: { type: function, function: hello } }\n`,
+    );
+    const token = (cp.client as unknown as { token: string }).token;
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number; out: string }>((resolve) =>
+        execFile(process.execPath, [TURNPIKE_BIN, ...args], { env: { ...process.env, TURNPIKE_CONTROL_URL: cp.url, TURNPIKE_TOKEN: token } }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, out: stdout + stderr })),
+      );
+    expect(await cli('apis', 'put', '--file', file, '--functions')).toMatchObject({ code: 0 });
+    expect(await cli('deploy', '--api', 'hello', '--stage', 'beta')).toMatchObject({ code: 0 });
+    await synced();
+    const r = await fetch(`http://127.0.0.1:${edge.port}/beta/hi`);
+    expect(await r.text()).toBe('hello from hello cjs');
   });
 });
