@@ -104,7 +104,7 @@ describe('functions in deployments', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect((await call()).v).toBe('v2');
-  });
+  }, 60_000);
 
   it('turnpike apis put --functions deploys the functions a config file declares, CommonJS included', async () => {
     writeFileSync(join(dir, 'hello.cjs'), "exports.hi = async (event, context) => ({ statusCode: 200, body: 'hello from ' + context.functionName + ' ' + process.env.GREETING });\n");
@@ -123,5 +123,5 @@ describe('functions in deployments', () => {
     await synced();
     const r = await fetch(`http://127.0.0.1:${edge.port}/beta/hi`);
     expect(await r.text()).toBe('hello from hello cjs');
-  });
+  }, 60_000); // two CLI processes: seconds each on a loaded machine
 });

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlCallError } from '@turnpike/control';
 import type { Edge } from '@turnpike/edge';
+import { TURNPIKE_BIN } from '@turnpike/testing';
 import WebSocket from 'ws';
 import { loadedRevision, putAndDeploy, startControlPlane, type ControlPlane } from './fixtures.js';
 
@@ -123,4 +125,24 @@ describe('WebSocket APIs from the control plane', () => {
     expect(await ping(fresh)).toBe('pong v2');
     expect(idFresh).not.toBe(idOld);
   });
+
+  it('does the same from the CLI: turnpike connections list, send, close', async () => {
+    const token = (cp.client as unknown as { token: string }).token;
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [TURNPIKE_BIN, 'connections', ...args], { env: { ...process.env, TURNPIKE_CONTROL_URL: cp.url, TURNPIKE_TOKEN: token } }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr })),
+      );
+    const list = await cli('list', '--json');
+    const { connections } = JSON.parse(list.stdout) as { connections: { connectionId: string }[] };
+    expect(connections).toHaveLength(1);
+    const id = connections[0]!.connectionId;
+    expect(await cli('send', id, '--data', 'from the cli')).toMatchObject({ code: 0 });
+    expect(await fresh.next()).toBe('from the cli');
+    expect(await cli('close', id)).toMatchObject({ code: 0, stdout: `closed ${id}\n` });
+    expect(await fresh.closed).toMatchObject({ code: 1000 });
+    clients.splice(clients.indexOf(fresh), 1);
+    const again = await cli('close', id);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('(HTTP 410 gone)');
+  }, 90_000); // four CLI processes: seconds each on a loaded machine
 });
