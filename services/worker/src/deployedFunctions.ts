@@ -121,13 +121,20 @@ export class DeployedFunctions {
       }
     }
     const added = [...specs.values()].filter((s) => !this.served.has(s.queue));
-    await Promise.all(
+    // A version that cannot start now (Redis hiccup) is undone and tried again: the revision stays unserved.
+    const results = await Promise.allSettled(
       added.map(async (spec) => {
+        try {
+          await this.opts.worker.serve(spec);
+        } catch (err) {
+          await this.opts.worker.retire(spec.queue);
+          throw err;
+        }
         this.served.add(spec.queue);
-        await this.opts.worker.serve(spec);
         this.opts.logger.info({ function: spec.queue }, 'control plane: function version served');
       }),
     );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     for (const queue of specs.keys()) {
       const t = this.retiring.get(queue);
       if (t !== undefined) {
@@ -136,6 +143,7 @@ export class DeployedFunctions {
       }
     }
     for (const queue of this.served) if (!specs.has(queue) && !this.retiring.has(queue)) this.scheduleRetire(queue);
+    if (failed) throw failed.reason;
     this.revision = snapshot.revision;
   }
 

@@ -126,6 +126,7 @@ export class FunctionWorker {
 
   /** Starts serving a function: its hosts (one warm), its BullMQ worker and its sync lane. */
   async serve(spec: FunctionSpec): Promise<void> {
+    if (this.served.has(spec.queue)) return;
     const { gateway } = this.options.config;
     const lockDuration = this.lockDuration;
     const hosts = Math.min(this.concurrency, spec.concurrency ?? Infinity);
@@ -133,8 +134,13 @@ export class FunctionWorker {
     const queueName = functionQueueName(spec.queue);
     // The cluster-wide limit lives on the queue, so every worker of the cluster obeys the same one.
     const queue = new Queue(queueName, { ...FUNCTION_QUEUE_OPTIONS, connection: this.connection, prefix: this.prefix });
-    if (spec.concurrency !== undefined) await queue.setGlobalConcurrency(spec.concurrency);
-    else await queue.removeGlobalConcurrency();
+    try {
+      if (spec.concurrency !== undefined) await queue.setGlobalConcurrency(spec.concurrency);
+      else await queue.removeGlobalConcurrency();
+    } catch (err) {
+      await queue.close();
+      throw err;
+    }
     const worker = new Worker(queueName, (job: Job<InvocationJob>) => this.process(spec, pool, job), {
       connection: this.connection,
       prefix: this.prefix,

@@ -92,6 +92,10 @@ function configFromSource(raw: SourceDoc, options: LoadOptions): TurnpikeConfig 
     } satisfies ApiConfig;
   });
   checkUnique(src, apis, issues);
+  // Code inside an API is the control plane's (docs/functions.md); a file's workers read the functions: block.
+  parsed.data.apis.forEach((api, i) => {
+    if (api.functions !== undefined) issues.push({ file: src.file, path: `apis[${i}].functions`, line: lineOf(src, ['apis', i, 'functions']), message: 'functions with their code are part of control-plane definitions (turnpike apis put --functions builds them from the top-level functions: block); declare functions at the top level of a config file' });
+  });
   if (options.checkStageVariables !== false) apis.forEach((api, i) => checkStageVariables(src.file, api, `apis[${i}]`, issues));
   const gateway = { ...parsed.data.gateway, redis: redisWithTlsFiles(src, parsed.data.gateway.redis, issues) };
   if (issues.length) throw new ConfigError(issues);
