@@ -85,10 +85,13 @@ describe('functions in deployments', () => {
     // A v1 invocation holds on; v2 is deployed meanwhile.
     const held = call('?hold=a');
     await until(join(dir, 'a.started'));
+    const t0 = performance.now();
     await putAndDeploy(cp.client, 'shop', api('v2'));
+    const deployed = performance.now();
     await synced();
 
     const second = await call();
+    console.log(`v2 answered ${Math.round(performance.now() - deployed)} ms after the admin API confirmed the deploy (${Math.round(deployed - t0)} ms to PUT and deploy), with a new host on the same worker`);
     expect(second).toMatchObject({ v: 'v2', worker: worker.info.pid });
     expect(second.version).not.toBe(first.version);
     expect(second.host).not.toBe(first.host);
@@ -103,7 +106,13 @@ describe('functions in deployments', () => {
       if (Date.now() > deadline) throw new Error(`v1 not retired:\n${worker.output()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect((await call()).v).toBe('v2');
+    const third = await call();
+    expect(third.v).toBe('v2');
+
+    // A deploy that changes routes only keeps the function's version, and so its warm host.
+    await putAndDeploy(cp.client, 'shop', { ...api('v2'), routes: { ...api('v2').routes, 'GET /other': { integration: { type: 'mock', body: 'other' } } } });
+    await synced();
+    expect(await call()).toMatchObject({ v: 'v2', version: second.version, host: third.host });
   }, 60_000);
 
   it('turnpike apis put --functions deploys the functions a config file declares, CommonJS included', async () => {
