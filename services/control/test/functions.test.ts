@@ -113,6 +113,16 @@ describe('functions in deployments', () => {
     await putAndDeploy(cp.client, 'shop', { ...api('v2'), routes: { ...api('v2').routes, 'GET /other': { integration: { type: 'mock', body: 'other' } } } });
     await synced();
     expect(await call()).toMatchObject({ v: 'v2', version: second.version, host: third.host });
+
+    // A canary's requests run the canary deployment's code; the stage's own deployment keeps its own.
+    await cp.client.call('PUT', '/v1/apis/shop', { body: { definition: api('v3') } });
+    const { deployment: v3 } = await cp.client.call<{ deployment: { id: string } }>('POST', '/v1/apis/shop/deployments', { body: {} });
+    await cp.client.call('PUT', '/v1/apis/shop/stages/prod/canary', { body: { deploymentId: v3.id, percent: 100 } });
+    await synced();
+    expect((await call()).v).toBe('v3');
+    await cp.client.call('DELETE', '/v1/apis/shop/stages/prod/canary');
+    await synced();
+    expect(await call()).toMatchObject({ v: 'v2', version: second.version });
   }, 60_000);
 
   it('turnpike apis put --functions deploys the functions a config file declares, CommonJS included', async () => {
