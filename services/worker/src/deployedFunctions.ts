@@ -90,7 +90,10 @@ export class DeployedFunctions {
     this.retiring.clear();
     await this.loading;
     this.subscriber?.disconnect();
-    // The worker stops the hosts next; their modules were loaded at start, so the files may go now.
+  }
+
+  /** Once the worker has stopped every host (a host forked while draining still loads its module). */
+  removeCode(): void {
     rmSync(this.codeRoot, { recursive: true, force: true });
   }
 

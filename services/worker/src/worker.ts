@@ -216,6 +216,7 @@ export class FunctionWorker {
     const served = [...this.served.values()];
     this.served.clear();
     await Promise.all(served.map((s) => this.stopServed(s)));
+    this.deployed?.removeCode();
     await this.replies.drain();
     this.connection.disconnect();
     this.logger.info('worker stopped');
