@@ -1,5 +1,6 @@
 import type { Agent, Dispatcher } from 'undici';
 import type { HttpIntegrationConfig } from '@turnpike/config';
+import type { Logger } from 'pino';
 import type { RequestContext } from '../../pipeline/context.js';
 import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
@@ -26,8 +27,9 @@ export class MappedHttpStage implements Stage {
     private readonly config: HttpIntegrationConfig,
     private readonly agent: Agent,
     accountId: string,
+    logger: Logger,
   ) {
-    this.mapping = new CompiledMapping(config.mapping, route, accountId);
+    this.mapping = new CompiledMapping(config.mapping, route, accountId, logger);
     const paramNames = new Set([...route.resourcePath.matchAll(/\{([A-Za-z0-9_]+)\+?\}/g)].map((m) => m[1]!));
     for (const stage of route.api.stages.values()) {
       this.uris.set(stage.name, compileUri(config.uri, stage.variables, paramNames));
