@@ -25,8 +25,10 @@ export class MappingTemplate {
     try {
       this.compiled = compileTemplate(this.asts);
     } catch (err) {
-      if (!(err instanceof UnsupportedTemplate)) throw err;
-      logger?.debug({ event: 'vtl_interpreted', reason: err.message, template: text.slice(0, 200) }, `mapping template uses ${err.message}: rendered by velocityjs's interpreter`);
+      // UnsupportedTemplate names what the compiler leaves to velocityjs; any other error is a parse-tree
+      // shape it does not expect, which velocityjs still renders as it always has.
+      const reason = err instanceof UnsupportedTemplate ? err.message : `an unexpected parse tree (${String(err)})`;
+      logger?.debug({ event: 'vtl_interpreted', reason, template: text.slice(0, 200) }, `mapping template uses ${reason}: rendered by velocityjs's interpreter`);
     }
   }
 
