@@ -92,6 +92,11 @@ export class WebSocketGateway {
     this.apis = this.compile(config);
   }
 
+  /** Readiness: this node's inbox and the topics channel are subscribed (else @connections to it answer 410). */
+  get subscribed(): boolean {
+    return this.delivery.bus.subscribed;
+  }
+
   /** Messages uWS dropped for slow consumers (drop policy). */
   get dropped(): number {
     return this.delivery.dropped;
