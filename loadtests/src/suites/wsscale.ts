@@ -11,7 +11,9 @@ import {
   MESSAGE,
   PER_CLIENT,
   REDIS_URL,
+  heapsAfterGc,
   openConnections,
+  perConnectionAfterGc,
   registeredIds,
   rssBytes,
   settle,
@@ -50,11 +52,22 @@ export async function run(): Promise<void> {
     for (let i = 0; i < NODES; i++) running.push(await startNode(file, port, prefix));
     for (let i = 0; i < Math.ceil(TOTAL / PER_CLIENT); i++) clients.push(await startClient());
     await settle(1_000);
-    const rssBefore = running.map((r) => rssBytes(r.info.pid as number));
-    const c = await openConnections(clients, port, '/prod', TOTAL, FIRST_ADDRESS);
-    await settle(2_000);
-    const rssAfter = running.map((r) => rssBytes(r.info.pid as number));
+    // In two halves: the first half's RSS growth includes what any connect storm costs once (V8's young
+    // generation and malloc's arenas become resident), the second half's is what one more idle
+    // connection costs. Memory is read after a full GC on every node (heapProbe.mjs).
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const rss = () => sum(running.map((r) => rssBytes(r.info.pid as number)));
+    const half = Math.floor(TOTAL / 2);
+    const rssBefore = rss();
+    const heapBefore = await heapsAfterGc(running);
+    const c1 = await openConnections(clients, port, '/prod', half, FIRST_ADDRESS);
+    await settle(2_000);
+    const heapHalf = await heapsAfterGc(running);
+    const c2 = await openConnections(clients, port, '/prod', TOTAL - half, FIRST_ADDRESS);
+    await settle(2_000);
+    const rssAfter = rss();
+    const heapAfter = await heapsAfterGc(running);
+    const c = { ok: c1.ok + c2.ok, failed: c1.failed + c2.failed, firstError: c1.firstError ?? c2.firstError, ms: c1.ms + c2.ms };
     const scale = {
       nodes: NODES,
       clientProcesses: clients.length,
@@ -63,9 +76,12 @@ export async function run(): Promise<void> {
       firstError: c.firstError,
       connectSeconds: +(c.ms / 1000).toFixed(2),
       connectsPerSecond: Math.round(c.ok / (c.ms / 1000)),
-      edgeRssBeforeMB: +(sum(rssBefore) / 2 ** 20).toFixed(1),
-      edgeRssAfterMB: +(sum(rssAfter) / 2 ** 20).toFixed(1),
-      edgeRssBytesPerConnection: Math.round((sum(rssAfter) - sum(rssBefore)) / Math.max(1, c.ok)),
+      edgeRssBeforeMB: +(rssBefore / 2 ** 20).toFixed(1),
+      edgeRssAfterMB: +(rssAfter / 2 ** 20).toFixed(1),
+      edgeRssBytesPerConnection: Math.round((rssAfter - rssBefore) / Math.max(1, c.ok)),
+      edgeHeapAfterGcMB: +(heapAfter.heapUsed / 2 ** 20).toFixed(1),
+      allConnections: perConnectionAfterGc(heapBefore, heapAfter, c.ok),
+      secondHalf: perConnectionAfterGc(heapHalf, heapAfter, c2.ok),
     };
     console.log('scale', scale);
 
