@@ -4,8 +4,8 @@ import type { CompiledWebSocketApi } from './compiledApi.js';
 
 /**
  * One client connection. Only what the connection needs after the handshake is kept (no headers, nothing
- * only the handshake uses), because a node holds tens of thousands of these: about 240 bytes of JS heap
- * each (loadtests/README.md).
+ * only the handshake uses), because a node holds tens of thousands of these: about 400 bytes of JS heap
+ * per idle connection with its uWS object and strings (loadtests/README.md).
  */
 export class Connection {
   ws: WebSocket<UserData> | null = null;
