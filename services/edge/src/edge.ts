@@ -205,6 +205,11 @@ export class Edge {
       ok &&= c.ok;
     }
     if (this.draining) checks.edge = 'draining';
+    if (this.websockets) {
+      const subscribed = this.websockets.subscribed;
+      checks.websocketBus = subscribed ? 'subscribed' : 'not subscribed';
+      ok &&= subscribed;
+    }
     try {
       await Promise.race([this.redis.ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 500))]);
       checks.redis = 'ok';

@@ -14,7 +14,7 @@ import type { EdgeMetrics } from '../observe/edgeMetrics.js';
 import type { AccessLog } from '../observe/edgeTelemetry.js';
 import type { AuthorizationService } from '../stages/authorize/index.js';
 import { compileWebSocketApis, type CompiledWebSocketApi } from './compiledApi.js';
-import type { Connection } from './connection.js';
+import type { Connection, UserData } from './connection.js';
 import { CredentialStore } from './credentials.js';
 import { Delivery } from './delivery.js';
 import { WsEventLog } from './eventLog.js';
@@ -100,6 +100,11 @@ export class WebSocketGateway {
     this.apis = this.compile(config);
   }
 
+  /** Readiness: this node's inbox and the topics channel are subscribed (else @connections to it answer 410). */
+  get subscribed(): boolean {
+    return this.delivery.bus.subscribed;
+  }
+
   /** Messages uWS dropped for slow consumers (drop policy). */
   get dropped(): number {
     return this.delivery.dropped;
@@ -111,7 +116,7 @@ export class WebSocketGateway {
     const node = this.options.config.gateway.websocket;
     let maxMessage = 0;
     for (const a of this.apis.values()) maxMessage = Math.max(maxMessage, a.limits.maxMessageBytes);
-    const behavior: WebSocketBehavior<Connection> = {
+    const behavior: WebSocketBehavior<UserData> = {
       // uWS cuts off a bigger frame without a close frame (1006) before buffering it; up to 4x the API
       // limit the message is read and refused with 1009, so clients see why. The behavior is set once:
       // on an edge following the control plane it must admit what any later deployment allows.
