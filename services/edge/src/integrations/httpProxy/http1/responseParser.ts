@@ -216,7 +216,8 @@ export class ResponseParser {
     const end = data.indexOf(HEAD_END, searchFrom);
     if (end < 0) {
       if (data.length - from > this.maxHeadBytes) throw new UpstreamProtocolError(`response head over ${this.maxHeadBytes} bytes`);
-      this.headParts = from === 0 ? data : data.subarray(from);
+      // Copied: `buf` may be a read buffer the next read overwrites.
+      this.headParts = held !== null ? data : Buffer.from(data.subarray(from));
       return buf.length;
     }
     if (end + 4 - from > this.maxHeadBytes) throw new UpstreamProtocolError(`response head over ${this.maxHeadBytes} bytes`);

@@ -20,6 +20,8 @@ export interface UpstreamPoolLimits {
 const KEEP_ALIVE_MARGIN_MS = 2000;
 /** How often idle sockets, connect timeouts and body idle timeouts are checked. */
 const SWEEP_MS = 1000;
+/** Upstream reads land in one buffer per edge (Node's default read size): no allocation per read. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 class UpstreamSocketError extends Error {
   constructor(
@@ -42,6 +44,11 @@ export class UpstreamPools {
   private readonly origins = new Map<string, OriginPool>();
   private sweeper: NodeJS.Timeout | null = null;
   private closed = false;
+  /**
+   * Every upstream socket's reads, parsed before the next read can happen: whatever must outlive the
+   * read (a split head, bytes held while paused) is copied, and ProxyExchange copies a chunk it keeps.
+   */
+  private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
 
   constructor(private readonly limits: UpstreamPoolLimits) {}
 
@@ -52,7 +59,7 @@ export class UpstreamPools {
       const url = new URL(origin);
       if (url.protocol !== 'http:') throw new Error(`the lean upstream client serves http: origins only, not ${origin}`);
       const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-      p = new OriginPool(host, Number(url.port || 80), url.host, this.limits);
+      p = new OriginPool(host, Number(url.port || 80), url.host, this.limits, this.readBuffer);
       this.origins.set(origin, p);
       if (this.sweeper === null && !this.closed) {
         this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
@@ -135,6 +142,7 @@ export class OriginPool {
     /** The Host header value: host[:port], as the origin names it. */
     readonly hostHeader: string,
     readonly limits: UpstreamPoolLimits,
+    readonly readBuffer: Buffer,
   ) {}
 
   get open(): number {
@@ -196,8 +204,13 @@ class Connection implements ResponseSink {
   private gone = false;
   /** Response bytes of the current read not parsed yet because the handler paused. */
   private stash: Buffer | null = null;
-  /** performance.now() deadline: connect timeout, idle expiry or body idle timeout (see `check`). */
+  /**
+   * performance.now() deadline of the connect timeout, idle expiry or body idle timeout, set by the
+   * first sweep after the state began (0 until then: no clock read per request; ±1 sweep is precise enough).
+   */
   private deadline = 0;
+  /** How long this connection may stay idle after its last response. */
+  private keepMs = 0;
   /** Bytes read at the last sweep: a running response that read nothing for `bodyTimeoutMs` times out. */
   private lastBytesRead = 0;
   private started = false;
@@ -207,11 +220,18 @@ class Connection implements ResponseSink {
   constructor(private readonly pool: OriginPool) {
     this.parser = new ResponseParser(pool.limits.maxHeadBytes);
     pool.all.add(this);
-    const socket = connect({ host: pool.host, port: pool.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
+    const socket = connect({
+      host: pool.host,
+      port: pool.port,
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: 60_000,
+      onread: { buffer: pool.readBuffer, callback: (n: number, buf: Uint8Array) => (this.onData(buf as Buffer, n), true) },
+    });
     this.socket = socket;
-    this.deadline = performance.now() + pool.limits.connectTimeoutMs;
     socket.on('connect', () => this.onConnect());
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Flowing from the start, so that the end of the stream is reported ('end') without a 'data' listener.
+    socket.resume();
     socket.on('end', () => this.onEnd());
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.destroy(null));
@@ -227,8 +247,7 @@ class Connection implements ResponseSink {
     req.conn = this;
     this.started = false;
     this.reusable = false;
-    this.lastBytesRead = this.socket.bytesRead;
-    this.deadline = this.connected ? performance.now() + req.bodyTimeoutMs : this.deadline;
+    if (this.connected) this.deadline = 0;
     this.parser.start(this, req.noBody);
     if (this.connected) this.write(req);
   }
@@ -249,12 +268,12 @@ class Connection implements ResponseSink {
     this.connected = true;
     const req = this.req;
     if (req !== null) {
-      this.deadline = performance.now() + req.bodyTimeoutMs;
+      this.deadline = 0;
       this.write(req);
     }
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(buf: Buffer, n: number): void {
     const req = this.req;
     if (req === null || !this.parser.active) {
       // Bytes nobody asked for (after a complete response, or on an idle socket): this connection's
@@ -262,7 +281,7 @@ class Connection implements ResponseSink {
       this.destroy(null);
       return;
     }
-    this.parse(req, chunk);
+    this.parse(req, n === buf.length ? buf : buf.subarray(0, n));
   }
 
   private parse(req: UpstreamRequest, chunk: Buffer): void {
@@ -280,7 +299,8 @@ class Connection implements ResponseSink {
       else if (this.reusable && !this.gone) this.pool.release(this);
       return;
     }
-    if (at < chunk.length && !req.aborted) this.stash = chunk.subarray(at);
+    // The read buffer is reused by the next read: bytes kept past this one are copied.
+    if (at < chunk.length && !req.aborted) this.stash = Buffer.from(chunk.subarray(at));
   }
 
   resumeReading(): void {
@@ -328,7 +348,8 @@ class Connection implements ResponseSink {
       const hint = this.parser.keepAliveHintMs;
       const limits = this.pool.limits;
       const keep = hint < 0 ? limits.keepAliveTimeoutMs : Math.min(hint - KEEP_ALIVE_MARGIN_MS, limits.keepAliveMaxTimeoutMs);
-      this.deadline = performance.now() + keep;
+      this.keepMs = keep;
+      this.deadline = 0;
       if (keep <= 0) this.destroy(null);
     } else this.destroy(null);
     if (!req.aborted) req.handler.onResponseEnd?.(req, EMPTY_TRAILERS);
@@ -358,8 +379,13 @@ class Connection implements ResponseSink {
 
   /** Called by the pool's sweep: connect timeout, idle expiry and the body idle timeout. */
   check(now: number): void {
-    if (now < this.deadline) return;
     const req = this.req;
+    if (this.deadline === 0) {
+      this.deadline = now + (!this.connected ? this.pool.limits.connectTimeoutMs : req !== null ? req.bodyTimeoutMs : this.keepMs);
+      this.lastBytesRead = this.socket.bytesRead;
+      return;
+    }
+    if (now < this.deadline) return;
     if (req === null) return this.destroy(null);
     if (!this.connected) return this.fail(req, new UpstreamSocketError(`connect to ${this.pool.host}:${this.pool.port} timed out`, 'UND_ERR_CONNECT_TIMEOUT'));
     const read = this.socket.bytesRead;
