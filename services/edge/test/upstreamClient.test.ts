@@ -64,6 +64,11 @@ describe('the upstream response parser', () => {
     expect(rest).toBe(0);
   });
 
+  it('keeps headers named like Object properties as ordinary headers', () => {
+    const { r } = parse([Buffer.from('HTTP/1.1 200 OK\r\nConstructor: c\r\n__proto__: p\r\ntoString: t\r\nContent-Length: 0\r\n\r\n', 'latin1')]);
+    expect(Object.entries(r.headers)).toEqual([['constructor', 'c'], ['__proto__', 'p'], ['tostring', 't'], ['content-length', '0']]);
+  });
+
   it('reads chunked bodies with extensions and trailers, dropping both', () => {
     const { r } = parse([Buffer.from(CHUNKED, 'latin1')]);
     expect(r.status).toBe(201);
@@ -123,6 +128,9 @@ describe('the upstream response parser', () => {
       'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n',
       'HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 0\r\n\r\n',
       'HTTP/1.1 200 OK\r\nX-Bare: a\nb\r\nContent-Length: 0\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nX-Bare: a\rb\r\nContent-Length: 0\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nX-Nul: a\0b\r\nContent-Length: 0\r\n\r\n',
+      'HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n',
       'HTTP/1.1 200 OK\r\nBad Name: a\r\nContent-Length: 0\r\n\r\n',
       'HTTP/1.1 101 Switching Protocols\r\n\r\n',
       'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
