@@ -256,6 +256,15 @@ describe('the upstream connection pool', () => {
       else if (path === '/big-head') socket.write(`HTTP/1.1 200 OK\r\nX-Big: ${'x'.repeat(2000)}\r\nContent-Length: 0\r\n\r\n`);
       else if (path === '/until-close') socket.end('HTTP/1.1 200 OK\r\n\r\nall of it');
       else if (path === '/head') socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n');
+      else if (path === '/split') {
+        // Separate segments, so the head and the body arrive over several reads of the shared read buffer.
+        const parts = ['HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-', 'Length: 10\r\nX-B: 2\r\n\r\nhel', 'lo', 'world'];
+        const next = () => {
+          socket.write(parts.shift()!);
+          if (parts.length) setTimeout(next, 5);
+        };
+        next();
+      }
     }).start();
   });
 
@@ -308,6 +317,14 @@ describe('the upstream connection pool', () => {
     expect((await send(pools, up.port, '/big-head')).error?.message).toMatch(/head over 1024 bytes/);
     expect(await send(pools, up.port, '/ok')).toMatchObject({ status: 200, body: 'ok' });
     expect(up.connections).toBe(4);
+  });
+
+  it('reassembles a head and body split over reads, while other connections read in between', async () => {
+    fresh();
+    const [split, ...others] = await Promise.all([send(pools, up.port, '/split'), ...Array.from({ length: 3 }, () => send(pools, up.port, '/ok'))]);
+    expect(split).toMatchObject({ status: 200, body: 'helloworld', error: null });
+    expect(split.headers).toMatchObject({ 'x-a': '1', 'x-b': '2', 'content-length': '10' });
+    expect(others.every((o) => o.body === 'ok')).toBe(true);
   });
 
   it('queues requests beyond its connection limit', async () => {
