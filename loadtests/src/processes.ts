@@ -45,12 +45,15 @@ export function startUpstream(): Promise<Running> {
   return start(process.execPath, [join(ROOT, 'loadtests/servers/uwsUpstream.mjs'), '0']);
 }
 
-/** A turnpike edge for `yaml`, on a free port; `nodeArgs` e.g. ['--cpu-prof']. */
-export function startEdge(yaml: string, nodeArgs: string[] = [], extraArgs: string[] = []): Promise<Running> {
+/**
+ * A turnpike edge for `yaml`, on a free port; `nodeArgs` e.g. ['--cpu-prof']. `bin` runs another
+ * build (BENCH_BASELINE: the same suite's before and after side by side).
+ */
+export function startEdge(yaml: string, nodeArgs: string[] = [], extraArgs: string[] = [], bin = TURNPIKE): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-bench-'));
   const file = join(dir, 'turnpike.yaml');
   writeFileSync(file, yaml);
-  return start(process.execPath, [...nodeArgs, TURNPIKE, 'edge', '--config', file, '--port', '0', '--management-port=-1', '--key-prefix', `bench-${process.pid}`, ...extraArgs], {
+  return start(process.execPath, [...nodeArgs, bin, 'edge', '--config', file, '--port', '0', '--management-port=-1', '--key-prefix', `bench-${process.pid}`, ...extraArgs], {
     env: { LOG_LEVEL: 'warn' },
   });
 }

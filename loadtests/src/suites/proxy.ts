@@ -20,23 +20,26 @@ export async function run(): Promise<void> {
     if (typeof nginx === 'string') console.log(nginx);
     else started.push(nginx);
     const profileDir = process.env.BENCH_PROFILE ? mkdtempSync(join(tmpdir(), 'tp-prof-')) : null;
-    const edge = await startEdge(
-      `
+    const yaml = `
 apis:
   - name: bench
     routes:
       GET /item: { integration: { type: http_proxy, uri: "http://127.0.0.1:${upPort}/item" } }
       GET /mock: { integration: { type: mock, body: '{"ok":true}' } }
-`,
-      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-    );
+`;
+    const edge = await startEdge(yaml, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
     started.push(edge);
+    // Another build's edge beside this one (a change's before and after in one run).
+    const baselineBin = process.env.BENCH_BASELINE;
+    const baseline = baselineBin ? await startEdge(yaml, [], [], baselineBin) : null;
+    if (baseline) started.push(baseline);
 
     const targets: Target[] = [
       { name: 'upstream direct', url: `http://127.0.0.1:${upPort}/item`, pid: upstream.proc.pid },
       ...(typeof nginx === 'string' ? [] : [{ name: 'nginx proxy (1 worker)', url: `http://127.0.0.1:${nginx.info.port}/item`, pid: nginxWorkerPid(nginx.proc.pid!) }]),
       { name: 'turnpike proxy (1 process)', url: `http://127.0.0.1:${edge.info.port}/item`, pid: edge.proc.pid },
       { name: 'turnpike mock route', url: `http://127.0.0.1:${edge.info.port}/mock`, pid: edge.proc.pid },
+      ...(baseline ? [{ name: 'baseline turnpike proxy', url: `http://127.0.0.1:${baseline.info.port}/item`, pid: baseline.proc.pid }] : []),
     ];
     const results = await measureAll(targets);
     // wrk (C) as well: it leaves more of the 2 cores to the servers than autocannon does.
@@ -51,6 +54,7 @@ apis:
       { label: 'turnpike / nginx', numerator: 'turnpike proxy (1 process)', denominator: 'nginx proxy (1 worker)', target: 0.8 },
       { label: 'turnpike / direct', numerator: 'turnpike proxy (1 process)', denominator: 'upstream direct' },
       { label: 'nginx / direct', numerator: 'nginx proxy (1 worker)', denominator: 'upstream direct' },
+      ...(baseline ? [{ label: 'turnpike / baseline', numerator: 'turnpike proxy (1 process)', denominator: 'baseline turnpike proxy' }] : []),
     ];
     report('proxy', results, ratios, profile ? { edgeCpuProfileTop: profile } : {});
     if (wrkResults) report('proxy-wrk', wrkResults, ratios);

@@ -25,6 +25,7 @@ import { EdgeTelemetry, type TelemetryOptions } from './observe/edgeTelemetry.js
 import { TrafficControl } from './services/traffic/trafficControl.js';
 import { WebSocketGateway } from './websocket/gateway.js';
 import { ControlFollower } from './control/follower.js';
+import { UpstreamPools } from './integrations/httpProxy/http1/upstreamPool.js';
 
 export interface EdgeOptions {
   config: TurnpikeConfig;
@@ -77,6 +78,7 @@ export class Edge {
   private serving: Serving;
   private readonly app: TemplatedApp;
   private readonly agent: Agent;
+  private readonly upstreams: UpstreamPools;
   private services: EdgeServices;
   private readonly ctxServices: ContextServices;
   private listenSocket: us_listen_socket | null = null;
@@ -94,6 +96,8 @@ export class Edge {
     const { config } = options;
     this.logger = options.logger ?? pino({ name: 'turnpike-edge' });
     this.agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1 });
+    // The plain proxy path's client: the Agent's pool limits, undici's default connect timeout and head size limit.
+    this.upstreams = new UpstreamPools({ connections: 256, keepAliveTimeoutMs: 30_000, keepAliveMaxTimeoutMs: 600_000, connectTimeoutMs: 10_000, maxHeadBytes: 16_384 });
     // --redis / REDIS_URL replace the address only: TLS and credentials of the config stay.
     const redisEndpoint = { ...config.gateway.redis, url: options.redisUrl ?? config.gateway.redis.url };
     this.redis = connectRedis({ ...redisEndpoint, name: 'turnpike-edge', failFast: true, requestTimeoutMs: config.gateway.redis.timeoutMs });
@@ -103,11 +107,11 @@ export class Edge {
     const userObserver = options.observer ?? null;
     const meter = this.traffic.observe;
     const observer: RequestObserver = userObserver === null ? meter : (ctx) => (meter(ctx), userObserver(ctx));
-    this.telemetry = new EdgeTelemetry(config, { agent: this.agent, redis: this.redis, logger: this.logger }, { ...options.telemetry, observer });
+    this.telemetry = new EdgeTelemetry(config, { upstreamSockets: () => openSockets(this.agent) + this.upstreams.openSockets, redis: this.redis, logger: this.logger }, { ...options.telemetry, observer });
     // Opens its connections on the first invocation, so an edge that never calls a function pays nothing.
     this.invoker = new QueueFunctionInvoker({ redis: redisEndpoint, keyPrefix, logger: this.logger, timeoutMs: config.gateway.redis.timeoutMs });
     const authorization = new AuthorizationService({ redis: this.redis, keys, logger: this.logger });
-    this.services = { config, agent: this.agent, logger: this.logger, redis: this.redis, keys, invoker: this.invoker, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog, authorization, traffic: this.traffic };
+    this.services = { config, agent: this.agent, upstreams: this.upstreams, logger: this.logger, redis: this.redis, keys, invoker: this.invoker, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog, authorization, traffic: this.traffic };
     this.serving = serving(config, this.services);
     const followsControl = options.control !== undefined || config.gateway.control.enabled;
     this.websockets = WebSocketGateway.create({ config, redis: this.redis, keys, logger: this.logger, agent: this.agent, invoker: this.invoker, table: () => this.serving.table, authorization, apiKeys: this.traffic.apiKeys, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog, followsControl });
@@ -251,6 +255,7 @@ export class Edge {
     await this.management?.close();
     await Promise.all(this.portClaims.map((c) => c.release()));
     await this.agent.close().catch(() => {});
+    this.upstreams.close();
     await this.telemetry.close();
     await this.invoker.close();
     await this.traffic.close();
@@ -416,3 +421,10 @@ function serving(config: TurnpikeConfig, services: EdgeServices): Serving {
   };
 }
 
+
+/** Open undici sockets: an origin is served by a Pool (a count of sockets) or, with connections: 1, a single Client (a flag). */
+function openSockets(agent: Agent): number {
+  let n = 0;
+  for (const s of Object.values(agent.stats)) n += typeof s.connected === 'number' ? s.connected : s.connected ? 1 : 0;
+  return n;
+}

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { clientAddress } from '../src/http/forwarded.js';
 import { titleCaseHeader } from '../src/http/headerCase.js';
+import { randomUUID } from 'node:crypto';
+import { extendedRequestId, traceIdDigits } from '../src/http/requestIds.js';
 
 describe('the client address with gateway.trustedProxyHops', () => {
   it('believes only the socket peer by default, whatever X-Forwarded-For says', () => {
@@ -31,5 +33,16 @@ describe('REST header names', () => {
     ['www-authenticate', 'WWW-Authenticate'],
   ])('%s → %s', (lower, title) => {
     expect(titleCaseHeader(lower)).toBe(title);
+  });
+});
+
+describe('forms of a request id', () => {
+  it('are the id\'s first 11 bytes in base64 and its last 24 hex digits, for any id', () => {
+    const ids = ['00000000-0000-4000-8000-000000000000', 'ffffffff-ffff-4fff-bfff-ffffffffffff', 'ABCDEF01-2345-4789-ABCD-EF0123456789', ...Array.from({ length: 200 }, () => randomUUID())];
+    for (const id of ids) {
+      const hex = id.replace(/-/g, '');
+      expect(extendedRequestId(id)).toBe(Buffer.from(hex.slice(0, 22), 'hex').toString('base64'));
+      expect(traceIdDigits(id)).toBe(hex.slice(8));
+    }
   });
 });

@@ -1,4 +1,5 @@
 import type { RequestContext } from '../pipeline/context.js';
+import { traceIdDigits } from './requestIds.js';
 
 /**
  * The client's address, and the forwarding headers integrations receive, as API Gateway sets them:
@@ -39,7 +40,7 @@ export function forwardedPort(ctx: RequestContext): string {
 export function amznTraceId(ctx: RequestContext): string {
   const given = ctx.headers['x-amzn-trace-id'];
   if (given !== undefined && given.includes('Root=')) return given;
-  return `Root=1-${Math.floor(ctx.startTime / 1000).toString(16)}-${ctx.requestId.replace(/-/g, '').slice(8)}`;
+  return `Root=1-${Math.floor(ctx.startTime / 1000).toString(16)}-${traceIdDigits(ctx.requestId)}`;
 }
 
 /** The four headers as a flat name/value list, Title-Case as AWS writes them. */

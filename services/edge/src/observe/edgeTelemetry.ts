@@ -1,5 +1,4 @@
 import { dirname } from 'node:path';
-import type { Agent } from 'undici';
 import type { RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 import type { TurnpikeConfig } from '@turnpike/config';
@@ -34,13 +33,13 @@ export class EdgeTelemetry {
   readonly observer: RequestObserver | null;
   private readonly writer: AccessLogWriter | null;
 
-  constructor(config: TurnpikeConfig, deps: { agent: Agent; redis: RedisClient; logger: Logger }, opts: TelemetryOptions = {}) {
+  constructor(config: TurnpikeConfig, deps: { upstreamSockets: () => number; redis: RedisClient; logger: Logger }, opts: TelemetryOptions = {}) {
     const gw = config.gateway;
     const serviceName = process.env.OTEL_SERVICE_NAME ?? 'turnpike-edge';
 
     let gateway: GatewayMetrics | null = null;
     if (gw.metrics.enabled) {
-      gateway = new GatewayMetrics({ serviceName, upstreamSockets: () => openSockets(deps.agent) });
+      gateway = new GatewayMetrics({ serviceName, upstreamSockets: deps.upstreamSockets });
       measureRedisCommands(deps.redis, gateway);
     }
     this.metrics = gateway && new EdgeMetrics(gateway);
@@ -132,11 +131,4 @@ function endTrace(ctx: RequestContext, span: RequestTrace): void {
   const failed = ctx.aborted ? (ctx.errorMessage ?? 'client disconnected') : ctx.status >= 500 ? (ctx.errorMessage ?? `status ${ctx.status}`) : null;
   if (ctx.errorMessage !== null) span.setAttribute('turnpike.error', ctx.errorMessage);
   span.end(failed);
-}
-
-function openSockets(agent: Agent): number {
-  let n = 0;
-  // An origin is served by a Pool (a count of sockets) or, with connections: 1, a single Client (a flag).
-  for (const s of Object.values(agent.stats)) n += typeof s.connected === 'number' ? s.connected : s.connected ? 1 : 0;
-  return n;
 }

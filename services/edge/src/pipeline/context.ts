@@ -3,6 +3,7 @@ import type { ClientResponse, ResponseOwner } from '../http/clientResponse.js';
 import { RequestBody, type BodyLimits, type BodyOwner, type BodyTimeoutError, type BodyTooLargeError } from '../http/requestBody.js';
 import type { GatewayAnswer, GatewayResponseType } from '../http/gatewayResponses.js';
 import { statusLine } from '../http/statusLine.js';
+import { extendedRequestId } from '../http/requestIds.js';
 import type { ApiStage, CompiledApi, CompiledRoute } from '../router/routeTable.js';
 import type { PlanBinding } from '../services/traffic/apiKeyCache.js';
 
@@ -268,7 +269,7 @@ export class RequestContext implements ResponseOwner, BodyOwner {
 
   /** AWS's `extendedRequestId` (`x-amz-apigw-id`): 11 bytes of the request id in base64, `Mzx1SGq8IAMF5Ag=`. */
   get extendedRequestId(): string {
-    return (this.extendedId ??= Buffer.from(this.requestId.replace(/-/g, '').slice(0, 22), 'hex').toString('base64'));
+    return (this.extendedId ??= extendedRequestId(this.requestId));
   }
 
   /** Writes the status line and the headers every response carries; used by streaming writers too. */

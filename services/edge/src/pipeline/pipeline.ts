@@ -2,6 +2,7 @@ import type { IntegrationConfig, TurnpikeConfig } from '@turnpike/config';
 import type { RedisKeys } from '@turnpike/redis';
 import type { RedisClient } from '@turnpike/redis';
 import type { Agent } from 'undici';
+import type { UpstreamPools } from '../integrations/httpProxy/http1/upstreamPool.js';
 import type { Logger } from 'pino';
 import type { FunctionInvoker } from '../services/invoker/invoker.js';
 import { buildHttpProxy } from '../integrations/httpProxy/httpProxy.js';
@@ -40,8 +41,10 @@ import { CONTINUE, STOP, type Stage, type StageResult } from './stage.js';
 /** What stage factories may use; built once per edge node. */
 export interface EdgeServices {
   readonly config: TurnpikeConfig;
-  /** Keep-alive connection pools to upstreams. */
+  /** Keep-alive connection pools to upstreams (undici: TLS upstreams, mapped and WebSocket integrations, streamed bodies). */
   readonly agent: Agent;
+  /** The lean HTTP/1.1 client's pools: plain `http_proxy` routes to `http:` upstreams. */
+  readonly upstreams: UpstreamPools;
   readonly logger: Logger;
   /** Fail-fast connection (no offline queue): a stage decides what a Redis outage means for it. */
   readonly redis: RedisClient;
@@ -69,7 +72,7 @@ const API_STAGES: readonly ApiStageFactory[] = [buildCors];
 const ROUTE_STAGES: readonly RouteStageFactory[] = [buildApiKeyStage, buildThrottleStage, buildAuthorize, buildAuthorizerKeyStage, buildPlanThrottleStage, buildRequestValidator];
 
 const INTEGRATIONS: { readonly [T in IntegrationConfig['type']]: IntegrationFactory } = {
-  http_proxy: (route, s) => buildHttpProxy(route, s.agent),
+  http_proxy: (route, s) => buildHttpProxy(route, s.agent, s.upstreams),
   function: buildFunctionIntegration,
   mock: (route, s) => {
     if (route.config.integration.type !== 'mock') throw new RouteBuildError('not a mock integration');

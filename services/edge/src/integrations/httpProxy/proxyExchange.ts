@@ -35,16 +35,21 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   constructor(
     private readonly ctx: RequestContext,
-    timeoutMs: number,
+    private readonly timeoutMs: number,
   ) {
-    this.timer = setTimeout(() => {
-      try {
-        this.abortUpstream(new IntegrationTimeout(`upstream did not answer within ${timeoutMs} ms`));
-      } catch (err) {
-        this.fault(err);
-      }
-    }, timeoutMs);
+    // A module function with the exchange as its argument: no closure per request for the timer.
+    this.timer = setTimeout(exchangeTimedOut, timeoutMs, this);
     ctx.onAbort(() => this.abortUpstream(new ClientGone('client disconnected')));
+  }
+
+  /** The integration timeout fired before the upstream's head (a timer callback: nothing may escape it). */
+  timedOut(): void {
+    this.timer = null;
+    try {
+      this.abortUpstream(new IntegrationTimeout(`upstream did not answer within ${this.timeoutMs} ms`));
+    } catch (err) {
+      this.fault(err);
+    }
   }
 
   private abortUpstream(reason: Error): void {
@@ -138,7 +143,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         if (finished) this.done = true;
         else if (!written) {
           ok = false;
-          this.pending = chunk;
+          // Copied: a chunk is lent for the duration of the callback (the lean client reuses its read buffer).
+          this.pending = Buffer.from(chunk);
           this.pendingAt = at;
         }
       });
@@ -267,4 +273,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.timer = null;
     }
   }
+}
+
+function exchangeTimedOut(exchange: ProxyExchange): void {
+  exchange.timedOut();
 }
