@@ -12,11 +12,11 @@ import { buildFunctionIntegration } from '../integrations/function/functionStage
 import { buildCors } from '../stages/cors/corsStage.js';
 import { buildRequestValidator } from '../stages/validate/requestValidator.js';
 import { buildAuthorize } from '../stages/authorize/authorizeStage.js';
-import type { AuthorizationService } from '../stages/authorize/service.js';
+import type { AuthorizationService } from '../services/authorization/authorizationService.js';
 import { buildApiKeyStage, buildAuthorizerKeyStage } from '../stages/apiKey/apiKeyStage.js';
 import { buildPlanThrottleStage, buildThrottleStage } from '../stages/throttle/throttleStage.js';
 import type { TrafficControl } from '../services/traffic/trafficControl.js';
-import type { EdgeMetrics } from '../observe/edgeMetrics.js';
+import type { EdgeMetrics } from '../services/metrics/edgeMetrics.js';
 import type { AccessLog } from '../observe/edgeTelemetry.js';
 import { runStageTraced } from '../observe/stageSpan.js';
 import { RouteBuildError, type CompiledApi, type CompiledRoute, type PipelineBuilder } from '../router/routeTable.js';
@@ -54,7 +54,7 @@ export interface EdgeServices {
   readonly accessLog: AccessLog | null;
   /** Throttle buckets, API keys, usage plans and metering for this node (docs/traffic.md). */
   readonly traffic: TrafficControl;
-  /** Authorizers, the shared policy cache and JWKS resolvers (stages/authorize). */
+  /** Authorizers, the shared policy cache and JWKS resolvers (services/authorization). */
   readonly authorization: AuthorizationService;
 }
 

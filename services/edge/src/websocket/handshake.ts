@@ -6,7 +6,7 @@ import { hostOf } from '../http/hostHeader.js';
 import { normalizePath } from '../http/normalizePath.js';
 import { statusLine } from '../http/statusLine.js';
 import { wsFailureStatus } from '../integrations/webSocket.js';
-import type { EdgeMetrics } from '../observe/edgeMetrics.js';
+import type { EdgeMetrics } from '../services/metrics/edgeMetrics.js';
 import type { RouteTable } from '../router/routeTable.js';
 import type { CompiledWebSocketApi } from './compiledApi.js';
 import { Connection } from './connection.js';

@@ -2,10 +2,10 @@ import pino from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connectRedis, RedisKeys, type RedisClient } from '@turnpike/redis';
 import { deletePrefix, RedisServer, SHARED_REDIS_URL, testPrefix } from '@turnpike/testing';
-import { PolicyCache } from '../../src/stages/authorize/cache/policyCache.js';
-import { BoundedLru } from '../../src/stages/authorize/cache/boundedLru.js';
-import type { AuthorizerResult } from '../../src/stages/authorize/lambda/result.js';
-import { isAllowed } from '../../src/stages/authorize/policy/policy.js';
+import { PolicyCache } from '../../src/services/authorization/cache/policyCache.js';
+import { BoundedLru } from '../../src/services/authorization/cache/boundedLru.js';
+import type { AuthorizerResult } from '../../src/services/authorization/lambda/result.js';
+import { isAllowed } from '../../src/services/authorization/policy/policy.js';
 
 const logger = pino({ level: 'silent' });
 const prefix = testPrefix('authz-cache');

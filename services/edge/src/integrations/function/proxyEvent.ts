@@ -8,7 +8,7 @@ import { headerMaps, joinedMaps, queryMaps } from '../../http/valueMaps.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
 import type { CredentialNames } from '@turnpike/codec';
-import { parseIdentitySource } from '../../stages/authorize/identity.js';
+import { parseIdentitySource } from '../../services/authorization/identity.js';
 
 /**
  * API Gateway's Lambda proxy events, field for field: payload format 1.0 (REST APIs, `APIGatewayProxyEvent`

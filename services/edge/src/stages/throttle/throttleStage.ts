@@ -8,7 +8,7 @@ import { MISS, TAKEN, type LocalLease } from '../../services/traffic/leaseBucket
 import type { TokenBucket } from '../../services/traffic/tokenBucket.js';
 import type { TrafficControl } from '../../services/traffic/trafficControl.js';
 import type { ThrottleLimits } from '@turnpike/redis';
-import type { EdgeMetrics } from '../../observe/edgeMetrics.js';
+import type { EdgeMetrics } from '../../services/metrics/edgeMetrics.js';
 
 /** A request whose leases other requests keep spending first gives up after this many refills. */
 const MAX_REFILLS = 4;

@@ -1,5 +1,5 @@
 import { RouteBuildError } from '../../router/routeTable.js';
-import type { AuthRequest } from './request.js';
+import type { AuthRequest } from './authRequest.js';
 
 /**
  * Identity sources, parsed once per authorizer: where the caller's identity is read, and what the policy
