@@ -1,4 +1,4 @@
-import { STAGE_VARIABLE_REF, undefinedStageVariables } from '@turnpike/config';
+import { substituteStageVariables } from '@turnpike/config';
 import { RouteBuildError } from '../../router/routeTable.js';
 
 /**
@@ -27,9 +27,9 @@ export interface TemplateValues {
 const CONTEXT_REFS = /\$\{(context\.[A-Za-z0-9_.]+|request\.(?:header|querystring|path)\.[^}]+)\}/g;
 
 export function compileHeader(name: string, value: string, variables: Readonly<Record<string, string>>): HeaderTemplate {
-  const missing = undefinedStageVariables(value, variables);
-  if (missing.length) throw new RouteBuildError(`request header ${name} uses undefined stage variable(s) ${missing.join(', ')}`);
-  const withVars = value.replace(STAGE_VARIABLE_REF, (_, v: string) => variables[v]!);
+  const substituted = substituteStageVariables(value, variables);
+  if (!substituted.ok) throw new RouteBuildError(`request header ${name} uses undefined stage variable(s) ${substituted.missing.join(', ')}`);
+  const withVars = substituted.text;
   const parts: string[] = [];
   let last = 0;
   for (const m of withVars.matchAll(CONTEXT_REFS)) {

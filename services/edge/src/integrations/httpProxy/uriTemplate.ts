@@ -1,6 +1,6 @@
 import { encodeSegment } from '../../http/normalizePath.js';
 import { RouteBuildError } from '../../router/routeTable.js';
-import { STAGE_VARIABLE_REF, undefinedStageVariables } from '@turnpike/config';
+import { substituteStageVariables } from '@turnpike/config';
 
 /**
  * An integration URI (`https://backend/{proxy}?v=1`, `${stageVariables.origin}/pets/{id}`) compiled once
@@ -17,10 +17,9 @@ export interface CompiledUri {
 }
 
 export function compileUri(template: string, variables: Readonly<Record<string, string>>, paramNames: ReadonlySet<string>): CompiledUri {
-  const missing = undefinedStageVariables(template, variables);
-  if (missing.length) throw new RouteBuildError(`integration uri uses undefined stage variable(s) ${missing.join(', ')}`);
-  const resolved = template.replace(STAGE_VARIABLE_REF, (_, name: string) => variables[name]!);
-  const m = /^(https?:\/\/[^/?#{}]+)([^?#]*)(?:\?([^#]*))?$/.exec(resolved);
+  const substituted = substituteStageVariables(template, variables);
+  if (!substituted.ok) throw new RouteBuildError(`integration uri uses undefined stage variable(s) ${substituted.missing.join(', ')}`);
+  const m = /^(https?:\/\/[^/?#{}]+)([^?#]*)(?:\?([^#]*))?$/.exec(substituted.text);
   if (!m) throw new RouteBuildError(`integration uri "${template}" is not an http(s) URL with a literal host`);
   let origin: string;
   try {
