@@ -66,7 +66,7 @@ export class Handshakes {
     if (lifecycle.draining) return reject(res, 503, 'Service Unavailable');
     const key = req.getHeader('sec-websocket-key');
     // A client may offer several subprotocols; without a choice by `$connect`, the first one is taken.
-    const protocol = req.getHeader('sec-websocket-protocol').split(',')[0]!.trim();
+    const protocol = req.getHeader('sec-websocket-protocol').replace(/,.*$/s, '').trim();
     const extensions = req.getHeader('sec-websocket-extensions');
     const sourceIp = remoteAddressOf(res);
     const id = randomBytes(16).toString('base64');
