@@ -17,8 +17,7 @@ import type { RequestContext } from '../pipeline/context.js';
 export function clientAddress(peer: string, xff: string | undefined, hops: number): string {
   if (hops === 0 || xff === undefined) return peer;
   const list = xff.split(',');
-  const at = list.length - hops;
-  const addr = at >= 0 ? list[at]!.trim() : '';
+  const addr = list[list.length - hops]?.trim() ?? '';
   return addr === '' ? peer : addr;
 }
 

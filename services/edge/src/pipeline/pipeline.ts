@@ -94,10 +94,10 @@ export function pipelineBuilder(services: EdgeServices): PipelineBuilder {
  * `then` if every stage continued. A stage's Promise is awaited only when one is returned.
  */
 export function runStages(ctx: RequestContext, stages: readonly Stage[], i: number, then: ((ctx: RequestContext) => void) | null): void {
-  for (; i < stages.length; i++) {
+  for (let stage = stages[i]; stage !== undefined; stage = stages[++i]) {
     let result: StageResult | Promise<StageResult>;
     try {
-      result = ctx.trace === null ? stages[i]!.run(ctx) : runStageTraced(stages[i]!, ctx, ctx.trace);
+      result = ctx.trace === null ? stage.run(ctx) : runStageTraced(stage, ctx, ctx.trace);
     } catch (err) {
       ctx.fail(err);
       return;

@@ -77,8 +77,9 @@ export class LambdaAuthorizer implements Authorizer {
    */
   private identity(req: AuthRequest): string | null {
     const sources = this.sources;
-    if (sources.length === 1) {
-      const v = identityValue(sources[0]!, req);
+    const first = sources[0];
+    if (first !== undefined && sources.length === 1) {
+      const v = identityValue(first, req);
       if (v === undefined || (this.validation !== null && !this.validation.test(v))) return null;
       return v;
     }
