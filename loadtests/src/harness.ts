@@ -106,7 +106,8 @@ export function parseWrk(out: string): Counted {
   const ms = (v: string, unit: string): number => Number(v) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 1);
   const pct = (p: string): number => {
     const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(out);
-    return m ? Math.round(ms(m[1]!, m[2]!) * 100) / 100 : NaN;
+    const [, value, unit] = m ?? [];
+    return value === undefined || unit === undefined ? NaN : Math.round(ms(value, unit) * 100) / 100;
   };
   const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
@@ -143,23 +144,36 @@ export async function measureAll(targets: Target[], rounds = Number(process.env.
       acc.set(t.name, [...(acc.get(t.name) ?? []), res]);
     }
   }
-  return targets.map((t) => median(acc.get(t.name)!));
+  return targets.flatMap((t) => median(acc.get(t.name) ?? []) ?? []);
 }
 
 /** User + system CPU time of a process in ms (Linux /proc; null elsewhere). */
 export function cpuMs(pid: number): number | null {
+  const fields = procStat(pid);
+  // utime and stime, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+  return fields === null ? null : (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The fields of /proc/PID/stat after the command name (`state` first); null without such a process (or /proc). */
+export function procStat(pid: number | string): string[] | null {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // utime and stime, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name is in parentheses and may hold spaces or parentheses itself.
+    return text.slice(text.lastIndexOf(') ') + 2).split(' ');
   } catch {
     return null;
   }
 }
 
-function median(rs: Result[]): Result {
+/** The nearest-rank q-quantile (0..1) of ascending `sorted`; NaN when it is empty. */
+export function quantileOf(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+}
+
+/** The run with the median requests/s; undefined with no runs. */
+function median(rs: Result[]): Result | undefined {
   const sorted = [...rs].sort((a, b) => a.requestsPerSec - b.requestsPerSec);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 export interface Ratio {

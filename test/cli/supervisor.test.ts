@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, describe, expect, it } from 'vitest';
 import { spawnTurnpike, testPrefix, type TurnpikeProcess } from '@turnpike/testing';
 import { eventually, request } from '../../services/worker/test/helpers.js';
 
@@ -26,12 +26,15 @@ describe('turnpike edge --processes N', () => {
     const port = sup.info.port as number;
     const pids = sup.info.processes as number[];
     expect(pids).toHaveLength(2);
+    const [firstPid, secondPid] = pids;
+    assert.isDefined(firstPid);
+    assert.isDefined(secondPid);
     expect(pids.every(alive)).toBe(true);
     // Each child answers on the shared port (a new connection per request lets the kernel spread them).
     const health = () => request(port, { path: '/health' }).then((r) => r.status);
     expect(await Promise.all(Array.from({ length: 10 }, health))).toEqual(Array(10).fill(200));
 
-    process.kill(pids[0]!, 'SIGKILL');
+    process.kill(firstPid, 'SIGKILL');
     const restarted = await eventually(() => {
       const line = sup.output().split('\n').find((l) => l.startsWith('{"event":"edge-restarted"'));
       return line ? (JSON.parse(line) as { process: number; pid: number }) : undefined;
@@ -44,7 +47,7 @@ describe('turnpike edge --processes N', () => {
 
     expect(await sup.stop('SIGTERM')).toBe(0);
     expect(sup.output()).toContain('{"event":"stopped","signal":"SIGTERM","clean":true}');
-    expect([restarted.pid, pids[1]!].filter(alive)).toEqual([]);
+    expect([restarted.pid, secondPid].filter(alive)).toEqual([]);
   });
 
   it('exits 1 when the children cannot start, naming why', async () => {

@@ -59,9 +59,9 @@ async function connection(): Promise<RawConnection> {
  * them separately (there is no event for "the peer has read"); 3 ms is ample on loopback.
  */
 async function send(c: RawConnection, parts: (string | Buffer)[]): Promise<void> {
-  for (let i = 0; i < parts.length; i++) {
+  for (const [i, part] of parts.entries()) {
     if (i > 0) await new Promise((r) => setTimeout(r, 3));
-    await c.write(parts[i]!);
+    await c.write(part);
   }
 }
 

@@ -1,7 +1,7 @@
 // The management listener answers HTTP/1.0, which the edge's uWebSockets.js listener refuses with 505:
 // this is the health-check path for load balancers and tools that speak only HTTP/1.0 (docs/edge.md).
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '@turnpike/config';
 import { Edge } from '@turnpike/edge';
 import { SHARED_REDIS_URL, testPrefix } from '@turnpike/testing';
@@ -50,8 +50,10 @@ describe('HTTP/1.0', () => {
 
   it('the management listener keeps an HTTP/1.0 keep-alive connection open', async () => {
     const { c, rs } = await exchange(edge.managementPort, 'GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
-    expect(rs[0]!.status).toBe(200);
-    expect(header(rs[0]!, 'connection')?.toLowerCase()).toBe('keep-alive');
+    const [first] = rs;
+    assert.isDefined(first);
+    expect(first.status).toBe(200);
+    expect(header(first, 'connection')?.toLowerCase()).toBe('keep-alive');
     await c.write('GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
     expect((await c.responses(2)).map((r) => r.status)).toEqual([200, 200]);
     c.destroy();

@@ -27,7 +27,7 @@ export function parseResponses(buf: Buffer): { responses: WireResponse[]; rest: 
     const end = buf.indexOf('\r\n\r\n', off);
     if (end < 0) break;
     const lines = buf.subarray(off, end).toString('latin1').split('\r\n');
-    const statusLine = lines[0]!;
+    const statusLine = lines[0] ?? '';
     const status = Number(statusLine.split(' ')[1]);
     const headers = lines.slice(1).map((l): [string, string] => {
       const c = l.indexOf(':');

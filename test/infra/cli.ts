@@ -15,12 +15,12 @@ function help(args: string[]): string {
 export function turnpikeCommands(): Set<string> {
   const text = help([]);
   const list = text.slice(text.indexOf('commands:'), text.indexOf('turnpike <command> --help'));
-  return new Set([...list.matchAll(/^\s+([a-z-]+)(?:\s{2,}.*)?$/gm)].map((m) => m[1]!));
+  return new Set([...list.matchAll(/^\s+([a-z-]+)(?:\s{2,}.*)?$/gm)].flatMap(([, name]) => (name === undefined ? [] : [name])));
 }
 
 /** The options `turnpike <command> --help` shows in its usage line. */
 export function turnpikeOptions(command: string): Set<string> {
-  const usage = help([command]).split('\n')[0]!;
+  const usage = help([command]).split('\n')[0] ?? '';
   if (!usage.startsWith(`turnpike ${command}`)) throw new Error(`unexpected help of turnpike ${command}: ${usage}`);
   return new Set([...usage.matchAll(/--[a-z][a-z-]*/g)].map((m) => m[0]));
 }

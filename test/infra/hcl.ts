@@ -54,16 +54,16 @@ export async function loadModules(root: string): Promise<Map<string, TfModule>> 
     const rel = relative(root, file);
     const doc = (await parse(rel, readFileSync(file, 'utf8'))) as Record<string, unknown>;
     m.files.push(rel);
-    for (const [name, blocks] of Object.entries((doc.variable ?? {}) as Record<string, Body[]>)) m.variables.set(name, blocks[0]!);
+    for (const [name, [block]] of Object.entries((doc.variable ?? {}) as Record<string, Body[]>)) if (block) m.variables.set(name, block);
     for (const name of Object.keys(doc.output ?? {})) m.outputs.add(name);
     for (const block of (doc.locals ?? []) as Body[]) for (const [k, v] of Object.entries(block)) m.locals.set(k, v);
     for (const [type, byName] of Object.entries((doc.resource ?? {}) as Record<string, Record<string, Body[]>>)) {
-      for (const [name, blocks] of Object.entries(byName)) m.resources.set(`${type}.${name}`, blocks[0]!);
+      for (const [name, [block]] of Object.entries(byName)) if (block) m.resources.set(`${type}.${name}`, block);
     }
     for (const [type, byName] of Object.entries((doc.data ?? {}) as Record<string, Record<string, Body[]>>)) {
-      for (const [name, blocks] of Object.entries(byName)) m.resources.set(`data.${type}.${name}`, blocks[0]!);
+      for (const [name, [block]] of Object.entries(byName)) if (block) m.resources.set(`data.${type}.${name}`, block);
     }
-    for (const [name, blocks] of Object.entries((doc.module ?? {}) as Record<string, Body[]>)) m.moduleCalls.set(name, blocks[0]!);
+    for (const [name, [block]] of Object.entries((doc.module ?? {}) as Record<string, Body[]>)) if (block) m.moduleCalls.set(name, block);
     collectExpressions(doc, rel, m.expressions);
   }
   return modules;
@@ -85,16 +85,18 @@ export function referenceProblems(modules: Map<string, TfModule>): string[] {
   const problems: string[] = [];
   for (const m of modules.values()) {
     const used = new Set<string>();
-    for (const r of refs(m, VAR_REF)) {
-      used.add(r.groups[0]!);
-      if (!m.variables.has(r.groups[0]!)) problems.push(`${r.where}: var.${r.groups[0]} is not declared`);
+    for (const { where, groups: [name] } of refs(m, VAR_REF)) {
+      if (name === undefined) continue;
+      used.add(name);
+      if (!m.variables.has(name)) problems.push(`${where}: var.${name} is not declared`);
     }
     for (const name of m.variables.keys()) if (!used.has(name)) problems.push(`${m.files[0]}: variable "${name}" is declared but never used`);
 
     const usedLocals = new Set<string>();
-    for (const r of refs(m, LOCAL_REF)) {
-      usedLocals.add(r.groups[0]!);
-      if (!m.locals.has(r.groups[0]!)) problems.push(`${r.where}: local.${r.groups[0]} is not defined`);
+    for (const { where, groups: [name] } of refs(m, LOCAL_REF)) {
+      if (name === undefined) continue;
+      usedLocals.add(name);
+      if (!m.locals.has(name)) problems.push(`${where}: local.${name} is not defined`);
     }
     for (const name of m.locals.keys()) if (!usedLocals.has(name)) problems.push(`${m.files[0]}: local "${name}" is never used`);
 
@@ -143,7 +145,7 @@ function cidrsOf(value: unknown, m: TfModule, forEach: unknown): string[] {
     if (expr === undefined) return [v];
     const source = expr === 'each.value' || expr === 'each.key' ? String(forEach ?? '') : v;
     return [...source.matchAll(VAR_REF)].flatMap((r) => {
-      const d = m.variables.get(r[1]!)?.default;
+      const d = r[1] === undefined ? undefined : m.variables.get(r[1])?.default;
       return Array.isArray(d) ? d.map(String) : d === undefined ? [] : [String(d)];
     });
   });

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { Gateway, WebSocketApiSettings, loadConfig } from '@turnpike/config';
 import { TURNPIKE_BIN } from '@turnpike/testing';
 import { commandTokens, ingressRules, loadModules, openIngressProblems, referenceProblems, type TfModule } from './hcl.js';
@@ -52,7 +52,7 @@ describe('infra/terraform', () => {
     const rules = ingressRules(modules);
     const toManagement = rules.filter((r) => r.fromPort === '${var.management_port}');
     expect(toManagement.map((r) => r.id)).toEqual(['aws_vpc_security_group_ingress_rule.edge_management_from_nlb']);
-    expect(toManagement[0]!.source).toBe('${aws_security_group.nlb.id}');
+    expect(toManagement[0]?.source).toBe('${aws_security_group.nlb.id}');
     const toRedis = rules.filter((r) => r.body.security_group_id === '${aws_security_group.redis.id}');
     expect(toRedis.map((r) => r.source).sort()).toEqual(['${aws_security_group.edge.id}', '${aws_security_group.worker.id}']);
     expect(toRedis.every((r) => r.cidrs.length === 0)).toBe(true);
@@ -127,7 +127,8 @@ describe('infra/terraform', () => {
     afterAll(() => server.close());
 
     it('probe a path the management listener serves, on the management port', async () => {
-      const check = (res(mod('edge'), 'aws_lb_target_group.edge').health_check as Record<string, unknown>[])[0]!;
+      const [check] = res(mod('edge'), 'aws_lb_target_group.edge').health_check as Record<string, unknown>[];
+      assert.isDefined(check);
       expect(check).toMatchObject({ protocol: 'HTTP', port: '${tostring(var.management_port)}', matcher: '200' });
       expect(await managementStatus(server, String(check.path))).toBe(200);
       expect(await managementStatus(server, '/ready')).toBe(404); // the check above can fail

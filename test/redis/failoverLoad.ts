@@ -67,7 +67,8 @@ apis:
     ];
     const client = async () => {
       while (!stop) {
-        const r = routes[n % routes.length]!;
+        const r = routes[n % routes.length];
+        if (r === undefined) break;
         const id = `r${n++}`;
         const startedAt = Date.now();
         const res = await request(this.port, { method: r.method, path: r.path, body: r.method === 'POST' ? id : undefined }).catch(() => ({ status: 0 }));

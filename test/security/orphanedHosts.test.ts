@@ -54,7 +54,7 @@ function state(pid: number): string | null {
   try {
     // "pid (comm) S ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? null;
   } catch {
     return null;
   }

@@ -88,7 +88,7 @@ export class RawConnection {
     let end: number;
     while ((end = this.buf.indexOf('\r\n\r\n')) < 0) await this.more(deadline);
     const head = this.buf.subarray(0, end).toString('latin1').split('\r\n');
-    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head[0]!)?.[1] ?? NaN);
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head[0] ?? '')?.[1] ?? NaN);
     if (!Number.isInteger(status)) throw new Error(`not an HTTP response: ${head[0]}`);
     const headers: Record<string, string> = {};
     for (const line of head.slice(1)) {

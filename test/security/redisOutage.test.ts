@@ -155,11 +155,12 @@ function send(port: number, path: string, headers: Record<string, string>, agent
 function startLoad(port: number): { samples: Sample[]; stop(): Promise<void> } {
   const samples: Sample[] = [];
   const inflight = new Set<Promise<void>>();
-  const agents = Object.keys(kinds).map(() => new Agent({ keepAlive: true, maxSockets: 64 }));
+  // One agent per route kind, so one kind's stalled sockets never hold up another's.
+  const lanes = Object.entries(kinds).map(([kind, { path, headers }]) => ({ kind, path, headers, agent: new Agent({ keepAlive: true, maxSockets: 64 }) }));
   const timer = setInterval(() => {
-    Object.entries(kinds).forEach(([kind, { path, headers }], i) => {
+    lanes.forEach(({ kind, path, headers, agent }) => {
       const at = performance.now();
-      const p = send(port, path, headers, agents[i]!).then((status) => void samples.push({ kind, at, ms: performance.now() - at, status }));
+      const p = send(port, path, headers, agent).then((status) => void samples.push({ kind, at, ms: performance.now() - at, status }));
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     });
@@ -169,7 +170,7 @@ function startLoad(port: number): { samples: Sample[]; stop(): Promise<void> } {
     async stop() {
       clearInterval(timer);
       await Promise.all(inflight);
-      for (const a of agents) a.destroy();
+      for (const { agent } of lanes) agent.destroy();
     },
   };
 }

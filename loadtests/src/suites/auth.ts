@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { deletePrefix } from '@turnpike/testing';
 import { request } from 'undici';
-import { measureAll, report, type Target } from '../harness.js';
+import { measureAll, quantileOf, report, type Target } from '../harness.js';
 import { ROOT, TURNPIKE, start, startUpstream, type Running } from '../processes.js';
 
 /**
@@ -106,6 +106,6 @@ async function timed(url: string, headers: Record<string, string>): Promise<numb
 
 function percentiles(ms: number[]): { p50: number; p99: number } {
   const s = [...ms].sort((x, y) => x - y);
-  const at = (q: number) => Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]! * 100) / 100;
+  const at = (q: number) => Math.round(quantileOf(s, q) * 100) / 100;
   return { p50: at(0.5), p99: at(0.99) };
 }

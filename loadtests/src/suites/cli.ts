@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { quantileOf } from '../harness.js';
 import { ROOT, TURNPIKE } from '../processes.js';
 
 /**
@@ -11,7 +12,7 @@ const RUNS = Number(process.env.BENCH_CLI_RUNS ?? 9);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return quantileOf(s, 0.5);
 }
 
 function time(args: string[]): { medianMs: number; minMs: number } {

@@ -6,8 +6,8 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { QueueFunctionInvoker } from '@turnpike/edge/internals';
 import { HostPool, hostLauncher } from '@turnpike/worker/internals';
-import { readFileSync, readdirSync } from 'node:fs';
-import { measure, measureAll, report, type Result, type Target } from '../harness.js';
+import { readdirSync } from 'node:fs';
+import { measure, measureAll, procStat, quantileOf, report, type Result, type Target } from '../harness.js';
 import { ROOT, TURNPIKE, start, startUpstream, type Running } from '../processes.js';
 import { topFunctions } from '../cpuProfile.js';
 
@@ -62,14 +62,15 @@ apis:
 
     // cpu µs/req is the edge's (the worker's, its hosts' and Redis's shares are in cpuMicrosPerInvocation).
     const pid = edge.proc.pid;
+    const functionRoute: Target = { name: 'function route 1.0 (256 conns)', url: `${base}/fn`, connections: IN_FLIGHT, pid };
     const targets: Target[] = [
-      { name: 'function route 1.0 (256 conns)', url: `${base}/fn`, connections: IN_FLIGHT, pid },
+      functionRoute,
       { name: 'function route 2.0 (256 conns)', url: `${base}/fn2`, connections: IN_FLIGHT, pid },
       { name: 'function route (1 conn)', url: `${base}/fn`, connections: 1, pid },
       { name: 'proxy route (256 conns)', url: `${base}/item`, connections: IN_FLIGHT, pid },
     ];
     const results = await measureAll(targets);
-    const cpu = await cpuPerInvocation(targets[0]!, edge.proc.pid!, worker.proc.pid!, cleanup);
+    const cpu = await cpuPerInvocation(functionRoute, edge.proc.pid!, worker.proc.pid!, cleanup);
     const invoker = await invokerOnly(prefix);
     let profiles: Record<string, unknown> = { cpuMicrosPerInvocation: cpu };
     if (profile) {
@@ -117,7 +118,7 @@ async function closedLoop(name: string, inFlight: number, op: () => Promise<unkn
   };
   await Promise.all(Array.from({ length: inFlight }, loop));
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]! * 100) / 100;
+  const q = (p: number) => Math.round(quantileOf(latencies, p) * 100) / 100;
   return { name, requestsPerSec: Math.round(latencies.length / SECONDS), p50Ms: q(0.5), p99Ms: q(0.99), errors, non2xx: 0, total: latencies.length };
 }
 
@@ -191,22 +192,14 @@ async function isolationCost(): Promise<Result[]> {
  */
 async function cpuPerInvocation(t: Target, edgePid: number, workerPid: number, redis: Redis): Promise<Record<string, number>> {
   const ticks = (pid: number) => {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return Number(f[11]) + Number(f[12]);
-    } catch {
-      return 0;
-    }
+    const f = procStat(pid);
+    return f === null ? 0 : Number(f[11]) + Number(f[12]);
   };
   const hostPids = () =>
     readdirSync('/proc')
       .filter((d) => /^\d+$/.test(d))
       .filter((d) => {
-        try {
-          return Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === workerPid;
-        } catch {
-          return false;
-        }
+        return Number(procStat(d)?.[1]) === workerPid;
       })
       .map(Number);
   const redisCpu = async () => {

@@ -3,6 +3,7 @@ import { RouteTrie, normalizePath } from '@turnpike/edge/internals';
 import type { RouteMethod } from '@turnpike/config';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { quantileOf } from '../harness.js';
 import { ROOT } from '../processes.js';
 
 /**
@@ -16,7 +17,7 @@ export function nsPerOp(fn: () => unknown, iterations = 500_000): number {
     for (let i = 0; i < iterations; i++) fn();
     runs.push(Number(process.hrtime.bigint() - t0) / iterations);
   }
-  return Math.round(runs.sort((a, b) => a - b)[2]! * 10) / 10;
+  return Math.round(quantileOf(runs.sort((a, b) => a - b), 0.5) * 10) / 10;
 }
 
 export async function run(): Promise<void> {

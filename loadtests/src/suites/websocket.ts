@@ -221,13 +221,15 @@ export async function run(): Promise<void> {
     const redis = connectRedis({ url: REDIS_URL, name: 'bench-ws' });
     const creds = await new CredentialStore(redis, new RedisKeys(prefix)).create('bench');
     redis.disconnect();
-    const receivers = [await startClient(), await startClient()];
-    clients.push(...receivers);
+    const receiverA = await startClient();
+    const receiverB = await startClient();
+    clients.push(receiverA, receiverB);
     // Subscribers of topic "bench" (the $connect route subscribes every connection): 50 on each node,
     // node B's first, so the registry then holds only B's ids: the @connections target is one of them.
-    await receivers[1]!.request({ type: 'connect', host: '127.0.0.1', port: portB, path: '/prod', count: 50, addresses: sourceAddresses(41), concurrency: 10 }, 'connected');
-    const idOnB = (await registeredIds(prefix))[0]!;
-    await receivers[0]!.request({ type: 'connect', host: '127.0.0.1', port: portA, path: '/prod', count: 50, addresses: sourceAddresses(40), concurrency: 10 }, 'connected');
+    await receiverB.request({ type: 'connect', host: '127.0.0.1', port: portB, path: '/prod', count: 50, addresses: sourceAddresses(41), concurrency: 10 }, 'connected');
+    const [idOnB] = await registeredIds(prefix);
+    if (idOnB === undefined) throw new Error('node B registered none of its 50 connections');
+    await receiverA.request({ type: 'connect', host: '127.0.0.1', port: portA, path: '/prod', count: 50, addresses: sourceAddresses(40), concurrency: 10 }, 'connected');
     const presign = (port: number, path: string) => signSigV4({ method: 'POST', host: `127.0.0.1:${port}`, rawPath: path, body: MESSAGE }, creds, 'us-east-1');
     const frame = 2 + MESSAGE.length;
     const bytesOf = async (c: ClientProcess) => (await c.request<{ bytes: number }>({ type: 'stats' }, 'stats')).bytes;
@@ -239,12 +241,12 @@ export async function run(): Promise<void> {
     const delivered: Record<string, number> = {};
     const results: Result[] = [];
     for (const t of targets) {
-      const before = (await bytesOf(receivers[0]!)) + (await bytesOf(receivers[1]!));
+      const before = (await bytesOf(receiverA)) + (await bytesOf(receiverB));
       const [r] = await measureAll([t], 1, { ...DEFAULTS, warmupSec: 0 });
       await settle(500);
-      const after = (await bytesOf(receivers[0]!)) + (await bytesOf(receivers[1]!));
+      const after = (await bytesOf(receiverA)) + (await bytesOf(receiverB));
       delivered[t.name] = Math.round((after - before) / frame / DEFAULTS.durationSec);
-      results.push(r!);
+      if (r !== undefined) results.push(r);
     }
     extra.deliveredMessagesPerSecond = delivered;
     report('websocket', results, [], extra);

@@ -31,7 +31,8 @@ const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 // A masked, empty pong (clients must mask): the answer to uWS's automatic pings.
 const PONG = Buffer.from([0x8a, 0x80, 0, 0, 0, 0]);
 
-function openOne(c: ConnectCommand, localAddress: string): Promise<void> {
+/** `localAddress` undefined (no source addresses given): the system picks one. */
+function openOne(c: ConnectCommand, localAddress: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = connect({ host: c.host, port: c.port, localAddress });
     let upgraded = false;
@@ -88,7 +89,7 @@ async function connectAll(c: ConnectCommand): Promise<void> {
     while (next < c.count) {
       const i = next++;
       try {
-        await openOne(c, c.addresses[i % c.addresses.length]!);
+        await openOne(c, c.addresses[i % c.addresses.length]);
         ok++;
       } catch (err) {
         failed++;

@@ -42,7 +42,12 @@ interface Listening {
 
 export async function superviseEdges(o: SupervisorOptions): Promise<number> {
   const group = o.portGroup ?? `edges-${process.pid}-${randomBytes(4).toString('hex')}`;
+  // Each child runs this same CLI script (`turnpike edge`).
+  const cli = process.argv[1];
+  if (cli === undefined) throw new Error('turnpike edge: the supervisor needs the path of the turnpike script (process.argv[1])');
   const slots: Slot[] = Array.from({ length: o.processes }, (_, index) => ({ index, child: null, startedAt: 0, crashes: 0, restartTimer: null }));
+  const [firstSlot, ...otherSlots] = slots;
+  if (firstSlot === undefined) throw new Error('turnpike edge: the supervisor runs at least one edge process');
   let stopping = false;
   // uWS sets SO_REUSEPORT only on a socket bound to a given port: port 0 is resolved to a free one here.
   let port = o.port === 0 ? await freePort() : o.port;
@@ -59,7 +64,7 @@ export async function superviseEdges(o: SupervisorOptions): Promise<number> {
 
   /** Starts the slot's child; resolves with its listening line, or rejects with its exit code. */
   const start = (slot: Slot): Promise<Listening> => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'edge', ...childArgs()], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...process.execArgv, cli, 'edge', ...childArgs()], { stdio: ['ignore', 'pipe', 'inherit'] });
     slot.child = child;
     slot.startedAt = Date.now();
     return new Promise((resolve, reject) => {
@@ -122,10 +127,10 @@ export async function superviseEdges(o: SupervisorOptions): Promise<number> {
   // The first child picks the port when it was 0 (or the config's); the others are given the one it bound.
   let first: Listening;
   try {
-    first = await start(slots[0]!);
+    first = await start(firstSlot);
     port = first.port;
     if (managementPort === 0 && first.managementPort !== null) managementPort = first.managementPort;
-    await Promise.all(slots.slice(1).map(start));
+    await Promise.all(otherSlots.map(start));
   } catch (err) {
     await stopAll('SIGTERM');
     console.error(`turnpike edge: ${(err as Error).message}`);

@@ -27,7 +27,10 @@ export function definitionFrom(name: string, body: Record<string, unknown>): Api
     const issues = [...keyIssues, ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: formatPath(['definition', ...(i.path as PropertyKey[]).slice(2)]), message: i.message })))];
     throw new ApiError(400, 'invalid', `the definition has ${issues.length} problem(s): ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
-  return parsed.data.apis[0]!;
+  // The file parsed is the one built above, around this one API.
+  const [api] = parsed.data.apis;
+  if (api === undefined) throw new Error('the definition parsed to no API');
+  return api;
 }
 
 /**
@@ -39,8 +42,9 @@ function fromOpenApi(name: string, doc: unknown): ApiConfig {
   if (!text && !isOpenApi(doc)) throw new ApiError(400, 'invalid', '"openapi" must be an OpenAPI 3 document (an object with an `openapi` field, or its YAML/JSON text)');
   try {
     const config = parseConfig(text ? doc : JSON.stringify(doc), `${name}.openapi.${text ? 'yaml' : 'json'}`, { checkStageVariables: false, env: null });
-    if (text && (config.apis.length !== 1 || config.apis[0]!.openapi === undefined)) throw new ApiError(400, 'invalid', 'the text is not an OpenAPI 3 document (no `openapi` field at its top)');
-    const { openapi: _file, ...api } = config.apis[0]!;
+    const [first, ...others] = config.apis;
+    if (first === undefined || (text && (others.length > 0 || first.openapi === undefined))) throw new ApiError(400, 'invalid', 'the text is not an OpenAPI 3 document (no `openapi` field at its top)');
+    const { openapi: _file, ...api } = first;
     return { ...api, name };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -52,7 +52,8 @@ export function fleetRoutes(router: Router, deps: { redis: RedisClient; keys: Re
         const rows = (await p.exec()) ?? [];
         rows.forEach(([, v], i) => {
           const [api, stage, connectedAt, sourceIp] = v as (string | null)[];
-          if (api !== null) out.push({ connectionId: ids[i]!, node, api: api!, stage: stage ?? '', connectedAt: Number(connectedAt), sourceIp: sourceIp ?? '' });
+          const connectionId = ids[i];
+          if (connectionId !== undefined && typeof api === 'string') out.push({ connectionId, node, api, stage: stage ?? '', connectedAt: Number(connectedAt), sourceIp: sourceIp ?? '' });
         });
         if (truncated) break;
       }

@@ -74,8 +74,10 @@ export class Router {
       }
       const params: Record<string, string> = {};
       route.names.forEach((n, i) => {
+        const raw = m[i + 1];
+        if (raw === undefined) return;
         try {
-          params[n] = decodeURIComponent(m[i + 1]!);
+          params[n] = decodeURIComponent(raw);
         } catch {
           throw new ApiError(400, 'invalid', `path segment "${m[i + 1]}" is not valid percent-encoding`);
         }

@@ -103,8 +103,8 @@ export class ControlServer {
   private async authenticate(req: IncomingMessage) {
     const auth = header(req, 'authorization');
     if (auth === undefined) throw new ApiError(401, 'unauthenticated', 'send an admin token: Authorization: Bearer tpa_... (turnpike control tokens create)');
-    const m = /^Bearer\s+(\S+)$/i.exec(auth);
-    const token = m ? await this.tokens.verify(m[1]!) : null;
+    const bearer = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
+    const token = bearer === undefined ? null : await this.tokens.verify(bearer);
     if (token === null) throw new ApiError(401, 'unauthenticated', 'the admin token is malformed, unknown or revoked');
     return token;
   }
@@ -130,7 +130,7 @@ const CONTROL_STATUS: Record<string, number> = { not_found: 404, conflict: 409, 
 
 function asApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof ControlError) return new ApiError(CONTROL_STATUS[err.code]!, err.code, err.message, err.currentVersion !== undefined ? { currentVersion: err.currentVersion } : {});
+  if (err instanceof ControlError) return new ApiError(CONTROL_STATUS[err.code] ?? 500, err.code, err.message, err.currentVersion !== undefined ? { currentVersion: err.currentVersion } : {});
   if (err instanceof StoreError) {
     const status = STORE_STATUS[err.code] ?? 400;
     return new ApiError(status, status === 404 ? 'not_found' : status === 409 ? 'conflict' : 'invalid', err.message);

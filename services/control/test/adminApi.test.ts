@@ -115,8 +115,8 @@ describe('concurrent changes', () => {
     const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(1);
-    expect(lost[0]!.reason).toMatchObject({ status: 409, code: 'conflict' });
-    expect((lost[0]!.reason as ControlCallError).body).toMatchObject({ error: { currentVersion: s.version + 1 } });
+    expect(lost[0]?.reason).toMatchObject({ status: 409, code: 'conflict' });
+    expect((lost[0]?.reason as ControlCallError).body).toMatchObject({ error: { currentVersion: s.version + 1 } });
     const after = await cp.client.call<StageRecord>('GET', '/v1/apis/shop/stages/prod');
     expect(after.version).toBe(s.version + 1);
   });

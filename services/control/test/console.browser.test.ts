@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -99,7 +99,8 @@ describe.skipIf(!available)('the console in a real browser', () => {
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
     const html = await index.text();
-    const js = /\/console\/assets\/(console-[A-Z0-9]+\.js)/.exec(html)![1]!;
+    const js = /\/console\/assets\/(console-[A-Z0-9]+\.js)/.exec(html)?.[1];
+    assert.isDefined(js, 'index.html links the console bundle');
     const asset = await fetch(`${origin}/console/assets/${js}`);
     expect(asset.status).toBe(200);
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');

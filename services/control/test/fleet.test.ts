@@ -87,7 +87,7 @@ describe('nodes and metrics across edges', () => {
     expect(err).toBeInstanceOf(ControlCallError);
     const issues = ((err as ControlCallError).body as { error: { issues: { line?: number }[] } }).error.issues;
     expect(issues.length).toBeGreaterThan(0);
-    expect(issues[0]!.line).toBe(7);
+    expect(issues[0]?.line).toBe(7);
   });
 });
 

@@ -16,7 +16,7 @@ import type { BodyLimits } from './http/requestBody.js';
 import { ambiguousFraming } from './http/requestHead.js';
 import { RequestContext, type ContextServices, type RequestObserver } from './pipeline/context.js';
 import { pipelineBuilder, runStages, type EdgeServices } from './pipeline/pipeline.js';
-import { AuthorizationService } from './stages/authorize/service.js';
+import { AuthorizationService } from './services/authorization/authorizationService.js';
 import { RouteTable, type ApiStage, type CompiledApi } from './router/routeTable.js';
 import { RouteTrie } from './router/routeTrie.js';
 import { startManagement, type ManagementServer } from './management/server.js';

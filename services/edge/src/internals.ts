@@ -4,8 +4,8 @@
  */
 export { normalizePath } from './http/normalizePath.js';
 export { RouteTrie } from './router/routeTrie.js';
-export { compilePolicy, isAllowed, reducePolicy } from './stages/authorize/policy/policy.js';
-export { WildcardPattern } from './stages/authorize/policy/wildcard.js';
-export { PolicyCache } from './stages/authorize/cache/policyCache.js';
+export { compilePolicy, isAllowed, reducePolicy } from './services/authorization/policy/policy.js';
+export { WildcardPattern } from './services/authorization/policy/wildcard.js';
+export { PolicyCache } from './services/authorization/cache/policyCache.js';
 export { QueueFunctionInvoker } from './services/invoker/queueInvoker.js';
 export { startManagement, type ManagementServer } from './management/server.js';

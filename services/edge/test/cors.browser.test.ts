@@ -130,7 +130,7 @@ apis:
       return [await read('/broken'), await read('/nothing')];
     }, gateway);
     expect(result[0]).toMatchObject({ status: 502, body: { message: 'Internal server error' } });
-    expect(result[0]!.requestId).toBeTruthy();
+    expect(result[0]?.requestId).toBeTruthy();
     expect(result[1]).toMatchObject({ status: 403, body: { message: 'Missing Authentication Token' } });
     await page.close();
   });

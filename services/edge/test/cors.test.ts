@@ -168,8 +168,8 @@ apis:
     const found = issues(api('{ allowOrigins: ["*"], allowCredentials: true }'));
     expect(found).toHaveLength(1);
     expect(found[0]).toMatchObject({ path: 'apis[0].cors.allowCredentials', line: 4 });
-    expect(found[0]!.file).toMatch(/cors\.yaml$/);
-    expect(found[0]!.message).toMatch(/cannot be combined with allowOrigins "\*"/);
+    expect(found[0]?.file).toMatch(/cors\.yaml$/);
+    expect(found[0]?.message).toMatch(/cannot be combined with allowOrigins "\*"/);
   });
 
   it('refuses origins with a path, bad methods and bad max ages', () => {
@@ -187,13 +187,13 @@ apis:
     };
     writeFileSync(join(dir, 'pets.json'), JSON.stringify(oas));
     const fromOas = loadConfig(join(dir, 'pets.json'));
-    expect(fromOas.apis[0]!.cors).toEqual({ allowOrigins: ['https://pets.example.com'], allowMethods: ['GET', 'OPTIONS'], allowHeaders: ['authorization'], exposeHeaders: ['x-total'], maxAge: 300, allowCredentials: true });
+    expect(fromOas.apis[0]?.cors).toEqual({ allowOrigins: ['https://pets.example.com'], allowMethods: ['GET', 'OPTIONS'], allowHeaders: ['authorization'], exposeHeaders: ['x-total'], maxAge: 300, allowCredentials: true });
     expect(fromOas.warnings.filter((w) => w.message.includes('cors'))).toEqual([]);
 
     writeFileSync(join(dir, 'turnpike.yaml'), 'apis:\n  - name: pets\n    openapi: pets.json\n    cors: { allowOrigins: ["https://other.example.com"] }\n');
-    expect(loadConfig(join(dir, 'turnpike.yaml')).apis[0]!.cors!.allowOrigins).toEqual(['https://other.example.com']);
+    expect(loadConfig(join(dir, 'turnpike.yaml')).apis[0]?.cors?.allowOrigins).toEqual(['https://other.example.com']);
     writeFileSync(join(dir, 'imported.yaml'), 'apis:\n  - name: pets\n    openapi: pets.json\n');
-    expect(loadConfig(join(dir, 'imported.yaml')).apis[0]!.cors!.allowOrigins).toEqual(['https://pets.example.com']);
+    expect(loadConfig(join(dir, 'imported.yaml')).apis[0]?.cors?.allowOrigins).toEqual(['https://pets.example.com']);
 
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...oas, 'x-amazon-apigateway-cors': { allowOrigins: ['*'], allowCredentials: true } }));
     expect(() => loadConfig(join(dir, 'bad.json'))).toThrow(/x-amazon-apigateway-cors\.allowCredentials: allowCredentials cannot be combined/);

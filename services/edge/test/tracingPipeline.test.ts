@@ -118,8 +118,9 @@ apis:
 
 function one(spans: ReadableSpan[], pick: (s: ReadableSpan) => boolean): ReadableSpan {
   const found = spans.filter(pick);
-  if (found.length !== 1) throw new Error(`expected one matching span, found ${found.length}: ${spans.map((s) => s.name).join(', ')}`);
-  return found[0]!;
+  const [only] = found;
+  if (only === undefined || found.length !== 1) throw new Error(`expected one matching span, found ${found.length}: ${spans.map((s) => s.name).join(', ')}`);
+  return only;
 }
 
 const hrMs = (t: [number, number]) => t[0] * 1000 + t[1] / 1e6;

@@ -50,7 +50,11 @@ afterAll(async () => {
   await deletePrefix(SHARED_REDIS_URL, prefix);
 });
 
-const port = (i: number) => edges[i]!.info.port as number;
+const port = (i: number) => {
+  const edge = edges[i];
+  if (edge === undefined) throw new Error(`edge ${i} has not started`);
+  return edge.info.port as number;
+};
 /** The pid of the worker running the record invocation marked `marker` (the record fixture notes it). */
 const workerOf = (marker: string) => {
   const line = existsSync(recordFile) ? readFileSync(recordFile, 'utf8').split('\n').find((l) => l.startsWith(`worker:${marker}:`)) : undefined;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -297,11 +297,13 @@ describe('asynchronous invocation', () => {
     }, 'the dead letter');
     expect(lines('dead')).toBe(3);
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ function: 'record', requestId, attempts: 3 });
-    expect(letters[0]!.failedReason).toContain('failing attempt 3 of dead');
+    const [letter] = letters;
+    assert.isDefined(letter);
+    expect(letter).toMatchObject({ function: 'record', requestId, attempts: 3 });
+    expect(letter.failedReason).toContain('failing attempt 3 of dead');
 
-    const replayed = (await dlq('replay', '--function', 'record', '--id', letters[0]!.jobId)).replayed!;
-    expect(replayed.map((l) => l.jobId)).toEqual([letters[0]!.jobId]);
+    const replayed = (await dlq('replay', '--function', 'record', '--id', letter.jobId)).replayed!;
+    expect(replayed.map((l) => l.jobId)).toEqual([letter.jobId]);
     // The 4th attempt succeeds (failTimes: 3), and the dead-letter queue is empty again.
     await eventually(() => (lines('dead') === 4 ? true : undefined), 'the replayed invocation');
     await eventually(async () => ((await dlq('list')).deadLetters!.length === 0 ? true : undefined), 'an empty dead-letter queue');

@@ -12,8 +12,9 @@ const DECIMAL = /^(\d{1,15})(?:\.(\d{1,9}))?$/;
 /** Parses a non-negative decimal string ("0.002", "49", "12.50"); null when it is not one. */
 export function parseAmount(text: string): Nanos | null {
   const m = DECIMAL.exec(text);
-  if (!m) return null;
-  return BigInt(m[1]!) * ONE + BigInt((m[2] ?? '').padEnd(SCALE, '0'));
+  const [, whole, fraction = ''] = m ?? [];
+  if (whole === undefined) return null;
+  return BigInt(whole) * ONE + BigInt(fraction.padEnd(SCALE, '0'));
 }
 
 /** ISO 4217 minor units of the currencies that do not use two; every other currency uses two. */

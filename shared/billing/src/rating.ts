@@ -103,9 +103,8 @@ export function rateMonth(input: RateInput): Statement {
       const unit = rate.unit === 'per1000' ? '1000 calls' : 'call';
       const start = position.get(selector) ?? 0;
       position.set(selector, start + u.calls);
-      const pieces = rate.mode === 'volume' ? [{ tier: tierOf(rate, totals.get(selector)!), calls: u.calls }] : graduated(rate, start, u.calls);
-      for (const { tier, calls } of pieces) {
-        const t = rate.tiers[tier]!;
+      const pieces = rate.mode === 'volume' ? volumeTier(rate, totals.get(selector)!, u.calls) : graduated(rate, start, u.calls);
+      for (const { tier, config: t, calls } of pieces) {
         add(
           `calls ${version.effectiveFrom} ${selector} ${tier}`,
           () => ({ kind: 'calls', description: describeRate(rate, tier), priceVersion: version.effectiveFrom, apiStage: rate.apiStage ?? null, route: rate.route ?? null, tier: tier + 1, unit, unitPrice: t.price }),
@@ -152,32 +151,44 @@ function selectorOf(rate: RateConfig): string {
   return `${rate.apiStage ?? '*'}|${rate.route ?? '*'}`;
 }
 
+/** Calls priced at one tier: its index in the rate (0-based) and its configuration. */
+interface TierPiece {
+  tier: number;
+  config: RateConfig['tiers'][number];
+  calls: number;
+}
+
 /** Splits `calls` starting at month position `start` over the tiers they fall in. */
-function graduated(rate: RateConfig, start: number, calls: number): { tier: number; calls: number }[] {
-  const out: { tier: number; calls: number }[] = [];
+function graduated(rate: RateConfig, start: number, calls: number): TierPiece[] {
+  const out: TierPiece[] = [];
   let pos = start;
   let left = calls;
-  for (let i = 0; i < rate.tiers.length && left > 0; i++) {
-    const upTo = rate.tiers[i]!.upTo ?? Infinity;
+  for (const [tier, config] of rate.tiers.entries()) {
+    if (left <= 0) break;
+    const upTo = config.upTo ?? Infinity;
     if (pos >= upTo) continue;
     const n = Math.min(left, upTo - pos);
-    out.push({ tier: i, calls: n });
+    out.push({ tier, config, calls: n });
     pos += n;
     left -= n;
   }
   return out;
 }
 
-function tierOf(rate: RateConfig, total: number): number {
-  const i = rate.tiers.findIndex((t) => t.upTo === undefined || total <= t.upTo);
-  return i < 0 ? rate.tiers.length - 1 : i;
+/** All `calls` at the tier the month's `total` reaches (the last tier, without upTo, past the others). */
+function volumeTier(rate: RateConfig, total: number, calls: number): TierPiece[] {
+  for (const [tier, config] of rate.tiers.entries()) if (config.upTo === undefined || total <= config.upTo) return [{ tier, config, calls }];
+  const last = rate.tiers.at(-1);
+  return last === undefined ? [] : [{ tier: rate.tiers.length - 1, config: last, calls }];
 }
 
 function describeRate(rate: RateConfig, tier: number): string {
   const where = rate.route ? `${rate.route} on ${rate.apiStage}` : rate.apiStage ? `calls on ${rate.apiStage}` : 'calls';
   if (rate.tiers.length === 1) return where;
-  const from = tier === 0 ? 1 : rate.tiers[tier - 1]!.upTo! + 1;
-  const to = rate.tiers[tier]!.upTo;
+  // Every tier but the last has upTo (the schema checks it): a tier starts one past the one before.
+  const below = rate.tiers[tier - 1]?.upTo;
+  const from = below === undefined ? 1 : below + 1;
+  const to = rate.tiers[tier]?.upTo;
   const range = to === undefined ? `${from.toLocaleString('en-US')}+` : `${from.toLocaleString('en-US')}–${to.toLocaleString('en-US')}`;
   return `${where}, ${rate.mode === 'volume' ? 'volume' : 'tier'} ${range}`;
 }

@@ -27,8 +27,8 @@ export function statementToText(s: Statement): string {
   const rows = s.lines.map((l) => [l.description, `${l.quantity} ${l.unit}`, `${l.unitPrice}`, l.amount]);
   const head = ['ITEM', 'QUANTITY', 'UNIT PRICE', `AMOUNT (${s.currency})`];
   const all = [head, ...rows];
-  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const widths = head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const fmt = (r: string[]) => r.map((c, i) => (i >= 2 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [
     `Statement for API key ${s.keyId}, usage plan ${s.planId}, ${s.month}`,
     `${s.calls.toLocaleString('en-US')} billable calls, ${s.bytes.toLocaleString('en-US')} response bytes`,

@@ -85,10 +85,11 @@ export function encodeReply(r: Reply): Buffer {
 /** Throws on a message that is not a reply (the edge logs it and drops it). */
 export function decodeReply(buf: Buffer | Uint8Array): Reply {
   const v = decode(buf);
-  if (!Array.isArray(v) || typeof v[0] !== 'number' || typeof v[2] !== 'string' || REPLY_STATUS[v[1] as number] === undefined) {
+  const status = Array.isArray(v) ? REPLY_STATUS[v[1] as number] : undefined;
+  if (!Array.isArray(v) || typeof v[0] !== 'number' || typeof v[2] !== 'string' || status === undefined) {
     throw new Error('malformed function reply');
   }
-  return { seq: v[0], status: REPLY_STATUS[v[1] as number]!, payload: v[2], errorType: typeof v[3] === 'string' ? v[3] : null };
+  return { seq: v[0], status, payload: v[2], errorType: typeof v[3] === 'string' ? v[3] : null };
 }
 
 /**
@@ -143,6 +144,6 @@ export function functionOfQueue(queueName: string): string | null {
  */
 export function functionNameOf(ref: string): string | null {
   const m = /(?:^|:)function:([A-Za-z0-9_-]{1,64})(?::[A-Za-z0-9_$-]+)?(?:\/invocations)?$/.exec(ref);
-  if (m) return m[1]!;
+  if (m?.[1] !== undefined) return m[1];
   return FUNCTION_QUEUE_ID.test(ref) ? ref : null;
 }

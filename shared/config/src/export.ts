@@ -113,7 +113,8 @@ function requestParameters(target: 'header' | 'querystring', values: Record<stri
   return Object.fromEntries(
     Object.entries(values).map(([k, v]) => {
       const ref = /^\$\{((?:stageVariables|context)\.[A-Za-z0-9_.]+|request\.(?:header|querystring|path)\.[^}]+)\}$/.exec(v);
-      const source = ref ? (ref[1]!.startsWith('request.') ? `method.${ref[1]}` : ref[1]) : `'${v}'`;
+      const name = ref?.[1];
+      const source = name === undefined ? `'${v}'` : name.startsWith('request.') ? `method.${name}` : name;
       return [`integration.request.${target}.${k}`, source];
     }),
   );
@@ -169,7 +170,7 @@ function securityScheme(a: AuthorizerConfig, lambdaUri: (fn: string) => string):
 /** The same document as Swagger 2.0 (`--format swagger`). */
 function toSwagger(doc: Obj): Obj {
   const { openapi: _o, servers, components, paths, ...rest } = doc as { openapi: unknown; servers: { variables: { basePath: { default: string } } }[]; components?: { securitySchemes?: Obj }; paths: Record<string, Record<string, Obj>> };
-  const stage = servers[0]!.variables.basePath.default;
+  const stage = servers[0]?.variables.basePath.default ?? '';
   const out: Obj = { swagger: '2.0', ...rest, basePath: stage ? `/${stage}` : '/', schemes: ['https'] };
   if (components?.securitySchemes) out.securityDefinitions = components.securitySchemes;
   const swaggerPaths: Record<string, Obj> = {};
@@ -181,8 +182,8 @@ function toSwagger(doc: Obj): Obj {
       const params: Obj[] = (parameters ?? []).map(({ schema, ...p }) => ({ ...p, type: (schema as { type?: string } | undefined)?.type ?? 'string' }));
       if (requestBody) {
         // Swagger has one body schema per operation, for every type it consumes.
-        const media = Object.values(requestBody.content)[0]!;
-        params.push({ in: 'body', name: 'body', required: true, schema: media.schema });
+        const [media] = Object.values(requestBody.content);
+        if (media) params.push({ in: 'body', name: 'body', required: true, schema: media.schema });
         kept.consumes = Object.keys(requestBody.content);
       }
       item[method] = { ...(params.length ? { parameters: params } : {}), ...kept };

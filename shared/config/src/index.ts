@@ -4,7 +4,7 @@ export { loadConfig, parseConfig, isOpenApi, type LoadOptions, type TurnpikeConf
 export { readSource, parseSource, lineOf, zodIssues, type SourceDoc } from './source.js';
 export { importOpenApi, type ImportedApi } from './openapi.js';
 export { parseRedisUrl, redactUrl, type RedisUrl, type RedisMode, type RedisHostPort } from './redisUrl.js';
-export { STAGE_VARIABLE_REF, undefinedStageVariables } from './stageVariables.js';
+export { STAGE_VARIABLE_REF, substituteStageVariables, undefinedStageVariables, type StageVariableSubstitution } from './stageVariables.js';
 export { envReferencePaths, ENV_REFUSED } from './env.js';
 export { functionVersion, pinFunctionVersions } from './deployedFunctions.js';
 export { compileModel } from './jsonSchema.js';

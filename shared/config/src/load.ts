@@ -125,7 +125,8 @@ function fromOpenApiFile(src: SourceDoc, options: LoadOptions): TurnpikeConfig {
   if (issues.length) throw new ConfigError(issues);
   // Served as on AWS: a one-segment server path is the stage (`/prod/pets`), a longer one a base path.
   const segments = (imported.serverPath ?? '').split('/').filter(Boolean);
-  const stage = segments.length === 1 && /^[A-Za-z0-9_-]{1,128}$/.test(segments[0]!) ? segments[0]! : '$default';
+  const [only, ...more] = segments;
+  const stage = only !== undefined && more.length === 0 && /^[A-Za-z0-9_-]{1,128}$/.test(only) ? only : '$default';
   const basePath = segments.length > 1 ? `/${segments.join('/')}` : '/';
   const api = Api.parse({ name: imported.name, basePath, stages: { [stage]: { variables: { ...options.stageVariables } } }, openapi: src.file });
   const full: ApiConfig = { ...api, routes: imported.routes, binaryMediaTypes: imported.binaryMediaTypes, authorizers: imported.authorizers, cors: imported.cors, apiKeySource: imported.apiKeySource, gatewayResponses: imported.gatewayResponses, type: imported.kind };

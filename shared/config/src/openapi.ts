@@ -239,7 +239,9 @@ function resolveRef(doc: Obj, v: unknown): unknown {
 function isPassthrough(target: string, src: string): boolean {
   const t = /^integration\.request\.(header|querystring)\.(.+)$/.exec(target);
   const s = /^method\.request\.(header|querystring)\.(.+)$/.exec(src);
-  return !!t && !!s && t[1] === s[1] && t[2]!.toLowerCase() === s[2]!.toLowerCase();
+  const [, targetIn, targetName] = t ?? [];
+  const [, sourceIn, sourceName] = s ?? [];
+  return targetIn !== undefined && targetIn === sourceIn && targetName !== undefined && targetName.toLowerCase() === sourceName?.toLowerCase();
 }
 
 type Report = (path: PropertyKey[], message: string) => void;
@@ -275,7 +277,8 @@ function mapIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report
       const uri = String(x.uri ?? '');
       if (/:lambda:path\/[^/]+\/functions\//.test(uri)) return mapFunctionIntegration(x, where, warn, fail, mapMapping(x, where, warn));
       const service = /^arn:aws[a-z-]*:apigateway:[^:]*:([a-z0-9-]+):(action|path)\/(.*)$/.exec(uri);
-      const what = service ? `${service[1]}:${service[2]}/${service[3]} (${AWS_SERVICES[service[1]!] ?? service[1]})` : JSON.stringify(uri);
+      const [, awsService, kind, target] = service ?? [];
+      const what = awsService === undefined ? JSON.stringify(uri) : `${awsService}:${kind}/${target} (${AWS_SERVICES[awsService] ?? awsService})`;
       fail([...where, 'uri'], `AWS service integration ${what} has no local equivalent in Turnpike; serve it with a function (aws_proxy or a non-proxy Lambda integration) or an http integration`);
       return undefined;
     }
@@ -325,7 +328,9 @@ const VTL = /[$#]/;
 function mapMock(x: Obj, where: PropertyKey[], warn: Report): unknown {
   const responses = isObj(x.responses) ? x.responses : {};
   const keys = Object.keys(responses);
-  const dflt = isObj(responses.default) ? responses.default : keys.length === 1 && isObj(responses[keys[0]!]) ? (responses[keys[0]!] as Obj) : undefined;
+  const [onlyKey, ...otherKeys] = keys;
+  const only = onlyKey !== undefined && otherKeys.length === 0 ? responses[onlyKey] : undefined;
+  const dflt = isObj(responses.default) ? responses.default : isObj(only) ? only : undefined;
   const templates = dflt && isObj(dflt.responseTemplates) ? Object.entries(dflt.responseTemplates) : [];
   const requestTemplates = isObj(x.requestTemplates) ? Object.values(x.requestTemplates) : [];
   const params = dflt && isObj(dflt.responseParameters) ? Object.entries(dflt.responseParameters) : [];
@@ -408,16 +413,16 @@ function mapRequestParameters(uri: string, params: unknown, where: PropertyKey[]
           ? `\${request.${request[1]}.${request[2]}}`
           : undefined;
     const pathTarget = /^integration\.request\.path\.(.+)$/.exec(target);
-    const headerTarget = /^integration\.request\.header\.(.+)$/.exec(target);
-    const queryTarget = /^integration\.request\.querystring\.(.+)$/.exec(target);
+    const headerName = /^integration\.request\.header\.(.+)$/.exec(target)?.[1];
+    const queryName = /^integration\.request\.querystring\.(.+)$/.exec(target)?.[1];
     if (pathTarget && request?.[1] === 'path') {
       if (pathTarget[1] !== request[2]) uri = uri.split(`{${pathTarget[1]}}`).join(`{${request[2]}}`);
-    } else if (isPassthrough(target, src) && (proxy || queryTarget)) {
+    } else if (isPassthrough(target, src) && (proxy || queryName !== undefined)) {
       // The client's header (proxy) or query parameter of the same name is forwarded anyway.
-    } else if (headerTarget && value !== undefined) {
-      requestHeaders[headerTarget[1]!] = value;
-    } else if (queryTarget && value !== undefined) {
-      requestQuery[queryTarget[1]!] = value;
+    } else if (headerName !== undefined && value !== undefined) {
+      requestHeaders[headerName] = value;
+    } else if (queryName !== undefined && value !== undefined) {
+      requestQuery[queryName] = value;
     } else {
       warn([...where, target], `request parameter mapping ${target} = ${src} is not supported and is ignored`);
     }

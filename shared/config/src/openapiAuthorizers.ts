@@ -158,12 +158,13 @@ export function routeAuthorization(
       else if (meaning.kind === 'unenforceable') fail([...where, 'security'], `security requirement ${s} is ${meaning.what}, which Turnpike cannot enforce; the route would be open (remove the requirement or use a token, request, jwt or cognito_user_pools authorizer)`);
     }
   }
-  if (named.length === 0) return { apiKeyRequired };
-  if (named.length > 1) {
+  const [first, ...others] = named;
+  if (first === undefined) return { apiKeyRequired };
+  if (others.length > 0) {
     fail([...where, 'security'], `several authorizers (${named.map(([s]) => s).join(', ')}) on one operation: Turnpike, like API Gateway, runs one authorizer per route`);
     return { apiKeyRequired };
   }
-  const [name, scopes] = named[0]!;
+  const [name, scopes] = first;
   const list = Array.isArray(scopes) ? scopes.map(String) : [];
   const meaning = schemes.get(name) as { authorizer: AuthorizerConfig };
   if (list.length && !SCOPED_AUTHORIZERS.has(meaning.authorizer.type)) {
@@ -175,5 +176,5 @@ export function routeAuthorization(
 }
 
 function firstSource(v: unknown): unknown {
-  return Array.isArray(v) ? v[0] : typeof v === 'string' ? v.split(',')[0]!.trim() : v;
+  return Array.isArray(v) ? v[0] : typeof v === 'string' ? v.replace(/,.*$/s, '').trim() : v;
 }

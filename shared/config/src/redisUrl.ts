@@ -19,8 +19,8 @@ export interface RedisHostPort {
 export interface RedisUrl {
   readonly mode: RedisMode;
   readonly tls: boolean;
-  /** One node for `single`; the sentinels for `sentinel`; the seed nodes for `cluster`. */
-  readonly nodes: readonly RedisHostPort[];
+  /** One node for `single`; the sentinels for `sentinel`; the seed nodes for `cluster`. Never empty. */
+  readonly nodes: readonly [RedisHostPort, ...RedisHostPort[]];
   readonly masterName: string | null;
   readonly db: number;
   readonly username: string | null;
@@ -37,8 +37,9 @@ export function parseRedisUrl(url: string): RedisUrl {
   const [, scheme, kind, user, pass, hostList, path] = m;
   const mode: RedisMode = (kind as RedisMode | undefined) ?? 'single';
   const defaultPort = mode === 'sentinel' ? 26379 : 6379;
-  const nodes = (hostList ?? '').split(',').filter((h) => h !== '').map((h) => hostPort(h, defaultPort, url));
-  if (nodes.length === 0) throw new Error(`"${redactUrl(url)}" names no host: ${USAGE}`);
+  const [first, ...more] = (hostList ?? '').split(',').filter((h) => h !== '').map((h) => hostPort(h, defaultPort, url));
+  if (first === undefined) throw new Error(`"${redactUrl(url)}" names no host: ${USAGE}`);
+  const nodes = [first, ...more] as const;
   if (mode === 'single' && nodes.length > 1) throw new Error(`"${redactUrl(url)}" names ${nodes.length} hosts: a list of hosts needs redis+sentinel:// or redis+cluster://`);
   const segments = (path ?? '').split('/').filter((s) => s !== '');
   let masterName: string | null = null;
@@ -48,10 +49,11 @@ export function parseRedisUrl(url: string): RedisUrl {
     masterName = decodeURIComponent(masterName);
   }
   let db = 0;
-  if (segments.length > 0) {
+  const [dbSegment, ...extra] = segments;
+  if (dbSegment !== undefined) {
     if (mode === 'cluster') throw new Error(`"${redactUrl(url)}": Redis Cluster has only database 0`);
-    if (segments.length > 1 || !/^\d{1,2}$/.test(segments[0]!)) throw new Error(`"${redactUrl(url)}": "/${segments.join('/')}" is not a database number`);
-    db = Number(segments[0]);
+    if (extra.length > 0 || !/^\d{1,2}$/.test(dbSegment)) throw new Error(`"${redactUrl(url)}": "/${segments.join('/')}" is not a database number`);
+    db = Number(dbSegment);
   }
   return {
     mode,
@@ -67,8 +69,9 @@ export function parseRedisUrl(url: string): RedisUrl {
 function hostPort(text: string, defaultPort: number, url: string): RedisHostPort {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(text);
   const port = m?.[2] === undefined ? defaultPort : Number(m[2]);
-  if (!m || port < 1 || port > 65535) throw new Error(`"${redactUrl(url)}": "${text}" is not host[:port]`);
-  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+  const host = m?.[1];
+  if (host === undefined || port < 1 || port > 65535) throw new Error(`"${redactUrl(url)}": "${text}" is not host[:port]`);
+  return { host: host.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 /** The URL with its password replaced, for logs and error messages. */

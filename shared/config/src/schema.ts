@@ -576,8 +576,8 @@ export const AccessLog = z.strictObject({
     .min(1)
     .default(DEFAULT_ACCESS_LOG_FORMAT)
     .superRefine((format, ctx) => {
-      for (const m of format.matchAll(CONTEXT_VARIABLE)) {
-        const name = m[1]!;
+      for (const [, name] of format.matchAll(CONTEXT_VARIABLE)) {
+        if (name === undefined) continue;
         if (name === 'identity.apiKey') ctx.addIssue({ code: 'custom', message: '$context.identity.apiKey would write API key values to the log; it is not supported' });
         else if (!KNOWN_VARIABLES.has(name) && !/^authorizer\.[A-Za-z0-9_]+$/.test(name)) {
           ctx.addIssue({ code: 'custom', message: `unknown access-log variable $context.${name} (supported: ${ACCESS_LOG_VARIABLES.map((v) => '$context.' + v).join(', ')}, $context.authorizer.<key>)` });

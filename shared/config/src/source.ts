@@ -36,7 +36,7 @@ export function parseSource(file: string, text: string): SourceDoc {
         const at = e.linePos?.[0];
         // yaml's own message ends with "at line N, column M:" and its excerpt; the issue carries the
         // line, so the message keeps the column and shows the offending line with a caret under it.
-        const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        const what = e.message.replace(/\n[\s\S]*$/, '').replace(/ at line \d+, column \d+:?$/, '');
         const excerpt = at && textLines[at.line - 1] !== undefined ? `\n    ${at.line} | ${textLines[at.line - 1]}\n    ${' '.repeat(String(at.line).length)} | ${' '.repeat(Math.max(0, at.col - 1))}^` : '';
         return { file, path: '', line: at?.line, message: `YAML syntax: ${what}${at ? ` (column ${at.col})` : ''}${excerpt}` };
       }),

@@ -17,18 +17,20 @@ export function didYouMean(value: string, candidates: Iterable<string>): string 
 
 /** Levenshtein distance with adjacent transpositions (`reuqest` is one typo from `request`). */
 function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
-  const cols = b.length + 1;
-  const d: number[][] = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i < rows; i++) {
-    for (let j = 1; j < cols; j++) {
+  const d: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)];
+  // A cell outside the table is no way from one prefix to the other.
+  const cell = (i: number, j: number) => d[i]?.[j] ?? Infinity;
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    d.push(row);
+    for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
+      let v = Math.min(cell(i - 1, j) + 1, cell(i, j - 1) + 1, cell(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, cell(i - 2, j - 2) + 1);
+      row.push(v);
     }
   }
-  return d[a.length]![b.length]!;
+  return cell(a.length, b.length);
 }
 
 interface ZodDef {
@@ -74,7 +76,8 @@ export function knownFields(schema: z.ZodType, path: ReadonlyArray<PropertyKey>)
           for (const k of Object.keys(def.shape!)) out.add(k);
           return;
         }
-        if (def.shape![String(path[i])]) visit(def.shape![String(path[i])]!, i + 1, depth + 1);
+        const field = def.shape?.[String(path[i])];
+        if (field) visit(field, i + 1, depth + 1);
         return;
       case 'record':
         if (i < path.length) visit(def.valueType!, i + 1, depth + 1);

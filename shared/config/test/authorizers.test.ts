@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '@turnpike/config';
 import { issuesOf } from './issues.js';
 
@@ -32,7 +32,7 @@ apis:
     expect(b!.authorizers.tok).toEqual({ type: 'token', function: 'auth', identitySource: 'method.request.header.Authorization', resultTtlSeconds: 300, timeoutMs: 10_000 });
     expect(a!.authorizers.req).toMatchObject({ identitySource: ['method.request.header.X-User', 'method.request.querystring.team'], payloadFormatVersion: '1.0', enableSimpleResponses: false });
     expect(b!.authorizers.jwt).toMatchObject({ algorithms: ['RS256'], clockSkewSeconds: 30, identitySource: '$request.header.Authorization' });
-    expect(a!.routes['GET /y']!.authorizationScopes).toEqual(['read']);
+    expect(a!.routes['GET /y']?.authorizationScopes).toEqual(['read']);
   });
 
   it('report every bad field with its path and line', () => {
@@ -163,18 +163,20 @@ paths:
 `,
     );
     const c = loadConfig(file);
-    const api = c.apis[0]!;
+    const [api] = c.apis;
+    assert.isDefined(api);
     expect(api.authorizers.tokenAuth).toEqual({ type: 'token', function: 'tokenFn', identitySource: 'method.request.header.X-Token', identityValidationExpression: '^Bearer .+$', resultTtlSeconds: 60, timeoutMs: 10_000 });
     expect(api.authorizers.requestAuth).toMatchObject({ type: 'request', function: 'requestFn', identitySource: ['method.request.header.X-User', 'method.request.querystring.team'], resultTtlSeconds: 0 });
     expect(api.authorizers.httpLambda).toMatchObject({ type: 'request', function: 'simpleFn', payloadFormatVersion: '2.0', enableSimpleResponses: true });
     expect(api.authorizers.jwtAuth).toMatchObject({ type: 'jwt', issuer: 'https://idp.example', audiences: ['pets-api'], identitySource: '$request.header.Authorization' });
     expect(api.authorizers.cognito).toMatchObject({ type: 'cognito_user_pools', userPools: ['arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbC123'], identitySource: 'method.request.header.Authorization', clientIds: [] });
     expect(api.routes['GET /users']).toMatchObject({ authorizer: 'cognito', authorizationScopes: ['email'] });
-    expect(api.routes['GET /pets']!.authorizer).toBe('tokenAuth');
-    expect(api.routes['POST /pets']!.authorizer).toBe('requestAuth');
-    expect(api.routes['GET /simple']!.authorizer).toBe('httpLambda');
+    expect(api.routes['GET /pets']?.authorizer).toBe('tokenAuth');
+    expect(api.routes['POST /pets']?.authorizer).toBe('requestAuth');
+    expect(api.routes['GET /simple']?.authorizer).toBe('httpLambda');
     expect(api.routes['GET /orders']).toMatchObject({ authorizer: 'jwtAuth', authorizationScopes: ['orders:read', 'orders:admin'] });
-    expect(api.routes['GET /open']!.authorizer).toBeUndefined();
+    expect(api.routes['GET /open']).toBeDefined();
+    expect(api.routes['GET /open']?.authorizer).toBeUndefined();
     const warned = c.warnings.map((w) => `${w.path}: ${w.message}`);
     expect(warned).toContainEqual(expect.stringMatching(/tokenAuth.x-amazon-apigateway-authorizer.authorizerCredentials: authorizerCredentials is ignored/));
     // Supported extensions produce no "not supported yet" warning.
@@ -255,7 +257,7 @@ paths:
       ),
       'locked.yaml',
     );
-    expect(c.apis[0]!.routes['GET /secret']).toMatchObject({ authorizer: 'X-Api-Key', apiKeyRequired: false });
+    expect(c.apis[0]?.routes['GET /secret']).toMatchObject({ authorizer: 'X-Api-Key', apiKeyRequired: false });
   });
 
   it('falls back to the scheme header for Pulumi\'s empty identitySource', () => {
@@ -263,7 +265,7 @@ paths:
       doc(`    tok:\n      type: apiKey\n      name: X-Auth\n      in: header\n      x-amazon-apigateway-authtype: custom\n      x-amazon-apigateway-authorizer: { type: token, authorizerUri: check, identitySource: "" }`, '[{ tok: [] }]'),
       'locked.yaml',
     );
-    expect(c.apis[0]!.authorizers.tok).toMatchObject({ identitySource: 'method.request.header.X-Auth' });
+    expect(c.apis[0]?.authorizers.tok).toMatchObject({ identitySource: 'method.request.header.X-Auth' });
   });
 });
 

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '@turnpike/config';
 import { issuesOf } from './issues.js';
 
@@ -19,8 +19,8 @@ apis:
     expect(c.gateway.maxHeaderBytes).toBe(10 * 1024);
     expect(c.gateway.bodyBufferBytes).toBe(10 * 1024 * 1024);
     expect(c.gateway.bodyTimeoutMs).toBe(30_000);
-    expect(c.apis[0]!.stages).toEqual({ $default: { variables: {} } });
-    expect(c.apis[0]!.routes['GET /x']!.integration).toMatchObject({ type: 'mock', statusCode: 200 });
+    expect(c.apis[0]?.stages).toEqual({ $default: { variables: {} } });
+    expect(c.apis[0]?.routes['GET /x']?.integration).toMatchObject({ type: 'mock', statusCode: 200 });
     expect(Object.isFrozen(c.apis[0])).toBe(true);
   });
 
@@ -91,8 +91,8 @@ apis:
       GET /x: { integration: { type: http_proxy, uri: "${ref}/x" } }
 `;
     const c = parseConfig(yaml('${env:TP_TEST_UPSTREAM}'));
-    expect(c.apis[0]!.routes['GET /x']!.integration).toMatchObject({ uri: 'http://127.0.0.1:1234/x' });
-    expect(parseConfig(yaml('${env:TP_TEST_UNSET_VAR:-http://d}')).apis[0]!.routes['GET /x']!.integration).toMatchObject({ uri: 'http://d/x' });
+    expect(c.apis[0]?.routes['GET /x']?.integration).toMatchObject({ uri: 'http://127.0.0.1:1234/x' });
+    expect(parseConfig(yaml('${env:TP_TEST_UNSET_VAR:-http://d}')).apis[0]?.routes['GET /x']?.integration).toMatchObject({ uri: 'http://d/x' });
     const [issue] = issuesOf(() => parseConfig(yaml('${env:TP_TEST_UNSET_VAR}')));
     expect(issue).toMatchObject({ path: 'apis[0].routes.GET /x.integration.uri', line: 5, message: expect.stringMatching(/TP_TEST_UNSET_VAR is not set/) });
   });
@@ -119,27 +119,28 @@ apis:
   - { name: b, routes: { GET /y: { integration: { type: mock } } } }
 `),
     );
-    expect(issues[0]!.message).toMatch(/already mounted/);
+    expect(issues[0]?.message).toMatch(/already mounted/);
   });
 });
 
 describe('OpenAPI import', () => {
   it('imports an AWS export with x-amazon-apigateway-* extensions', () => {
     const c = loadConfig(`${examples}petstore-openapi.yaml`, { stageVariables: { petstoreUrl: 'http://127.0.0.1:8081' } });
+    const [api] = c.apis;
     expect(c.apis).toHaveLength(1);
-    const api = c.apis[0]!;
+    assert.isDefined(api);
     // The export's server URL (https://...amazonaws.com/{basePath}, default prod) names the stage, as on AWS.
     expect(Object.keys(api.stages)).toEqual(['prod']);
     expect(api.basePath).toBe('/');
     expect(Object.keys(api.routes).sort()).toEqual(['ANY /{proxy+}', 'GET /pets', 'GET /pets/{petId}', 'OPTIONS /pets', 'POST /pets']);
-    expect(api.routes['GET /pets']!.integration).toMatchObject({ type: 'http_proxy', method: 'GET', timeoutMs: 29000, uri: '${stageVariables.petstoreUrl}/petstore/pets' });
+    expect(api.routes['GET /pets']?.integration).toMatchObject({ type: 'http_proxy', method: 'GET', timeoutMs: 29000, uri: '${stageVariables.petstoreUrl}/petstore/pets' });
     // requestParameters renames the integration's {id} to the method's {petId}.
-    expect(api.routes['GET /pets/{petId}']!.integration).toMatchObject({ uri: '${stageVariables.petstoreUrl}/petstore/pets/{petId}' });
-    expect(api.routes['POST /pets']!.apiKeyRequired).toBe(true);
-    expect(api.routes['GET /pets']!.apiKeyRequired).toBe(false);
-    expect(api.routes['OPTIONS /pets']!.integration).toMatchObject({ type: 'mock', statusCode: 200, headers: { 'Access-Control-Allow-Methods': 'POST,GET,OPTIONS' } });
-    expect(api.routes['ANY /{proxy+}']!.integration).toMatchObject({ type: 'http_proxy', uri: '${stageVariables.petstoreUrl}/{proxy}' });
-    expect(api.routes['ANY /{proxy+}']!.integration).not.toHaveProperty('method');
+    expect(api.routes['GET /pets/{petId}']?.integration).toMatchObject({ uri: '${stageVariables.petstoreUrl}/petstore/pets/{petId}' });
+    expect(api.routes['POST /pets']?.apiKeyRequired).toBe(true);
+    expect(api.routes['GET /pets']?.apiKeyRequired).toBe(false);
+    expect(api.routes['OPTIONS /pets']?.integration).toMatchObject({ type: 'mock', statusCode: 200, headers: { 'Access-Control-Allow-Methods': 'POST,GET,OPTIONS' } });
+    expect(api.routes['ANY /{proxy+}']?.integration).toMatchObject({ type: 'http_proxy', uri: '${stageVariables.petstoreUrl}/{proxy}' });
+    expect(api.routes['ANY /{proxy+}']?.integration).not.toHaveProperty('method');
     expect(api.binaryMediaTypes).toEqual(['image/png']);
     const warned = c.warnings.map((w) => w.path);
     expect(api.gatewayResponses).toEqual({ DEFAULT_4XX: { responseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': "'*'" }, responseTemplates: {} } });
@@ -183,6 +184,6 @@ paths:
 
   it('refuses OpenAPI 2 (Swagger)', () => {
     const issues = issuesOf(() => parseConfig('openapi: "2.0"\ninfo: { title: t }\npaths: {}\n'));
-    expect(issues[0]!.message).toMatch(/OpenAPI 3/);
+    expect(issues[0]?.message).toMatch(/OpenAPI 3/);
   });
 });

@@ -21,7 +21,7 @@ describe('OpenAPI aws_proxy integrations', () => {
         timeoutInMillis: 5000`),
       'orders.yaml',
     );
-    expect(config.apis[0]!.routes['GET /orders/{id}']!.integration).toEqual({ type: 'function', function: 'get-order', payloadFormatVersion: '2.0', invocationType: 'RequestResponse', timeoutMs: 5000 });
+    expect(config.apis[0]?.routes['GET /orders/{id}']?.integration).toEqual({ type: 'function', function: 'get-order', payloadFormatVersion: '2.0', invocationType: 'RequestResponse', timeoutMs: 5000 });
     expect(config.warnings).toEqual([]);
   });
 
@@ -33,9 +33,9 @@ describe('OpenAPI aws_proxy integrations', () => {
           integration.request.header.X-Amz-Invocation-Type: "'Event'"`),
       'orders.yaml',
     );
-    expect(config.apis[0]!.routes['GET /orders/{id}']!.integration).toMatchObject({ type: 'function', function: 'audit', invocationType: 'Event', payloadFormatVersion: '1.0' });
+    expect(config.apis[0]?.routes['GET /orders/{id}']?.integration).toMatchObject({ type: 'function', function: 'audit', invocationType: 'Event', payloadFormatVersion: '1.0' });
     // A REST export (no HTTP API marker) is a REST API.
-    expect(config.apis[0]!.type).toBe('rest');
+    expect(config.apis[0]?.type).toBe('rest');
   });
 
   it('maps X-Amz-Invocation-Type from a method request header to invocationTypeFrom', () => {
@@ -46,7 +46,7 @@ describe('OpenAPI aws_proxy integrations', () => {
           integration.request.header.X-Amz-Invocation-Type: method.request.header.InvocationType`),
       'orders.yaml',
     );
-    expect(config.apis[0]!.routes['GET /orders/{id}']!.integration).toMatchObject({ invocationType: 'RequestResponse', invocationTypeFrom: 'invocationtype' });
+    expect(config.apis[0]?.routes['GET /orders/{id}']?.integration).toMatchObject({ invocationType: 'RequestResponse', invocationTypeFrom: 'invocationtype' });
     expect(config.warnings).toEqual([]);
   });
 
@@ -57,7 +57,7 @@ describe('OpenAPI aws_proxy integrations', () => {
         payloadFormatVersion: "2.0"`),
       'orders.yaml',
     );
-    expect(config.apis[0]!.type).toBe('http');
+    expect(config.apis[0]?.type).toBe('http');
   });
 
   it('names the field of a URI that is not a Lambda function', () => {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '@turnpike/config';
 
 const fixtures = join(__dirname, '../../../test/fixtures/openapi');
@@ -17,10 +17,12 @@ function configError(f: () => unknown): ConfigError {
 describe('Swagger 2.0 import', () => {
   it('imports AWS PetStore sample export as OpenAPI 3 would be', () => {
     const config = loadConfig(join(fixtures, 'petstore-swagger2.yaml'), { stageVariables: { upstream: 'http://127.0.0.1:1' } });
-    const routes = config.apis[0]!.routes;
+    const [api] = config.apis;
+    assert.isDefined(api);
+    const routes = api.routes;
     expect(Object.keys(routes).sort()).toEqual(['GET /', 'GET /pets', 'GET /pets/{petId}', 'POST /pets']);
-    expect(routes['GET /pets/{petId}']!.integration).toMatchObject({ type: 'http_proxy', uri: '${stageVariables.upstream}/petstore/pets/{petId}', method: 'GET' });
-    expect(config.apis[0]!.name).toBe('PetStore');
+    expect(routes['GET /pets/{petId}']?.integration).toMatchObject({ type: 'http_proxy', uri: '${stageVariables.upstream}/petstore/pets/{petId}', method: 'GET' });
+    expect(config.apis[0]?.name).toBe('PetStore');
   });
 
   it('names Swagger and the line of the field in errors', () => {
@@ -80,9 +82,10 @@ paths:
 describe('HTTP API exports', () => {
   it('resolves integrations by $ref, leaves OPTIONS to CORS, and names a Lambda alias', () => {
     const c = loadConfig(join(fixtures, 'httpapi-oas30.yaml'));
-    const api = c.apis[0]!;
+    const [api] = c.apis;
+    assert.isDefined(api);
     expect(Object.keys(api.routes)).toEqual(['GET /items']);
-    expect(api.routes['GET /items']!.integration).toMatchObject({ type: 'function', function: 'items', payloadFormatVersion: '2.0' });
+    expect(api.routes['GET /items']?.integration).toMatchObject({ type: 'function', function: 'items', payloadFormatVersion: '2.0' });
     expect(api.cors).toMatchObject({ allowOrigins: ['https://app.example.com'], allowMethods: ['GET', 'OPTIONS'] });
     expect(Object.keys(api.stages)).toEqual(['$default']);
     expect(c.warnings.map((w) => w.message)).toContainEqual(expect.stringMatching(/alias or version "live" of function items/));

@@ -103,7 +103,7 @@ export function connectRedis(opts: RedisConnectOptions): RedisClient {
       shardedSubscribers: false,
       natMap,
       // Node addresses come from CLUSTER SLOTS (IPs): TLS must check the certificate against the name given.
-      redisOptions: { ...node, tls: tls && { ...tls, servername: tls.servername ?? url.nodes[0]!.host } },
+      redisOptions: { ...node, tls: tls && { ...tls, servername: tls.servername ?? url.nodes[0].host } },
       slotsRefreshTimeout: 2000,
     };
     client = new Cluster(url.nodes.map((n) => ({ host: n.host, port: n.port })), options);
@@ -127,7 +127,7 @@ export function connectRedis(opts: RedisConnectOptions): RedisClient {
       sentinelRetryStrategy: retryStrategy,
     });
   } else {
-    client = new Redis({ ...node, host: url.nodes[0]!.host, port: url.nodes[0]!.port, db: url.db, enableOfflineQueue: !opts.failFast, retryStrategy });
+    client = new Redis({ ...node, host: url.nodes[0].host, port: url.nodes[0].port, db: url.db, enableOfflineQueue: !opts.failFast, retryStrategy });
   }
   if (opts.requestTimeoutMs !== undefined) requestTimeouts.set(client, opts.requestTimeoutMs);
   // Errors are reported through readiness checks and the callers' own results; an unhandled 'error'

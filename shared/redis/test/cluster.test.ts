@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Cluster } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { RedisKeys } from '@turnpike/redis';
 import { functionQueueKey } from '@turnpike/codec';
 import { RedisServer } from '@turnpike/testing';
@@ -57,7 +57,9 @@ describe('Lua scripts on Redis Cluster', () => {
   it.each(Object.entries(CALLS))('%s runs with its keys in one slot', async (file, call) => {
     const declared = Number(/-(\d+)\.lua$/.exec(file)![1]);
     expect(call.keys).toHaveLength(declared);
-    const slots = new Set(call.keys.map((k) => Number(execFileSync('redis-cli', ['-p', String(nodes[0]!.port), 'CLUSTER', 'KEYSLOT', k]).toString().trim())));
+    const [seed] = nodes;
+    assert.isDefined(seed);
+    const slots = new Set(call.keys.map((k) => Number(execFileSync('redis-cli', ['-p', String(seed.port), 'CLUSTER', 'KEYSLOT', k]).toString().trim())));
     expect(slots.size).toBe(1);
     const lua = readFileSync(`${scriptsDir}${file}`, 'utf8');
     await expect(cluster.eval(lua, call.keys.length, ...call.keys, ...call.args)).resolves.toBeDefined();

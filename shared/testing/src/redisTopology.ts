@@ -64,20 +64,25 @@ export class RedisClusterFixture {
    * cluster is healthy again.
    */
   async failoverMasterOf(key: string): Promise<{ from: number; to: number }> {
-    const port0 = this.nodes[0]!.port;
-    const slot = Number(cli(port0, 'CLUSTER', 'KEYSLOT', key));
-    const nodes = cli(port0, 'CLUSTER', 'NODES').split('\n').map((l) => l.split(' '));
-    const master = nodes.find((f) => f[2]!.includes('master') && f.slice(8).some((r) => {
-      const [a, b] = r.split('-').map(Number);
-      return slot >= a! && slot <= (b ?? a)!;
-    }))!;
-    const replica = nodes.find((f) => f[3] === master[0])!;
-    const portOf = (f: string[]) => Number(f[1]!.split('@')[0]!.split(':')[1]);
-    const to = portOf(replica);
-    cli(to, 'CLUSTER', 'FAILOVER');
-    await until('the replica to be promoted', () => /^role:master/m.test(cli(to, 'INFO', 'replication')));
+    const [seed] = this.nodes;
+    if (seed === undefined) throw new Error('the cluster has no nodes');
+    const slot = Number(cli(seed.port, 'CLUSTER', 'KEYSLOT', key));
+    // CLUSTER NODES, a line per node: id ip:port@cport flags master-id ping-sent pong-recv epoch link slot...
+    const nodes = cli(seed.port, 'CLUSTER', 'NODES').split('\n').filter((l) => l !== '').map((l) => {
+      const [id, address = '', flags = '', masterId, , , , , ...slots] = l.split(' ');
+      return { id, port: Number(/:(\d+)@/.exec(address)?.[1]), isMaster: flags.includes('master'), masterId, slots };
+    });
+    const servesSlot = (range: string) => {
+      const [from, to = from] = range.split('-').map(Number);
+      return from !== undefined && to !== undefined && slot >= from && slot <= to;
+    };
+    const master = nodes.find((n) => n.isMaster && n.slots.some(servesSlot));
+    const replica = master && nodes.find((n) => n.masterId === master.id);
+    if (master === undefined || replica === undefined) throw new Error(`no master with a replica serves slot ${slot}`);
+    cli(replica.port, 'CLUSTER', 'FAILOVER');
+    await until('the replica to be promoted', () => /^role:master/m.test(cli(replica.port, 'INFO', 'replication')));
     await this.waitHealthy();
-    return { from: portOf(master), to };
+    return { from: master.port, to: replica.port };
   }
 
   async destroy(): Promise<void> {
@@ -127,14 +132,22 @@ export class RedisSentinelFixture {
 
   /** The port of the master the sentinels name now. */
   currentMasterPort(): number {
-    return Number(cli(this.sentinels[0]!.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.masterName).split('\n')[1]);
+    const [sentinel] = this.sentinels;
+    if (sentinel === undefined) throw new Error('the fixture has no sentinels');
+    return this.masterPortNamedBy(sentinel);
+  }
+
+  private masterPortNamedBy(sentinel: RedisServer): number {
+    return Number(cli(sentinel.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.masterName).split('\n')[1]);
   }
 
   /** Asks the sentinels to promote the replica, and resolves once they all name the new master. */
   async failover(): Promise<number> {
-    const before = this.currentMasterPort();
-    cli(this.sentinels[0]!.port, 'SENTINEL', 'FAILOVER', this.masterName);
-    await until('the sentinels to name a new master', () => this.sentinels.every((s) => Number(cli(s.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.masterName).split('\n')[1]) !== before));
+    const [sentinel] = this.sentinels;
+    if (sentinel === undefined) throw new Error('the fixture has no sentinels');
+    const before = this.masterPortNamedBy(sentinel);
+    cli(sentinel.port, 'SENTINEL', 'FAILOVER', this.masterName);
+    await until('the sentinels to name a new master', () => this.sentinels.every((s) => this.masterPortNamedBy(s) !== before));
     return this.currentMasterPort();
   }
 

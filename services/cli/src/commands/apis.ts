@@ -28,8 +28,9 @@ ${CONTROL_HELP}`,
       case 'put': {
         if (!values.file) throw new UsageError('--file is required');
         const config = loadConfig(values.file, { checkStageVariables: false });
-        const isOpenApiFile = config.apis.length === 1 && config.apis[0]!.openapi === config.file;
-        const apis = isOpenApiFile ? [{ ...config.apis[0]!, name: values.api ?? config.apis[0]!.name }] : config.apis.filter((a) => values.api === undefined || a.name === values.api);
+        const [only, ...others] = config.apis;
+        const isOpenApiFile = only !== undefined && others.length === 0 && only.openapi === config.file;
+        const apis = isOpenApiFile ? [{ ...only, name: values.api ?? only.name }] : config.apis.filter((a) => values.api === undefined || a.name === values.api);
         if (apis.length === 0) throw new UsageError(`${values.file} has no API named "${values.api}"`);
         return withClient('apis', values, async (client) => {
           for (const { openapi: _file, ...api } of apis) {

@@ -40,9 +40,10 @@ ${STORE_HELP}`,
         if (values.json) process.stdout.write(`${JSON.stringify({ tokens: list })}\n`);
         else printTable(['ID', 'NAME', 'SCOPES', 'CREATED'], list.map((t) => [t.id, t.name, t.scopes.join(' '), t.createdAt]));
       } else if (action === 'revoke') {
-        if (rest.length !== 1) throw new UsageError('revoke takes one token ID');
-        await tokens.revoke(rest[0]!);
-        console.log(`revoked ${rest[0]}`);
+        const [id, ...extra] = rest;
+        if (id === undefined || extra.length > 0) throw new UsageError('revoke takes one token ID');
+        await tokens.revoke(id);
+        console.log(`revoked ${id}`);
       } else throw new UsageError('expected tokens create, list or revoke');
       return 0;
     } catch (err) {

@@ -15,10 +15,10 @@ see docs/websocket.md. A revoked key stops working on every edge within 10 secon
 ${STORE_HELP}`,
   async run(argv) {
     const { values, positionals } = parse(argv, { ...STORE_OPTIONS, description: { type: 'string' } });
-    const action = positionals[0];
+    const [action, id, ...extra] = positionals;
     if (action !== 'create' && action !== 'list' && action !== 'revoke') throw new UsageError('expected "create", "list" or "revoke"');
-    if (action === 'revoke' && positionals.length !== 2) throw new UsageError('revoke takes one ACCESS_KEY_ID');
-    if (action !== 'revoke' && positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    if (action === 'revoke' && (id === undefined || extra.length > 0)) throw new UsageError('revoke takes one ACCESS_KEY_ID');
+    if (action !== 'revoke' && id !== undefined) throw new UsageError(`unexpected argument "${id}"`);
     if (action !== 'create' && values.description !== undefined) throw new UsageError('--description applies to create');
     const { endpoint, prefix } = redisTarget(values);
     return withRedis('credentials', endpoint, async (redis) => {
@@ -36,7 +36,7 @@ ${STORE_HELP}`,
         else printTable(['ACCESS KEY ID', 'CREATED', 'DESCRIPTION'], list.map((c) => [c.accessKeyId, c.createdAt, c.description]));
         return 0;
       }
-      const id = positionals[1]!;
+      if (id === undefined) throw new UsageError('revoke takes one ACCESS_KEY_ID');
       if (!(await store.revoke(id))) {
         console.error(`turnpike credentials: no access key ${id}`);
         return 1;

@@ -15,6 +15,7 @@ ${CONTROL_HELP}`,
   async run(argv) {
     const { values, positionals } = parse(argv, { ...CONTROL_OPTIONS, api: { type: 'string' } });
     const [action, ...ids] = positionals;
+    const [from, to] = ids;
     const want = action === 'list' ? 0 : action === 'show' ? 1 : action === 'diff' ? 2 : -1;
     if (want < 0) throw new UsageError(action ? `unknown action "${action}" (list, show, diff)` : 'an action is required: list, show or diff');
     if (ids.length !== want) throw new UsageError(`${action} takes ${want === 0 ? 'no deployment ids' : want === 1 ? 'one deployment id' : 'two deployment ids'}`);
@@ -23,11 +24,11 @@ ${CONTROL_HELP}`,
       if (action === 'list') {
         const { deployments } = await client.call<{ deployments: DeploymentSummary[] }>('GET', `/v1/apis/${api}/deployments`);
         print(values.json, { deployments }, () => printTable(['ID', 'CREATED', 'BY', 'SHA256', 'DESCRIPTION'], deployments.map((d) => [d.id, d.createdAt, d.createdBy, d.hash.slice(0, 12), d.description])));
-      } else if (action === 'show') {
-        const d = await client.call<DeploymentRecord>('GET', `/v1/apis/${api}/deployments/${seg(ids[0]!)}`);
+      } else if (action === 'show' && from !== undefined) {
+        const d = await client.call<DeploymentRecord>('GET', `/v1/apis/${api}/deployments/${seg(from)}`);
         print(values.json, d, () => console.log(JSON.stringify(d, null, 2)));
-      } else {
-        const d = await client.call<{ changes: DefinitionChange[] }>('GET', `/v1/apis/${api}/deployments/${seg(ids[0]!)}/diff/${seg(ids[1]!)}`);
+      } else if (from !== undefined && to !== undefined) {
+        const d = await client.call<{ changes: DefinitionChange[] }>('GET', `/v1/apis/${api}/deployments/${seg(from)}/diff/${seg(to)}`);
         print(values.json, d, () => {
           if (d.changes.length === 0) console.log('no differences');
           for (const c of d.changes) {

@@ -82,6 +82,6 @@ function whenReady(redis: RedisClient, url: string): Promise<void> {
 /** Prints rows as aligned columns. */
 export function printTable(header: string[], rows: (string | number)[][]): void {
   const all = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  for (const r of all) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  for (const r of all) console.log(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
 }

@@ -78,9 +78,7 @@ export class MetricsCollector {
 
   /** Samples newer than `since` (ms). */
   since(since: number): FleetSample[] {
-    let i = this.samples.length;
-    while (i > 0 && this.samples[i - 1]!.t > since) i--;
-    return this.samples.slice(i);
+    return this.samples.slice(this.samples.findLastIndex((s) => s.t <= since) + 1);
   }
 
   /** A stage's main and canary sides over the last `windowMs`. */

@@ -13,12 +13,12 @@ export function parsePrometheusText(text: string, prefixes: readonly string[]): 
   const out: PromSample[] = [];
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#') || !prefixes.some((p) => line.startsWith(p))) continue;
-    const m = LINE.exec(line);
-    if (!m) continue;
+    const [, name, labelText, valueText] = LINE.exec(line) ?? [];
+    if (name === undefined) continue;
     const labels: Record<string, string> = {};
-    if (m[2]) for (const l of m[2].matchAll(LABEL)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    const value = m[3] === '+Inf' ? Infinity : Number(m[3]);
-    if (!Number.isNaN(value)) out.push({ name: m[1]!, labels, value });
+    if (labelText) for (const [, label, text] of labelText.matchAll(LABEL)) if (label !== undefined && text !== undefined) labels[label] = text.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    const value = valueText === '+Inf' ? Infinity : Number(valueText);
+    if (!Number.isNaN(value)) out.push({ name, labels, value });
   }
   return out;
 }

@@ -99,7 +99,8 @@ export function addInto(a: Traffic, b: Traffic): Traffic {
  */
 export function quantile(latency: Map<number, number>, q: number): number | null {
   const bounds = [...latency.keys()].sort((a, b) => a - b);
-  const total = latency.get(Infinity) ?? (bounds.length ? latency.get(bounds[bounds.length - 1]!)! : 0);
+  const top = bounds.at(-1);
+  const total = latency.get(Infinity) ?? (top === undefined ? 0 : (latency.get(top) ?? 0));
   if (!total) return null;
   const rank = q * total;
   let prevBound = 0;

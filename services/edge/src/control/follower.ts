@@ -101,9 +101,10 @@ export class ControlFollower extends EventEmitter<{ reload: [{ revision: number;
     const refs = referencedDeployments(snapshot);
     const missing = refs.filter((r) => !this.deployments.has(deploymentRef(r.api, r.id)));
     const fetched = await this.store.deploymentsById(missing);
-    fetched.forEach((d, i) => {
+    missing.forEach((ref, i) => {
+      const d = fetched[i];
       if (d) this.deployments.set(deploymentRef(d.api, d.id), d);
-      else throw new Error(`deployment ${missing[i]!.id} of API ${missing[i]!.api} does not exist`);
+      else throw new Error(`deployment ${ref.id} of API ${ref.api} does not exist`);
     });
     const wanted = new Set(refs.map((r) => deploymentRef(r.api, r.id)));
     for (const k of this.deployments.keys()) if (!wanted.has(k)) this.deployments.delete(k);

@@ -46,7 +46,8 @@ export class GatewayResponses {
     const body = accepted ? accepted[1].render({ input: new TemplateInput('', ctx, this.paths), util: UTIL, context, stageVariables: ctx.stage.variables }) : answer.body;
     if (!headers.includes('content-type')) headers.push('content-type', accepted?.[0] ?? 'application/json');
     const at = answer.headers.indexOf('x-amzn-ErrorType');
-    if (at >= 0) headers.push('x-amzn-ErrorType', answer.headers[at + 1]!);
+    const errorType = at >= 0 ? answer.headers[at + 1] : undefined;
+    if (errorType !== undefined) headers.push('x-amzn-ErrorType', errorType);
     return { type, status: r.statusCode ?? status, message: answer.message, headers, body };
   }
 }
@@ -64,7 +65,7 @@ function compile(r: GatewayResponseConfig, logger: Logger | undefined): Compiled
     parameters: Object.entries(r.responseParameters).map(([k, v]) => [k.slice('gatewayresponse.header.'.length).toLowerCase(), v] as const),
     templateFor(accept) {
       if (templates.length === 0) return undefined;
-      const wanted = accept?.split(',').map((p) => p.split(';')[0]!.trim().toLowerCase()) ?? [];
+      const wanted = accept?.split(',').map((p) => p.replace(/;.*$/s, '').trim().toLowerCase()) ?? [];
       return templates.find(([t]) => wanted.includes(t)) ?? templates.find(([t]) => t === 'application/json') ?? templates[0];
     },
   };
@@ -72,14 +73,14 @@ function compile(r: GatewayResponseConfig, logger: Logger | undefined): Compiled
 
 function parameterValue(source: string, ctx: RequestContext, context: Record<string, unknown>): string | undefined {
   if (source.startsWith("'")) return source.slice(1, -1);
-  let m = /^method\.request\.(header|querystring|path)\.(.+)$/.exec(source);
-  if (m) {
-    if (m[1] === 'header') return ctx.headers[m[2]!.toLowerCase()];
-    if (m[1] === 'path') return ctx.params?.[m[2]!];
-    return new URLSearchParams(ctx.query).get(m[2]!) ?? undefined;
+  const [, location, name] = /^method\.request\.(header|querystring|path)\.(.+)$/.exec(source) ?? [];
+  if (name !== undefined) {
+    if (location === 'header') return ctx.headers[name.toLowerCase()];
+    if (location === 'path') return ctx.params?.[name];
+    return new URLSearchParams(ctx.query).get(name) ?? undefined;
   }
-  m = /^stageVariables\.(.+)$/.exec(source);
-  if (m) return ctx.stage.variables[m[1]!];
+  const variable = /^stageVariables\.(.+)$/.exec(source)?.[1];
+  if (variable !== undefined) return ctx.stage.variables[variable];
   let v: unknown = context;
   for (const part of source.slice('context.'.length).split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
   return v === undefined || v === null ? undefined : String(v);

@@ -18,8 +18,7 @@ import { traceIdDigits } from './requestIds.js';
 export function clientAddress(peer: string, xff: string | undefined, hops: number): string {
   if (hops === 0 || xff === undefined) return peer;
   const list = xff.split(',');
-  const at = list.length - hops;
-  const addr = at >= 0 ? list[at]!.trim() : '';
+  const addr = list[list.length - hops]?.trim() ?? '';
   return addr === '' ? peer : addr;
 }
 

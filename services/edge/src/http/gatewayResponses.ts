@@ -132,7 +132,8 @@ export class DefaultGatewayResponses {
   byStatus(status: number, message: string): GatewayAnswer {
     const base = this.answer(status < 500 ? 'DEFAULT_4XX' : 'DEFAULT_5XX');
     const headers = base.headers.slice();
-    headers[3] = STATUS_ERROR_TYPES[status] ?? base.headers[3]!;
+    const errorType = STATUS_ERROR_TYPES[status];
+    if (errorType !== undefined) headers[3] = errorType;
     return { type: base.type, status, message, headers, body: `{"message":${JSON.stringify(message)}}` };
   }
 }

@@ -18,7 +18,7 @@ const MAX_SEEN = 2048;
 export function titleCaseHeader(lower: string): string {
   let name = seen.get(lower);
   if (name !== undefined) return name;
-  name = WHOLE[lower] ?? lower.split('-').map((p) => PARTS[p] ?? (p.length ? p[0]!.toUpperCase() + p.slice(1) : p)).join('-');
+  name = WHOLE[lower] ?? lower.split('-').map((p) => PARTS[p] ?? p.charAt(0).toUpperCase() + p.slice(1)).join('-');
   if (seen.size >= MAX_SEEN) seen.clear();
   seen.set(lower, name);
   return name;

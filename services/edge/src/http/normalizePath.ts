@@ -57,8 +57,8 @@ function fastPath(raw: string): NormalizedPath | null {
 function slowPath(raw: string): NormalizedPath {
   const segments: string[] = [];
   const parts = raw.split('/');
-  for (let i = 1; i < parts.length; i++) {
-    const part = parts[i]!;
+  // parts[0] is what precedes the leading '/' (empty), and so is skipped like every empty part.
+  for (const part of parts) {
     if (part === '') continue;
     let seg = part;
     if (part.indexOf('%') >= 0) {

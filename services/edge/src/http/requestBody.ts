@@ -90,9 +90,12 @@ export class RequestBody extends Readable {
   buffered(): Buffer | null {
     const held = this.held;
     if (held === null || !this.complete) return null;
-    if (held.length === 0) return EMPTY;
-    if (held.length > 1) this.held = [Buffer.concat(held)];
-    return this.held![0]!;
+    const [first] = held;
+    if (first === undefined) return EMPTY;
+    if (held.length === 1) return first;
+    const whole = Buffer.concat(held);
+    this.held = [whole];
+    return whole;
   }
 
   /**
@@ -211,5 +214,6 @@ function bodyTimedOut(body: RequestBody): void {
 async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  const [first] = chunks;
+  return chunks.length === 1 && first !== undefined ? first : Buffer.concat(chunks);
 }

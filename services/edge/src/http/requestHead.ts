@@ -19,15 +19,16 @@ export function ambiguousFraming(rawHeaders: readonly string[]): string | null {
   let transferEncoding: string | null = null;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
+    const value = rawHeaders[i + 1];
+    if (value === undefined) break; // a name without a value: the list has ended
     if (name === 'content-length') {
-      const v = rawHeaders[i + 1]!;
       if (contentLength !== null) return 'more than one content-length';
-      if (!/^[0-9]{1,15}$/.test(v)) return 'invalid content-length';
-      contentLength = v;
+      if (!/^[0-9]{1,15}$/.test(value)) return 'invalid content-length';
+      contentLength = value;
     } else if (name === 'transfer-encoding') {
       if (transferEncoding !== null) return 'more than one transfer-encoding';
-      if (rawHeaders[i + 1]!.trim().toLowerCase() !== 'chunked') return 'unsupported transfer-encoding';
-      transferEncoding = rawHeaders[i + 1]!;
+      if (value.trim().toLowerCase() !== 'chunked') return 'unsupported transfer-encoding';
+      transferEncoding = value;
     }
   }
   return contentLength !== null && transferEncoding !== null ? 'transfer-encoding with content-length' : null;

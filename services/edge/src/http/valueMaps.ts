@@ -18,8 +18,10 @@ export function headerMaps(raw: readonly string[]): ValueMaps {
   const single: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
   for (let i = 0; i < raw.length; i += 2) {
-    const name = titleCaseHeader(raw[i]!);
-    const value = raw[i + 1]!;
+    const lower = raw[i];
+    const value = raw[i + 1];
+    if (lower === undefined || value === undefined) break; // a name without a value: the list has ended
+    const name = titleCaseHeader(lower);
     single[name] = value;
     const list = multi[name];
     if (list === undefined) multi[name] = [value];
@@ -58,8 +60,9 @@ export function joinedMaps(raw: readonly string[], query: string): JoinedMaps {
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
+    const name = raw[i];
+    const value = raw[i + 1];
+    if (name === undefined || value === undefined) break; // a name without a value: the list has ended
     if (name === 'cookie') {
       cookies ??= [];
       for (const c of value.split(';')) {

@@ -5,9 +5,9 @@ import type { TurnpikeConfig } from '@turnpike/config';
 import { AccessLogWriter, compileAccessLogFormat, GatewayMetrics, RequestTracer, type RequestTrace } from '@turnpike/telemetry';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { RequestContext, RequestObserver } from '../pipeline/context.js';
-import { EdgeMetrics } from './edgeMetrics.js';
+import { EdgeMetrics } from '../services/metrics/edgeMetrics.js';
 import { httpVariables, resolver, webSocketVariables, type WebSocketLogEvent } from './accessLogVariables.js';
-import { measureRedisCommands } from './redisLatency.js';
+import { measureRedisCommands } from '../services/metrics/redisLatency.js';
 
 export interface TelemetryOptions {
   /** Receives spans instead of OTLP (tests use an in-memory exporter); spans are exported one by one. */

@@ -171,7 +171,7 @@ export class RequestContext implements ResponseOwner, BodyOwner {
     res.cork(() => {
       res.writeStatus(statusLine(status));
       this.writeCommonHeaders();
-      if (headers) for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, headers[i + 1]!);
+      if (headers) writeHeaderList(res, headers);
       if (this.method === 'HEAD' || status === 204 || status === 304) {
         res.endWithoutBody(status !== 204 && status !== 304 ? byteLength(body) : undefined, close);
       } else {
@@ -289,7 +289,7 @@ export class RequestContext implements ResponseOwner, BodyOwner {
     // REST APIs name the extended request id x-amz-apigw-id; HTTP APIs send it as apigw-requestid.
     res.writeHeader(this.api.responses.kind === 'http' ? 'apigw-requestid' : 'x-amz-apigw-id', this.extendedRequestId);
     const extra = this.extraHeaders;
-    if (extra) for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
+    if (extra) writeHeaderList(res, extra);
   }
 
   /** Marks the response done (streaming writers call this once the last byte is handed to uWS). */
@@ -319,4 +319,14 @@ function withMessage(answer: GatewayAnswer, message: string): GatewayAnswer {
 
 function byteLength(body: string | Uint8Array): number {
   return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+}
+
+/** Writes a flat name/value list; a trailing name without a value ends it. */
+function writeHeaderList(res: ClientResponse, list: readonly string[]): void {
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i];
+    const value = list[i + 1];
+    if (name === undefined || value === undefined) return;
+    res.writeHeader(name, value);
+  }
 }

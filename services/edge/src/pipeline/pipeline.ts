@@ -13,11 +13,11 @@ import { buildFunctionIntegration } from '../integrations/function/functionStage
 import { buildCors } from '../stages/cors/corsStage.js';
 import { buildRequestValidator } from '../stages/validate/requestValidator.js';
 import { buildAuthorize } from '../stages/authorize/authorizeStage.js';
-import type { AuthorizationService } from '../stages/authorize/service.js';
+import type { AuthorizationService } from '../services/authorization/authorizationService.js';
 import { buildApiKeyStage, buildAuthorizerKeyStage } from '../stages/apiKey/apiKeyStage.js';
 import { buildPlanThrottleStage, buildThrottleStage } from '../stages/throttle/throttleStage.js';
 import type { TrafficControl } from '../services/traffic/trafficControl.js';
-import type { EdgeMetrics } from '../observe/edgeMetrics.js';
+import type { EdgeMetrics } from '../services/metrics/edgeMetrics.js';
 import type { AccessLog } from '../observe/edgeTelemetry.js';
 import { runStageTraced } from '../observe/stageSpan.js';
 import { RouteBuildError, type CompiledApi, type CompiledRoute, type PipelineBuilder } from '../router/routeTable.js';
@@ -57,7 +57,7 @@ export interface EdgeServices {
   readonly accessLog: AccessLog | null;
   /** Throttle buckets, API keys, usage plans and metering for this node (docs/traffic.md). */
   readonly traffic: TrafficControl;
-  /** Authorizers, the shared policy cache and JWKS resolvers (stages/authorize). */
+  /** Authorizers, the shared policy cache and JWKS resolvers (services/authorization). */
   readonly authorization: AuthorizationService;
 }
 
@@ -98,10 +98,10 @@ export function pipelineBuilder(services: EdgeServices): PipelineBuilder {
  * `then` if every stage continued. A stage's Promise is awaited only when one is returned.
  */
 export function runStages(ctx: RequestContext, stages: readonly Stage[], i: number, then: ((ctx: RequestContext) => void) | null): void {
-  for (; i < stages.length; i++) {
+  for (let stage = stages[i]; stage !== undefined; stage = stages[++i]) {
     let result: StageResult | Promise<StageResult>;
     try {
-      result = ctx.trace === null ? stages[i]!.run(ctx) : runStageTraced(stages[i]!, ctx, ctx.trace);
+      result = ctx.trace === null ? stage.run(ctx) : runStageTraced(stage, ctx, ctx.trace);
     } catch (err) {
       ctx.fail(err);
       return;

@@ -148,7 +148,8 @@ function resolveIn(apis: readonly CompiledApi[], segments: readonly string[]): R
     let i = 0;
     while (i < base.length && segments[i] === base[i]) i++;
     if (i < base.length) continue;
-    const named = i < segments.length ? api.stages.get(segments[i]!) : undefined;
+    const stageSegment = segments[i];
+    const named = stageSegment === undefined ? undefined : api.stages.get(stageSegment);
     if (named && !named.isDefault) return { api, stage: named, offset: i + 1 };
     if (api.defaultStage) return { api, stage: api.defaultStage, offset: i };
   }

@@ -44,8 +44,7 @@ export class RouteTrie<R> {
   add(method: RouteMethod, path: string, route: R): void {
     const parts = path === '/' ? [] : path.slice(1).split('/');
     let node = this.root;
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!;
+    for (const p of parts) {
       if (p.startsWith('{') && p.endsWith('+}')) {
         const name = p.slice(1, -2);
         if (node.greedy && node.greedyName !== name) throw new RouteConflictError(`{${name}+} conflicts with {${node.greedyName}+} at the same position in ${path}`);
@@ -104,14 +103,15 @@ function pick<R>(table: MethodTable<R>, state: MatchState<R>): R | undefined {
 
 function walk<R>(node: Node<R>, state: MatchState<R>, i: number, base: number): R | undefined {
   const segs = state.segments;
-  if (i === segs.length) {
+  const seg = segs[i];
+  if (seg === undefined) {
+    // Past the last segment: a route ends here or nowhere.
     if (node.here) {
       const r = pick(node.here, state);
       if (r !== undefined) return r;
     }
     return undefined;
   }
-  const seg = segs[i]!;
   if (node.literal) {
     const next = node.literal.get(seg);
     if (next) {

@@ -5,7 +5,7 @@ import { RouteSelector } from './routeSelection.js';
 import { buildWsIntegration, type WsIntegration, type WsIntegrationDeps } from '../integrations/webSocket.js';
 import { ConnectGuard } from './connectGuard.js';
 import { MessageLimits } from './messageLimits.js';
-import type { AuthorizationService } from '../stages/authorize/index.js';
+import type { AuthorizationService } from '../services/authorization/index.js';
 import type { ApiKeyCache } from '../services/traffic/apiKeyCache.js';
 
 export interface WsBuildDeps extends WsIntegrationDeps {

@@ -1,6 +1,6 @@
 import type { ApiKeyCache, CachedKey } from '../services/traffic/apiKeyCache.js';
-import type { Authorizer, AuthRequest, Verdict } from '../stages/authorize/index.js';
-import { FORBIDDEN, UNAUTHORIZED, methodArnPrefix } from '../stages/authorize/index.js';
+import type { Authorizer, AuthRequest, Verdict } from '../services/authorization/index.js';
+import { FORBIDDEN, UNAUTHORIZED, methodArnPrefix } from '../services/authorization/index.js';
 import { FunctionInvokeError } from '../services/invoker/invoker.js';
 import { RedisUnavailableError } from '../redis/redisGuard.js';
 import type { Connection } from './connection.js';

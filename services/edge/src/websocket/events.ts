@@ -77,8 +77,11 @@ export function handshakeOf(rawHeaders: readonly string[], query: string): Hands
   const q = queryMaps(query);
   const lookup: Record<string, string> = {};
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const prev = lookup[rawHeaders[i]!];
-    lookup[rawHeaders[i]!] = prev === undefined ? rawHeaders[i + 1]! : `${prev}, ${rawHeaders[i + 1]!}`;
+    const name = rawHeaders[i];
+    const value = rawHeaders[i + 1];
+    if (name === undefined || value === undefined) break;
+    const prev = lookup[name];
+    lookup[name] = prev === undefined ? value : `${prev}, ${value}`;
   }
   return { headers: h.single, lookup, multiValueHeaders: h.multi, queryStringParameters: q?.single, multiValueQueryStringParameters: q?.multi };
 }

@@ -6,7 +6,7 @@ import { hostOf } from '../http/hostHeader.js';
 import { normalizePath } from '../http/normalizePath.js';
 import { statusLine } from '../http/statusLine.js';
 import { wsFailureStatus } from '../integrations/webSocket.js';
-import type { EdgeMetrics } from '../observe/edgeMetrics.js';
+import type { EdgeMetrics } from '../services/metrics/edgeMetrics.js';
 import type { RouteTable } from '../router/routeTable.js';
 import type { CompiledWebSocketApi } from './compiledApi.js';
 import { Connection, userDataOf, type UserData } from './connection.js';
@@ -77,7 +77,7 @@ export class Handshakes {
     if (lifecycle.draining) return reject(res, 503, 'Service Unavailable');
     const key = req.getHeader('sec-websocket-key');
     // A client may offer several subprotocols; without a choice by `$connect`, the first one is taken.
-    const protocol = req.getHeader('sec-websocket-protocol').split(',')[0]!.trim();
+    const protocol = req.getHeader('sec-websocket-protocol').replace(/,.*$/s, '').trim();
     const extensions = req.getHeader('sec-websocket-extensions');
     const sourceIp = remoteAddressOf(res);
     const id = randomBytes(16).toString('base64');

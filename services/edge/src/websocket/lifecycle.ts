@@ -1,7 +1,7 @@
 import type { WebSocket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { WebSocketNodeConfig } from '@turnpike/config';
-import type { EdgeMetrics } from '../observe/edgeMetrics.js';
+import type { EdgeMetrics } from '../services/metrics/edgeMetrics.js';
 import type { CompiledWebSocketApi } from './compiledApi.js';
 import type { Connection, UserData } from './connection.js';
 import type { NodeBus } from './bus.js';

@@ -61,7 +61,9 @@ async function manage(gw: ManagementTarget, ctx: RequestContext, rawPath: string
   const verdict = await verifySigV4({ method, rawPath, query: ctx.query, rawHeaders: ctx.rawHeaders, body }, 'execute-api', (id) => gw.credentials.secretOf(id));
   if (!verdict.ok) return error(ctx, 403, 'ForbiddenException', verdict.message);
 
-  const id = segs[1]!;
+  // `@connections/{id}[/topics/{topic}]` or `@topics/{topic}`, as matched above.
+  const id = segs[1];
+  if (id === undefined) return error(ctx, 404, 'NotFoundException', 'Not Found');
   const maxBytes = ctx.api.config.websocket?.maxMessageBytes ?? 128 * 1024;
   switch (action) {
     case 'send': {
@@ -84,13 +86,13 @@ async function manage(gw: ManagementTarget, ctx: RequestContext, rawPath: string
       return (await gw.delivery.toConnection(id, OP_CLOSE, null, false)) ? ctx.respond(204, null, '') : gone(ctx, id);
     case 'subscribe':
     case 'unsubscribe': {
-      const topic = segs[3]!;
-      if (!TOPIC_NAME.test(topic)) return error(ctx, 400, 'BadRequestException', 'Invalid topic name');
+      const topic = segs[3];
+      if (topic === undefined || !TOPIC_NAME.test(topic)) return error(ctx, 400, 'BadRequestException', 'Invalid topic name');
       const ok = await gw.delivery.toConnection(id, action === 'subscribe' ? OP_SUBSCRIBE : OP_UNSUBSCRIBE, topic, false);
       return ok ? ctx.respond(204, null, '') : gone(ctx, id);
     }
     case 'publish': {
-      const topic = segs[1]!;
+      const topic = id;
       if (!TOPIC_NAME.test(topic)) return error(ctx, 400, 'BadRequestException', 'Invalid topic name');
       if (body.length > maxBytes) return error(ctx, 413, 'PayloadTooLargeException', `Message exceeds ${maxBytes} bytes`);
       const text = isText(body);

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { WebSocket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { wsFailureStatus, type WsResult } from '../integrations/webSocket.js';
-import type { EdgeMetrics } from '../observe/edgeMetrics.js';
+import type { EdgeMetrics } from '../services/metrics/edgeMetrics.js';
 import type { CompiledWsRoute } from './compiledApi.js';
 import type { Connection, UserData } from './connection.js';
 import { topicKey, type Delivery } from './delivery.js';

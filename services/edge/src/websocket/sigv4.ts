@@ -25,10 +25,12 @@ const AUTH = /^AWS4-HMAC-SHA256\s+Credential=([^/\s,]+)\/(\d{8})\/([^/\s,]+)\/([
 export async function verifySigV4(req: SignedRequest, service: string, secretOf: (accessKeyId: string) => Promise<string | null>, now = Date.now()): Promise<SigV4Result> {
   const headers = new Map<string, string[]>();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const k = req.rawHeaders[i]!;
+    const k = req.rawHeaders[i];
+    const value = req.rawHeaders[i + 1];
+    if (k === undefined || value === undefined) break;
     let list = headers.get(k);
     if (!list) headers.set(k, (list = []));
-    list.push(req.rawHeaders[i + 1]!);
+    list.push(value);
   }
   const auth = headers.get('authorization')?.[0];
   if (!auth) return fail('Missing Authentication Token');

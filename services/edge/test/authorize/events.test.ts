@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { requestEventV1, requestEventV2, tokenEvent } from '../../src/stages/authorize/lambda/events.js';
-import type { AuthRequest } from '../../src/stages/authorize/request.js';
-import { identityValue, parseIdentitySource } from '../../src/stages/authorize/identity.js';
+import { requestEventV1, requestEventV2, tokenEvent } from '../../src/services/authorization/lambda/events.js';
+import type { AuthRequest } from '../../src/services/authorization/authRequest.js';
+import { identityValue, parseIdentitySource } from '../../src/services/authorization/identity.js';
 
 /**
  * The events are compared with the examples in API Gateway's developer guide ("Input to an API Gateway

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { methodArn, methodArnPrefix } from '../../src/stages/authorize/policy/methodArn.js';
-import { compilePolicy, isAllowed, reducePolicy } from '../../src/stages/authorize/policy/policy.js';
-import { parseIamResult, parseSimpleResult } from '../../src/stages/authorize/lambda/result.js';
-import { MalformedAuthorizerResult } from '../../src/stages/authorize/verdict.js';
-import { pathBelow } from '../../src/stages/authorize/request.js';
+import { methodArn, methodArnPrefix } from '../../src/services/authorization/policy/methodArn.js';
+import { compilePolicy, isAllowed, reducePolicy } from '../../src/services/authorization/policy/policy.js';
+import { parseIamResult, parseSimpleResult } from '../../src/services/authorization/lambda/result.js';
+import { MalformedAuthorizerResult } from '../../src/services/authorization/verdict.js';
+import { pathBelow } from '../../src/stages/authorize/httpAuthRequest.js';
 
 const PREFIX = methodArnPrefix('eu-west-1', '123456789012', 'shop', 'prod');
 const arn = (method: string, path: string) => methodArn(PREFIX, method, path);

@@ -1,11 +1,11 @@
 import pino from 'pino';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, assert, afterEach, describe, expect, it } from 'vitest';
 import { connectRedis, RedisKeys, type RedisClient } from '@turnpike/redis';
 import { deletePrefix, RedisServer, SHARED_REDIS_URL, testPrefix } from '@turnpike/testing';
-import { PolicyCache } from '../../src/stages/authorize/cache/policyCache.js';
-import { BoundedLru } from '../../src/stages/authorize/cache/boundedLru.js';
-import type { AuthorizerResult } from '../../src/stages/authorize/lambda/result.js';
-import { isAllowed } from '../../src/stages/authorize/policy/policy.js';
+import { PolicyCache } from '../../src/services/authorization/cache/policyCache.js';
+import { BoundedLru } from '../../src/services/authorization/cache/boundedLru.js';
+import type { AuthorizerResult } from '../../src/services/authorization/lambda/result.js';
+import { isAllowed } from '../../src/services/authorization/policy/policy.js';
 
 const logger = pino({ level: 'silent' });
 const prefix = testPrefix('authz-cache');
@@ -58,8 +58,10 @@ describe('the shared policy cache', () => {
     const found = await r.keys(`${prefix}:authz:*`);
     const mine = found.filter((k) => k.includes('{ns2.'));
     expect(mine).toHaveLength(1);
-    expect(mine[0]).not.toContain('secret');
-    const ttl = await r.pttl(mine[0]!);
+    const [key] = mine;
+    assert.isDefined(key);
+    expect(key).not.toContain('secret');
+    const ttl = await r.pttl(key);
     expect(ttl).toBeGreaterThan(50_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
   });

@@ -107,7 +107,10 @@ it(`4 edges admit what one token bucket would (R×${SECONDS} + burst when driven
   times.sort((a, b) => a - b);
   const admitted = results.reduce((n, r) => n + r['2xx'], 0);
   const refused = results.reduce((n, r) => n + r['4xx'], 0);
-  const seconds = (times.at(-1)! - times[0]!) / 1000;
+  const [first] = times;
+  const last = times.at(-1);
+  if (first === undefined || last === undefined) throw new Error('no request was timed');
+  const seconds = (last - first) / 1000;
   const ideal = idealAdmissions(times);
   console.log(`admitted ${admitted} of ${admitted + refused} requests over ${seconds.toFixed(2)} s; an ideal bucket admits ${ideal} of these (R×T + B = ${(R * seconds + BURST).toFixed(0)}); ${((admitted / ideal - 1) * 100).toFixed(2)}%`);
   // The clients really pushed past the limit, on every node.

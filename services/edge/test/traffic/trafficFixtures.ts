@@ -74,7 +74,7 @@ export async function keyInPlan(store: ApiKeyStore, apiStages: string[], limits:
   const key = await store.createKey({ name: 'test-key' });
   const plan = await store.createPlan({
     name: 'test-plan',
-    apiStages: apiStages.map((s) => ({ apiId: s.split('/')[0]!, stage: s.split('/')[1]! })),
+    apiStages: apiStages.map((s) => ({ apiId: s.slice(0, s.indexOf('/')), stage: s.slice(s.indexOf('/') + 1) })),
     ...limits,
   });
   await store.attachKey(plan.id, key.id);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,7 +117,9 @@ describe('WebSocket APIs on two edge processes with real workers', () => {
   it('gives the function connect, message and disconnect events field by field', async () => {
     const c = await connect(portA, '?team=blue&tag=a&tag=b', { 'user-agent': 'vitest-ws/1', 'x-custom': 'yes' });
     const id = await idOf(c);
-    const message = JSON.parse(c.messages[0]!.data.toString()) as Record<string, any>;
+    const [first] = c.messages;
+    assert.isDefined(first, 'the connection has its first message (its id)');
+    const message = JSON.parse(first.data.toString()) as Record<string, any>;
     const connected = await eventFor(id, 'CONNECT');
 
     const common = { stage: 'prod', apiId: 'chatapi', domainName: `127.0.0.1:${portA}`, connectionId: id, messageDirection: 'IN', identity: { sourceIp: '127.0.0.1', userAgent: 'vitest-ws/1' } };

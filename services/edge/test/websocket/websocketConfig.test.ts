@@ -22,7 +22,7 @@ apis:
       routes:
         $default: { integration: { type: mock } }
 `);
-    expect(c.apis[0]!.websocket).toMatchObject({ routeSelectionExpression: '$request.body.action', idleTimeoutMs: 600_000, maxConnectionDurationMs: 7_200_000, maxMessageBytes: 131_072, maxMessagesPerSecond: 100, messageBurst: 200, maxPendingBytes: 1_048_576 });
+    expect(c.apis[0]?.websocket).toMatchObject({ routeSelectionExpression: '$request.body.action', idleTimeoutMs: 600_000, maxConnectionDurationMs: 7_200_000, maxMessageBytes: 131_072, maxMessagesPerSecond: 100, messageBurst: 200, maxPendingBytes: 1_048_576 });
     expect(c.gateway.websocket).toEqual({ maxBufferedBytes: 1_048_576, slowConsumerPolicy: 'disconnect', heartbeatMs: 5_000, nodeTimeoutMs: 30_000 });
   });
 

@@ -41,7 +41,12 @@ export class TestClient {
   private taken = 0;
   async nextFrame(timeoutMs = 5_000): Promise<{ data: Buffer; isBinary: boolean }> {
     const deadline = Date.now() + timeoutMs;
-    while (this.messages.length <= this.taken) {
+    for (;;) {
+      const frame = this.messages[this.taken];
+      if (frame !== undefined) {
+        this.taken++;
+        return frame;
+      }
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no frame within ${timeoutMs} ms (got ${this.messages.length})`);
       await new Promise<void>((resolve) => {
@@ -52,7 +57,6 @@ export class TestClient {
         });
       });
     }
-    return this.messages[this.taken++]!;
   }
 
   async json(timeoutMs?: number): Promise<Record<string, any>> {

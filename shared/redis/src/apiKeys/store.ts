@@ -285,11 +285,11 @@ export class ApiKeyStore {
   /** Billable calls and bytes per day and route, for rating (`from`/`to` inclusive, UTC). */
   async getRouteUsage(keyId: string, from: string, to: string): Promise<RouteUsageRow[]> {
     const days = dayRange(from, to);
-    const hashes = await Promise.all(days.map((d) => this.redis.hgetall(this.usageKey(keyId, d))));
+    const hashes = await Promise.all(days.map(async (date) => ({ date, hash: await this.redis.hgetall(this.usageKey(keyId, date)) })));
     const rows: RouteUsageRow[] = [];
-    days.forEach((date, i) => {
+    for (const { date, hash } of hashes) {
       const byRoute = new Map<string, RouteUsageRow>();
-      for (const [field, v] of Object.entries(hashes[i]!)) {
+      for (const [field, v] of Object.entries(hash)) {
         if (!field.startsWith('r|')) continue;
         const [, kind, apiId, stage] = field.split('|', 4) as [string, string, string, string];
         const route = field.slice(`r|${kind}|${apiId}|${stage}|`.length);
@@ -300,7 +300,7 @@ export class ApiKeyStore {
         else row.bytes = Number(v);
       }
       rows.push(...byRoute.values());
-    });
+    }
     return rows;
   }
 
@@ -308,11 +308,11 @@ export class ApiKeyStore {
   async getUsage(keyId: string, from: string, to: string): Promise<UsageRow[]> {
     const days = dayRange(from, to);
     await this.keyById(keyId);
-    const hashes = await Promise.all(days.map((d) => this.redis.hgetall(this.usageKey(keyId, d))));
+    const hashes = await Promise.all(days.map(async (date) => ({ date, hash: await this.redis.hgetall(this.usageKey(keyId, date)) })));
     const rows: UsageRow[] = [];
-    days.forEach((date, i) => {
+    for (const { date, hash } of hashes) {
       const byStage = new Map<string, UsageRow>();
-      for (const [field, v] of Object.entries(hashes[i]!)) {
+      for (const [field, v] of Object.entries(hash)) {
         if (field.startsWith('r|')) continue;
         const cut = field.lastIndexOf('/');
         const apiStage = field.slice(0, cut);
@@ -323,7 +323,7 @@ export class ApiKeyStore {
         else row.bytes = Number(v);
       }
       rows.push(...[...byStage.values()].sort((a, b) => `${a.apiId}/${a.stage}`.localeCompare(`${b.apiId}/${b.stage}`)));
-    });
+    }
     return rows;
   }
 }

@@ -68,8 +68,9 @@ export class BillingStore {
     if (existing.length > 0 && version.effectiveFrom <= today) {
       throw new StoreError('TP_INVALID', `a new price must take effect after today (${today}, UTC): prices already in effect are never rewritten`);
     }
-    if (existing.length > 0 && existing.some((v) => v.currency !== version.currency)) {
-      throw new StoreError('TP_INVALID', `plan ${planId} is priced in ${existing[0]!.currency}; a plan keeps one currency`);
+    const priced = existing.find((v) => v.currency !== version.currency);
+    if (priced !== undefined) {
+      throw new StoreError('TP_INVALID', `plan ${planId} is priced in ${priced.currency}; a plan keeps one currency`);
     }
     const added = await this.redis.hsetnx(this.pricesKey(planId), version.effectiveFrom, JSON.stringify(version));
     if (added === 0) throw new StoreError('TP_PLAN_CONFLICT', `a price effective from ${version.effectiveFrom} was added concurrently`);

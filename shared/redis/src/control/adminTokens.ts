@@ -73,9 +73,9 @@ export class AdminTokenStore {
 
   /** The token's record, or null when it is malformed, unknown or revoked. */
   async verify(token: string): Promise<AdminToken | null> {
-    const m = /^tpa_([a-z0-9]{1,16})_[A-Za-z0-9_-]{40}$/.exec(token);
-    if (!m) return null;
-    const raw = await this.redis.hget(this.hash, m[1]!);
+    const id = /^tpa_([a-z0-9]{1,16})_[A-Za-z0-9_-]{40}$/.exec(token)?.[1];
+    if (id === undefined) return null;
+    const raw = await this.redis.hget(this.hash, id);
     if (raw === null) return null;
     const { digest: stored, ...pub } = JSON.parse(raw) as StoredToken;
     return digestsEqual(Buffer.from(stored, 'hex'), Buffer.from(digest(token), 'hex')) ? pub : null;

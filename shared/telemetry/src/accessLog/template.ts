@@ -13,19 +13,19 @@ export type ValueGetter<T> = (source: T) => string | number | null | undefined;
 const VARIABLE = /\$context\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)/g;
 
 export function compileAccessLogFormat<T>(format: string, resolve: (name: string) => ValueGetter<T>): (source: T) => string {
-  const literals: string[] = [];
-  const getters: ValueGetter<T>[] = [];
+  /** The text before each variable, and the variable's getter. */
+  const pieces: { readonly literal: string; readonly get: ValueGetter<T> }[] = [];
   let last = 0;
   for (const m of format.matchAll(VARIABLE)) {
-    literals.push(format.slice(last, m.index));
-    getters.push(resolve(m[1]!));
-    last = m.index! + m[0].length;
+    const [variable, name] = m;
+    if (name === undefined) continue;
+    pieces.push({ literal: format.slice(last, m.index), get: resolve(name) });
+    last = m.index! + variable.length;
   }
   const tail = format.slice(last);
-  const n = getters.length;
   return (source) => {
     let out = '';
-    for (let i = 0; i < n; i++) out += literals[i]! + formatValue(getters[i]!(source));
+    for (const p of pieces) out += p.literal + formatValue(p.get(source));
     return out + tail;
   };
 }

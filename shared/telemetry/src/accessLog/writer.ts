@@ -106,11 +106,12 @@ export class AccessLogWriter {
 
   private flush(): void {
     if (this.writing) return;
-    if (this.queue.length === 0) {
+    const [first] = this.queue;
+    if (first === undefined) {
       this.idle?.();
       return;
     }
-    const data = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue);
+    const data = this.queue.length === 1 ? first : Buffer.concat(this.queue);
     this.queue = [];
     this.queued = 0;
     this.writing = true;

@@ -145,7 +145,7 @@ export class GatewayMetrics {
 
   /** One finished request; `integrationMs` < 0 when no integration answered. */
   request(l: RouteLabels, status: number, latencyMs: number, integrationMs: number): void {
-    l.byStatusClass[status >= 100 && status < 600 ? (status / 100) | 0 : 0]!.record(latencyMs, integrationMs);
+    l.byStatusClass[status >= 100 && status < 600 ? (status / 100) | 0 : 0]?.record(latencyMs, integrationMs);
   }
 
   authorizerCache(l: RouteLabels, hit: boolean): void {

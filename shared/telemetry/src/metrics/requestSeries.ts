@@ -23,10 +23,13 @@ class LatencyCell {
   max = -Infinity;
 
   record(ms: number): void {
-    const b = LATENCY_BUCKETS_MS;
     let i = 0;
-    while (i < b.length && ms > b[i]!) i++;
-    this.counts[i]!++;
+    for (const bound of LATENCY_BUCKETS_MS) {
+      if (ms <= bound) break;
+      i++;
+    }
+    // counts has one cell more than there are bounds, for what exceeds them all.
+    this.counts[i] = (this.counts[i] ?? 0) + 1;
     this.count++;
     this.sum += ms;
     if (ms < this.min) this.min = ms;

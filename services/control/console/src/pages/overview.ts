@@ -35,8 +35,9 @@ export function Overview() {
         if (stopped) return;
         setError(null);
         setLoaded(true);
-        if (r.samples.length) {
-          last.current = r.samples[r.samples.length - 1]!.t;
+        const newest = r.samples.at(-1);
+        if (newest !== undefined) {
+          last.current = newest.t;
           setSamples((s) => {
             const next = s.concat(r.samples);
             return next.length > KEEP ? next.slice(next.length - KEEP) : next;

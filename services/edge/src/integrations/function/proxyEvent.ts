@@ -8,7 +8,7 @@ import { headerMaps, joinedMaps, queryMaps } from '../../http/valueMaps.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
 import type { CredentialNames } from '@turnpike/codec';
-import { parseIdentitySource } from '../../stages/authorize/identity.js';
+import { parseIdentitySource } from '../../services/authorization/identity.js';
 
 /**
  * API Gateway's Lambda proxy events, field for field: payload format 1.0 (REST APIs, `APIGatewayProxyEvent`
@@ -150,7 +150,12 @@ function buildV1(shape: EventShape, ctx: RequestContext, body: Buffer | null): A
 function buildV2(shape: EventShape, ctx: RequestContext, body: Buffer | null): APIGatewayProxyEventV2 {
   const { headers, cookies, query: queryStringParameters } = joinedMaps(ctx.rawHeaders, ctx.query);
   const fwd = forwardingHeaders(ctx);
-  for (let i = 0; i < fwd.length; i += 2) headers[fwd[i]!.toLowerCase()] = fwd[i + 1]!;
+  for (let i = 0; i < fwd.length; i += 2) {
+    const name = fwd[i];
+    const value = fwd[i + 1];
+    if (name === undefined || value === undefined) break;
+    headers[name.toLowerCase()] = value;
+  }
   const vars = ctx.stage.variables;
   // HTTP APIs base64-encode what the API declares binary, and any body that is not valid text.
   const binary = body !== null && (shape.isBinary(ctx.headers['content-type']) || !isUtf8(body));
@@ -211,8 +216,11 @@ function authorizerV1(ctx: RequestContext): Record<string, unknown> {
 function addForwarding(single: Record<string, string>, multi: Record<string, string[]>, ctx: RequestContext): void {
   const fwd = forwardingHeaders(ctx);
   for (let i = 0; i < fwd.length; i += 2) {
-    single[fwd[i]!] = fwd[i + 1]!;
-    multi[fwd[i]!] = [fwd[i + 1]!];
+    const name = fwd[i];
+    const value = fwd[i + 1];
+    if (name === undefined || value === undefined) break;
+    single[name] = value;
+    multi[name] = [value];
   }
 }
 

@@ -1,4 +1,4 @@
-import { STAGE_VARIABLE_REF, undefinedStageVariables } from '@turnpike/config';
+import { substituteStageVariables } from '@turnpike/config';
 import { RouteBuildError } from '../../router/routeTable.js';
 
 /**
@@ -27,13 +27,14 @@ export interface TemplateValues {
 const CONTEXT_REFS = /\$\{(context\.[A-Za-z0-9_.]+|request\.(?:header|querystring|path)\.[^}]+)\}/g;
 
 export function compileHeader(name: string, value: string, variables: Readonly<Record<string, string>>): HeaderTemplate {
-  const missing = undefinedStageVariables(value, variables);
-  if (missing.length) throw new RouteBuildError(`request header ${name} uses undefined stage variable(s) ${missing.join(', ')}`);
-  const withVars = value.replace(STAGE_VARIABLE_REF, (_, v: string) => variables[v]!);
+  const substituted = substituteStageVariables(value, variables);
+  if (!substituted.ok) throw new RouteBuildError(`request header ${name} uses undefined stage variable(s) ${substituted.missing.join(', ')}`);
+  const withVars = substituted.text;
   const parts: string[] = [];
   let last = 0;
   for (const m of withVars.matchAll(CONTEXT_REFS)) {
-    const ref = m[1]!;
+    const ref = m[1];
+    if (ref === undefined) continue;
     if (!/^(context\.(requestId|stage|identity\.sourceIp|authorizer\.(claims\.)?[A-Za-z0-9_]+)|request\.(header|querystring|path)\.[^}]+)$/.test(ref)) {
       throw new RouteBuildError(`request parameter ${name} uses \${${ref}}; supported: context.requestId, context.stage, context.identity.sourceIp, context.authorizer.<key>, context.authorizer.claims.<claim>, request.header|querystring|path.<name>`);
     }
@@ -67,10 +68,12 @@ export function expandQuery(templates: readonly HeaderTemplate[], values: Templa
 
 /** The value for one request; '' when a referenced value is absent (the header is then not sent). */
 export function expandHeader(t: HeaderTemplate, values: TemplateValues): string {
-  if (t.parts.length === 1) return t.parts[0]!;
-  let out = t.parts[0]!;
+  // literal, reference, literal, ..., literal: compileHeader always ends with a literal.
+  let out = t.parts[0] ?? '';
   for (let i = 1; i < t.parts.length; i += 2) {
-    const ref = t.parts[i]!;
+    const ref = t.parts[i];
+    const after = t.parts[i + 1];
+    if (ref === undefined || after === undefined) break;
     let v: unknown;
     if (ref.startsWith('request.')) v = requestValue(ref, values);
     else if (ref === 'requestId') v = values.requestId;
@@ -81,7 +84,7 @@ export function expandHeader(t: HeaderTemplate, values: TemplateValues): string 
     else if (ref.startsWith('authorizer.claims.')) v = (values.authorizer?.claims as Record<string, unknown> | undefined)?.[ref.slice(18)];
     else v = values.authorizer?.[ref.slice(11)];
     if (v === undefined || v === null) return '';
-    out += String(v) + t.parts[i + 1]!;
+    out += String(v) + after;
   }
   return out;
 }

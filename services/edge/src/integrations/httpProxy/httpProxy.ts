@@ -51,9 +51,10 @@ export class HttpProxyStage implements Stage {
   ) {
     const paramNames = new Set<string>();
     let greedy: string | null = null;
-    for (const m of route.resourcePath.matchAll(/\{([A-Za-z0-9_]+)(\+?)\}/g)) {
-      paramNames.add(m[1]!);
-      if (m[2]) greedy = m[1]!;
+    for (const [, name, plus] of route.resourcePath.matchAll(/\{([A-Za-z0-9_]+)(\+?)\}/g)) {
+      if (name === undefined) continue;
+      paramNames.add(name);
+      if (plus) greedy = name;
     }
     this.greedyName = greedy;
     const uris = new Map<string, CompiledUri>();
@@ -162,10 +163,12 @@ export class HttpProxyStage implements Stage {
     const drop = connectionTokens(ctx.headers.connection);
     const out: string[] = [];
     for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
+      const name = raw[i];
+      const value = raw[i + 1];
+      if (name === undefined || value === undefined) break;
       if (HOP_BY_HOP.has(name) || name === 'host' || FORWARDING.has(name) || drop?.has(name)) continue;
       if (name === 'traceparent' && ctx.trace !== null) continue;
-      out.push(name, raw[i + 1]!);
+      out.push(name, value);
     }
     // A traced request continues at the upstream under the integration span; an untraced one passes the client's traceparent through.
     if (ctx.trace !== null) out.push('traceparent', this.childTraceparent(ctx));

@@ -1,6 +1,6 @@
 import { encodeSegment } from '../../http/normalizePath.js';
 import { RouteBuildError } from '../../router/routeTable.js';
-import { STAGE_VARIABLE_REF, undefinedStageVariables } from '@turnpike/config';
+import { substituteStageVariables } from '@turnpike/config';
 
 /**
  * An integration URI (`https://backend/{proxy}?v=1`, `${stageVariables.origin}/pets/{id}`) compiled once
@@ -17,28 +17,28 @@ export interface CompiledUri {
 }
 
 export function compileUri(template: string, variables: Readonly<Record<string, string>>, paramNames: ReadonlySet<string>): CompiledUri {
-  const missing = undefinedStageVariables(template, variables);
-  if (missing.length) throw new RouteBuildError(`integration uri uses undefined stage variable(s) ${missing.join(', ')}`);
-  const resolved = template.replace(STAGE_VARIABLE_REF, (_, name: string) => variables[name]!);
-  const m = /^(https?:\/\/[^/?#{}]+)([^?#]*)(?:\?([^#]*))?$/.exec(resolved);
-  if (!m) throw new RouteBuildError(`integration uri "${template}" is not an http(s) URL with a literal host`);
+  const substituted = substituteStageVariables(template, variables);
+  if (!substituted.ok) throw new RouteBuildError(`integration uri uses undefined stage variable(s) ${substituted.missing.join(', ')}`);
+  const [, host, uriPath, uriQuery] = /^(https?:\/\/[^/?#{}]+)([^?#]*)(?:\?([^#]*))?$/.exec(substituted.text) ?? [];
+  if (host === undefined) throw new RouteBuildError(`integration uri "${template}" is not an http(s) URL with a literal host`);
   let origin: string;
   try {
-    origin = new URL(m[1]!).origin;
+    origin = new URL(host).origin;
   } catch {
     throw new RouteBuildError(`integration uri "${template}" has an invalid host`);
   }
   const pathParts: string[] = [];
   const re = /\{([A-Za-z_][A-Za-z0-9_]*)\+?\}/g;
-  const path = m[2] || '/';
+  const path = uriPath || '/';
   let last = 0;
   for (let g = re.exec(path); g; g = re.exec(path)) {
-    if (!paramNames.has(g[1]!)) throw new RouteBuildError(`integration uri uses {${g[1]}}, which the route path does not define`);
-    pathParts.push(path.slice(last, g.index), g[1]!);
+    const param = g[1];
+    if (param === undefined || !paramNames.has(param)) throw new RouteBuildError(`integration uri uses {${param}}, which the route path does not define`);
+    pathParts.push(path.slice(last, g.index), param);
     last = g.index + g[0].length;
   }
   pathParts.push(path.slice(last));
-  return { origin, pathParts, query: m[3] ?? '' };
+  return { origin, pathParts, query: uriQuery ?? '' };
 }
 
 /**
@@ -47,16 +47,22 @@ export function compileUri(template: string, variables: Readonly<Record<string, 
  */
 export function expandPath(uri: CompiledUri, params: Record<string, string> | null, greedyName: string | null, greedySegments: readonly string[] | null): string {
   const parts = uri.pathParts;
-  if (parts.length === 1) return parts[0]!;
-  let out = parts[0]!;
+  // literal, name, literal, ..., literal: compileUri always ends with a literal.
+  let out = parts[0] ?? '';
   for (let i = 1; i < parts.length; i += 2) {
-    const name = parts[i]!;
+    const name = parts[i];
+    const after = parts[i + 1];
+    if (name === undefined || after === undefined) break;
     if (name === greedyName && greedySegments) {
-      for (let j = 0; j < greedySegments.length; j++) out += (j ? '/' : '') + encodeSegment(greedySegments[j]!);
+      let separator = '';
+      for (const segment of greedySegments) {
+        out += separator + encodeSegment(segment);
+        separator = '/';
+      }
     } else {
       out += encodeSegment(params?.[name] ?? '');
     }
-    out += parts[i + 1]!;
+    out += after;
   }
   return out;
 }

@@ -3,7 +3,7 @@ import type { HttpProxyIntegrationConfig } from '@turnpike/config';
 import type { ApiStage } from '../../router/routeTable.js';
 import { EMPTY_OK, WsIntegrationError, type WsCall, type WsIntegration, type WsResult } from '../webSocket.js';
 import { compileHeader, expandHeader, type HeaderTemplate, type TemplateValues } from './headerTemplate.js';
-import { compileUri, type CompiledUri } from './uriTemplate.js';
+import { compileUri, expandPath, type CompiledUri } from './uriTemplate.js';
 
 const NO_PARAMS: ReadonlySet<string> = new Set();
 const NO_HEADERS: Readonly<Record<string, string>> = {};
@@ -53,7 +53,7 @@ export class HttpWsIntegration implements WsIntegration {
     try {
       res = await this.agent.request({
         origin: uri.origin,
-        path: uri.pathParts[0]! + (uri.query ? '?' + uri.query : ''),
+        path: expandPath(uri, null, null, null) + (uri.query ? '?' + uri.query : ''),
         method: (this.config.method ?? 'POST') as Dispatcher.HttpMethod,
         headers,
         body: call.payload ?? '',

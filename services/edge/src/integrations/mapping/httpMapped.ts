@@ -31,7 +31,7 @@ export class MappedHttpStage implements Stage {
     logger: Logger,
   ) {
     this.mapping = new CompiledMapping(config.mapping, route, accountId, logger);
-    const paramNames = new Set([...route.resourcePath.matchAll(/\{([A-Za-z0-9_]+)\+?\}/g)].map((m) => m[1]!));
+    const paramNames = new Set([...route.resourcePath.matchAll(/\{([A-Za-z0-9_]+)\+?\}/g)].flatMap(([, name]) => (name === undefined ? [] : [name])));
     for (const stage of route.api.stages.values()) {
       this.uris.set(stage.name, compileUri(config.uri, stage.variables, paramNames));
       this.headers.set(stage.name, Object.entries(config.requestHeaders).map(([n, v]) => compileHeader(n.toLowerCase(), v, stage.variables)));

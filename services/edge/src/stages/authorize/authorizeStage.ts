@@ -1,13 +1,13 @@
-import type { EdgeMetrics } from '../../observe/edgeMetrics.js';
+import type { EdgeMetrics } from '../../services/metrics/edgeMetrics.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { EdgeServices } from '../../pipeline/pipeline.js';
 import { CONTINUE, STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import { RouteBuildError, type CompiledRoute } from '../../router/routeTable.js';
 import { FunctionInvokeError } from '../../services/invoker/invoker.js';
-import type { Authorizer } from './authorizer.js';
-import { methodArnPrefix } from './policy/methodArn.js';
-import { HttpAuthRequest } from './request.js';
-import { EXPLICITLY_DENIED, UNAUTHORIZED, type Verdict } from './verdict.js';
+import type { Authorizer } from '../../services/authorization/authorizer.js';
+import { methodArnPrefix } from '../../services/authorization/policy/methodArn.js';
+import { HttpAuthRequest } from './httpAuthRequest.js';
+import { EXPLICITLY_DENIED, UNAUTHORIZED, type Verdict } from '../../services/authorization/verdict.js';
 
 /**
  * The authorize route stage: runs the route's authorizer and answers 401 or 403, or puts the grant on

@@ -8,7 +8,7 @@ import { MISS, TAKEN, type LocalLease } from '../../services/traffic/leaseBucket
 import type { TokenBucket } from '../../services/traffic/tokenBucket.js';
 import type { TrafficControl } from '../../services/traffic/trafficControl.js';
 import type { ThrottleLimits } from '@turnpike/redis';
-import type { EdgeMetrics } from '../../observe/edgeMetrics.js';
+import type { EdgeMetrics } from '../../services/metrics/edgeMetrics.js';
 
 /** A request whose leases other requests keep spending first gives up after this many refills. */
 const MAX_REFILLS = 4;
@@ -100,12 +100,13 @@ export class ThrottleStage implements Stage {
   private refillAll(levels: readonly TokenBucket[], ip: TokenBucket | null, plan: PlanBinding | null, missing: LocalLease): Promise<unknown> {
     const now = this.traffic.clock();
     const n = levels.length;
-    const waits: Promise<void>[] = [missing.refill(now)];
+    const own = missing.refill(now);
+    const others: Promise<void>[] = [];
     for (let i = 0; i < n + EXTRA_LEVELS; i++) {
       const lease = levelAt(i, levels, ip, plan, now);
-      if (lease !== null && lease !== missing && lease.needsRefill(now)) waits.push(lease.refill(now));
+      if (lease !== null && lease !== missing && lease.needsRefill(now)) others.push(lease.refill(now));
     }
-    return waits.length === 1 ? waits[0]! : Promise.all(waits);
+    return others.length === 0 ? own : Promise.all([own, ...others]);
   }
 
   private refuse(ctx: RequestContext, lease: LocalLease, isQuota: boolean, now: number): StageResult {
@@ -129,7 +130,7 @@ export class ThrottleStage implements Stage {
  */
 function levelAt(i: number, levels: readonly TokenBucket[], ip: TokenBucket | null, plan: PlanBinding | null, now: number): LocalLease | null {
   const n = levels.length;
-  if (i < n) return levels[i]!;
+  if (i < n) return levels[i] ?? null;
   if (i === n) return ip;
   if (i === n + 1) return plan?.bucket ?? null;
   return plan?.quota?.current(now) ?? null;

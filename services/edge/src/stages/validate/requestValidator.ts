@@ -15,11 +15,12 @@ export class RequestValidatorStage implements Stage {
   readonly name = 'validate';
   readonly kind = 'check';
   private readonly models: ReadonlyMap<string, ValidateFunction>;
-  private readonly headers: readonly string[];
+  /** Required headers as configured (for the message) and lowercased (as RequestContext keys them). */
+  private readonly headers: readonly { readonly name: string; readonly key: string }[];
 
   constructor(private readonly config: RequestValidationConfig) {
     this.models = new Map(Object.entries(config.bodyModels).map(([type, schema]) => [type, compileModel(schema)]));
-    this.headers = config.requiredHeaders.map((h) => h.toLowerCase());
+    this.headers = config.requiredHeaders.map((name) => ({ name, key: name.toLowerCase() }));
   }
 
   run(ctx: RequestContext): StageResult | Promise<StageResult> {
@@ -58,9 +59,7 @@ export class RequestValidatorStage implements Stage {
       const q = new URLSearchParams(ctx.query);
       for (const name of this.config.requiredQueryStrings) if (!q.has(name)) missing.push(name);
     }
-    this.headers.forEach((h, i) => {
-      if (ctx.headers[h] === undefined) missing.push(this.config.requiredHeaders[i]!);
-    });
+    for (const h of this.headers) if (ctx.headers[h.key] === undefined) missing.push(h.name);
     return missing;
   }
 }

@@ -4,7 +4,7 @@ import type { RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 import { COGNITO_POOL_ARN, type AuthorizerConfig } from '@turnpike/config';
 import type { RedisKeys } from '@turnpike/redis';
-import type { FunctionInvoker } from '../../services/invoker/invoker.js';
+import type { FunctionInvoker } from '../invoker/invoker.js';
 import type { Authorizer } from './authorizer.js';
 import { PolicyCache, type PolicyCacheStats } from './cache/policyCache.js';
 import { JwtAuthorizer, cognitoRules, jwtRules } from './jwt/jwtAuthorizer.js';

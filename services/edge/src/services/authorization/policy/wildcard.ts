@@ -29,8 +29,9 @@ export class WildcardPattern {
     this.source = source;
     const segments = source.split('*');
     this.hasStar = segments.length > 1;
-    this.head = segments[0]!;
-    this.tail = this.hasStar ? segments[segments.length - 1]! : '';
+    // split yields at least one segment; '' stands for an empty head or tail.
+    this.head = segments[0] ?? '';
+    this.tail = this.hasStar ? (segments.at(-1) ?? '') : '';
     this.middle = segments.slice(1, -1).filter((s) => s !== '').map((s) => (s.includes('?') ? new MaskedSegment(s) : new LiteralSegment(s)));
     this.minLength = source.length - (segments.length - 1);
     this.literalEnds = !this.head.includes('?') && !this.tail.includes('?');
@@ -113,19 +114,18 @@ class MaskedSegment implements Segment {
     this.words = words;
     this.state = new Uint32Array(words);
     this.anyMask = new Uint32Array(words);
-    for (let i = 0; i < chars.length; i++) if (chars.charCodeAt(i) === QUESTION) this.anyMask[i >>> 5]! |= 1 << (i & 31);
+    for (let i = 0; i < chars.length; i++) if (chars.charCodeAt(i) === QUESTION) setBit(this.anyMask, 0, i);
     this.ascii = new Uint32Array(128 * words);
     for (let c = 0; c < 128; c++) this.ascii.set(this.anyMask, c * words);
     for (let i = 0; i < chars.length; i++) {
       const c = chars.charCodeAt(i);
       if (c === QUESTION) continue;
-      const bit = 1 << (i & 31);
       if (c < 128) {
-        this.ascii[c * words + (i >>> 5)]! |= bit;
+        setBit(this.ascii, c * words, i);
       } else {
         let mask = this.other.get(c);
         if (!mask) this.other.set(c, (mask = Uint32Array.from(this.anyMask)));
-        mask[i >>> 5]! |= bit;
+        setBit(mask, 0, i);
       }
     }
     this.lastWord = (chars.length - 1) >>> 5;
@@ -139,12 +139,12 @@ class MaskedSegment implements Segment {
   /** Segments of up to 32 characters: the state fits in one integer. */
   private findShort(text: string, from: number, end: number): number {
     const ascii = this.ascii;
-    const anyMask = this.anyMask[0]!;
+    const anyMask = this.anyMask[0] ?? 0;
     const lastBit = this.lastBit;
     let state = 0;
     for (let t = from; t < end; t++) {
       const c = text.charCodeAt(t);
-      const mask = c < 128 ? ascii[c]! : (this.other.get(c)?.[0] ?? anyMask);
+      const mask = (c < 128 ? ascii[c] : this.other.get(c)?.[0]) ?? anyMask;
       state = ((state << 1) | 1) & mask;
       if (state & lastBit) return t - this.length + 1;
     }
@@ -159,13 +159,20 @@ class MaskedSegment implements Segment {
       const mask = c < 128 ? null : (this.other.get(c) ?? this.anyMask);
       const base = c * words;
       let carry = 1; // a match may start at every character
+      // Every index below is inside its table by construction; a word read as absent holds no bits.
       for (let w = 0; w < words; w++) {
-        const s = state[w]!;
-        state[w] = ((s << 1) | carry) & (mask === null ? ascii[base + w]! : mask[w]!);
+        const s = state[w] ?? 0;
+        state[w] = ((s << 1) | carry) & ((mask === null ? ascii[base + w] : mask[w]) ?? 0);
         carry = s >>> 31;
       }
-      if (state[this.lastWord]! & this.lastBit) return t - this.length + 1;
+      if ((state[this.lastWord] ?? 0) & this.lastBit) return t - this.length + 1;
     }
     return -1;
   }
+}
+
+/** Sets the bit of segment position `i` in the mask that starts at word `offset` of `masks`. */
+function setBit(masks: Uint32Array, offset: number, i: number): void {
+  const w = offset + (i >>> 5);
+  masks[w] = (masks[w] ?? 0) | (1 << (i & 31));
 }

@@ -3,7 +3,7 @@ import type { CognitoAuthorizerConfig, JwtAuthorizerConfig } from '@turnpike/con
 import type { Authorizer } from '../authorizer.js';
 import { BoundedLru } from '../cache/boundedLru.js';
 import { identityValue, parseIdentitySource, type IdentitySource } from '../identity.js';
-import type { AuthRequest } from '../request.js';
+import type { AuthRequest } from '../authRequest.js';
 import { FORBIDDEN, UNAUTHORIZED, type Grant, type Verdict } from '../verdict.js';
 
 /**

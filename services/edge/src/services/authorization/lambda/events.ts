@@ -2,7 +2,7 @@ import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEvent
 import { clfTime } from '../../../observe/clfTime.js';
 import { domainPrefix, identityV1 } from '../../../lambda/eventParts.js';
 import { headerMaps, joinedMaps, queryMaps } from '../../../http/valueMaps.js';
-import type { AuthRequest } from '../request.js';
+import type { AuthRequest } from '../authRequest.js';
 
 /**
  * The events Lambda authorizers receive, shaped as API Gateway documents them (and as @types/aws-lambda

@@ -1,4 +1,4 @@
-import type { AuthRequest } from './request.js';
+import type { AuthRequest } from './authRequest.js';
 import type { Verdict } from './verdict.js';
 
 /**

@@ -1,5 +1,5 @@
 import { RouteBuildError } from '../../router/routeTable.js';
-import type { AuthRequest } from './request.js';
+import type { AuthRequest } from './authRequest.js';
 
 /**
  * Identity sources, parsed once per authorizer: where the caller's identity is read, and what the policy
@@ -17,12 +17,12 @@ type ContextVariable = (typeof CONTEXT_VARIABLES)[number];
 /** Parses `method.request.header.X` / `$request.header.X` and friends (the schema has checked the syntax). */
 export function parseIdentitySource(source: string): IdentitySource {
   const s = source.startsWith('$') ? source.slice(1) : source;
-  let m = /^(?:method\.)?request\.(header|querystring)\.(.+)$/.exec(s);
-  if (m) return m[1] === 'header' ? { kind: 'header', name: m[2]!.toLowerCase() } : { kind: 'query', name: m[2]! };
-  m = /^stageVariables\.(.+)$/.exec(s);
-  if (m) return { kind: 'stageVariable', name: m[1]! };
-  m = /^context\.(.+)$/.exec(s);
-  if (m && (CONTEXT_VARIABLES as readonly string[]).includes(m[1]!)) return { kind: 'context', name: m[1] as ContextVariable };
+  const [, location, name] = /^(?:method\.)?request\.(header|querystring)\.(.+)$/.exec(s) ?? [];
+  if (name !== undefined) return location === 'header' ? { kind: 'header', name: name.toLowerCase() } : { kind: 'query', name };
+  const variable = /^stageVariables\.(.+)$/.exec(s)?.[1];
+  if (variable !== undefined) return { kind: 'stageVariable', name: variable };
+  const context = /^context\.(.+)$/.exec(s)?.[1];
+  if (context !== undefined && (CONTEXT_VARIABLES as readonly string[]).includes(context)) return { kind: 'context', name: context as ContextVariable };
   throw new RouteBuildError(`identity source ${source} is not supported (context variables: ${CONTEXT_VARIABLES.join(', ')})`);
 }
 

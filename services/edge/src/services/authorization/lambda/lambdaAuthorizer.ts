@@ -1,10 +1,10 @@
 import type { RequestAuthorizerConfig, TokenAuthorizerConfig } from '@turnpike/config';
-import { FunctionInvokeError, type FunctionInvoker } from '../../../services/invoker/invoker.js';
+import { FunctionInvokeError, type FunctionInvoker } from '../../invoker/invoker.js';
 import type { Authorizer } from '../authorizer.js';
 import type { CacheEntry, PolicyCache } from '../cache/policyCache.js';
 import { identityValue, parseIdentitySource, type IdentitySource } from '../identity.js';
 import { ALLOW, EXPLICIT_DENY, compilePolicy, policyDecision, type PolicyDecision } from '../policy/policy.js';
-import type { AuthRequest } from '../request.js';
+import type { AuthRequest } from '../authRequest.js';
 import { EXPLICITLY_DENIED, FORBIDDEN, UNAUTHORIZED, type Verdict } from '../verdict.js';
 import { requestEventV1, requestEventV2, tokenEvent } from './events.js';
 import { parseIamResult, parseSimpleResult, type AuthorizerResult } from './result.js';
@@ -77,8 +77,9 @@ export class LambdaAuthorizer implements Authorizer {
    */
   private identity(req: AuthRequest): string | null {
     const sources = this.sources;
-    if (sources.length === 1) {
-      const v = identityValue(sources[0]!, req);
+    const first = sources[0];
+    if (first !== undefined && sources.length === 1) {
+      const v = identityValue(first, req);
       if (v === undefined || (this.validation !== null && !this.validation.test(v))) return null;
       return v;
     }

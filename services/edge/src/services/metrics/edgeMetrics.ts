@@ -1,5 +1,5 @@
 import type { GatewayMetrics, RouteLabels } from '@turnpike/telemetry';
-import type { RequestContext } from '../pipeline/context.js';
+import type { RequestContext } from '../../pipeline/context.js';
 
 /**
  * The metrics interface stages and the WebSocket edge call (`services.metrics?.throttled(ctx)`); null on
