@@ -42,8 +42,9 @@ export class EdgeTelemetry {
 
   constructor(config: TurnpikeConfig, deps: { agent: Agent; redis: RedisClient; logger: Logger }, opts: TelemetryOptions = {}) {
     const gw = config.gateway;
-    this.ownProviders = opts.providers ? null : localTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME ?? 'turnpike-edge' });
-    const providers = (this.providers = opts.providers ?? this.ownProviders!);
+    const providers = opts.providers ?? localTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME ?? 'turnpike-edge' });
+    this.providers = providers;
+    this.ownProviders = opts.providers ? null : providers;
 
     let gateway: GatewayMetrics | null = null;
     if (gw.metrics.enabled) {
