@@ -1,30 +1,59 @@
 #!/usr/bin/env bash
 # One million idle WebSocket connections on one machine (issue 19): the `wsscale` benchmark suite at
-# full size. NOT RUN on the shared development machine (load average 20-40); run it on a quiet box.
+# full size, on loopback only. Results: loadtests/README.md ("One million idle WebSockets").
 #
 # What it does (loadtests/src/suites/wsscale.ts):
-#   - 56 edge processes share one port (`turnpike edge --port-group`, SO_REUSEPORT), ~17,900 each:
-#     the open-files limit is 20,000 per process;
-#   - 63 client processes of 16,000 connections, each from its own 16 source addresses
-#     127.<20+n>.0.1-16 (~1,000 connections per source address: no ephemeral-port exhaustion, and the
-#     kernel's per-address port search stays short);
-#   - every connection passes a `$connect` route that subscribes it to topic "bench";
+#   - EDGES edge processes share one port on 127.0.0.1 (`turnpike edge --port-group`, SO_REUSEPORT),
+#     ~18,000 connections each: the open-files limit is 20,000 per process;
+#   - ceil(TOTAL / 16,000) client processes of at most 16,000 connections, each from its own 16 source
+#     addresses 127.<20+n>.0.1-16 (~1,000 connections per source address: no ephemeral-port exhaustion,
+#     and the kernel's per-address port search stays short);
+#   - every connection passes a `$connect` route that subscribes it to topic "bench"; connections are
+#     opened in two halves (the second half's memory is the marginal cost of a connection);
 #   - then it waits until all are in the Redis registry, publishes once to the topic (every client
 #     must receive it) and POSTs @connections to a sample of registered ids through the shared port.
 #
-# Expected, scaled from the 20,000-connection run recorded in loadtests/README.md (2 edges):
-#   edge RSS: 56 x ~140 MB at start + ~2-3 KB per connection = ~8 GB + ~2.5 GB = ~10-11 GB;
-#   clients: 63 Node processes, ~2.5 GB; Redis: ~1M hashes of ~200 B = ~300 MB;
-#   24 GB is enough; the connect rate is bounded by the 2 cores (~1,200-10,000/s seen at 20,000-100,000:
-#   expect 2-15 min to connect all); one topic publish fans out to 1M sockets in a few seconds.
+# It stops by itself: the suite stops its edges and clients and deletes its Redis keys when done; if it
+# fails, is interrupted or passes TIMEOUT seconds, the trap below kills its whole process group and
+# deletes the keys under its prefix.
 #
-# Usage: loadtests/million-websockets.sh [TOTAL] [EDGES]
+# Memory, from the runs recorded in loadtests/README.md: ~150 MB RSS per idle edge process, ~1.5-2 KB
+# per connection on the edges, the client processes about as much again, and the kernel ~3 KB per socket
+# with two sockets per loopback connection. The million needs ~20 GB: run it on a quiet machine.
+#
+# Usage: loadtests/million-websockets.sh [TOTAL] [EDGES]   (env: TIMEOUT seconds, default 3600;
+#        BENCH_WSS_SAMPLE @connections sample, default 1000; REDIS_URL)
 set -euo pipefail
 TOTAL=${1:-1000000}
 EDGES=${2:-$(( (TOTAL + 17999) / 18000 ))}
+TIMEOUT=${TIMEOUT:-3600}
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 cd "$(dirname "$0")/.."
 # Each process needs its own open-files limit of ~20,000 (raise the soft limit to the hard one).
 ulimit -n "$(ulimit -Hn)"
 if [ "$(ulimit -n)" -lt 20000 ]; then echo "open-files limit $(ulimit -n) < 20000" >&2; exit 1; fi
 # Loopback source addresses 127.20.0.1-127.255.0.16 need no setup on Linux (all of 127/8 is local).
-BENCH_WSS_TOTAL=$TOTAL BENCH_WSS_NODES=$EDGES BENCH_WSS_SAMPLE=${BENCH_WSS_SAMPLE:-1000} npm run bench -- wsscale
+npm run build >/dev/null
+export BENCH_WSS_PREFIX="bench-wss-million-$$"
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  # The group outlives its leader if anything it started is left: check the group, not the leader.
+  if [ -n "${BENCH_PID:-}" ] && kill -0 -- "-$BENCH_PID" 2>/dev/null; then
+    echo "million-websockets: stopping what is left of process group $BENCH_PID" >&2
+    kill -TERM -- "-$BENCH_PID" 2>/dev/null || true
+    sleep 5
+    kill -KILL -- "-$BENCH_PID" 2>/dev/null || true
+  fi
+  # Whatever the suite did not delete (a run that was interrupted): only this run's keys.
+  redis-cli -u "$REDIS_URL" --scan --pattern "$BENCH_WSS_PREFIX:*" | xargs -r -n 1000 redis-cli -u "$REDIS_URL" UNLINK >/dev/null || true
+  exit "$status"
+}
+trap cleanup EXIT INT TERM
+started=$(date +%s)
+# Its own process group (setsid), so the trap reaches the edges and clients it starts.
+BENCH_WSS_TOTAL=$TOTAL BENCH_WSS_NODES=$EDGES BENCH_WSS_SAMPLE=${BENCH_WSS_SAMPLE:-1000} \
+  setsid timeout --kill-after=30 "$TIMEOUT" npm run bench -- wsscale &
+BENCH_PID=$!
+wait "$BENCH_PID"
+echo "million-websockets: TOTAL=$TOTAL EDGES=$EDGES done in $(( $(date +%s) - started )) s; leftover keys: $(redis-cli -u "$REDIS_URL" --scan --pattern "$BENCH_WSS_PREFIX:*" | wc -l)"

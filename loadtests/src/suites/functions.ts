@@ -170,7 +170,7 @@ async function invokerOnly(prefix: string): Promise<Result> {
 async function isolationCost(): Promise<Result[]> {
   const modulePath = join(ROOT, 'examples/functions/noop.mjs');
   const { handler } = (await import(modulePath)) as { handler: (e: unknown) => Promise<unknown> };
-  const spec = { name: 'noop', modulePath, exportName: 'handler', root: join(ROOT, 'examples/functions'), timeoutMs: 3000, memoryMB: 128, environment: {}, concurrency: undefined, maxRetries: 2, retryBackoffMs: 1000, deadLetterRetentionMs: 14 * 86_400_000 };
+  const spec = { name: 'noop', version: '$LATEST', queue: 'noop', modulePath, exportName: 'handler', root: join(ROOT, 'examples/functions'), timeoutMs: 3000, memoryMB: 128, environment: {}, concurrency: undefined, maxRetries: 2, retryBackoffMs: 1000, deadLetterRetentionMs: 14 * 86_400_000 };
   const pool = new HostPool(spec, { region: 'us-east-1', accountId: '000000000000', logger: pino({ level: 'warn' }), launcher: hostLauncher() }, 4);
   const msg = () => ({ t: 'invoke' as const, event: '{"path":"/fn"}', traceparent: null, requestId: 'bench', deadline: Date.now() + 3000 });
   try {

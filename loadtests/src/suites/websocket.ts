@@ -109,10 +109,47 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
+export interface HeapAfterGc {
+  heapUsed: number;
+  external: number;
+  rss: number;
+}
+
+/** An edge's memory right after a full GC (loadtests/servers/heapProbe.mjs, asked with SIGUSR2). */
+export function heapAfterGc(node: Running): Promise<HeapAfterGc> {
+  const stdout = node.proc.stdout!;
+  return new Promise((resolve) => {
+    let buffered = '';
+    const onData = (d: Buffer) => {
+      buffered += d.toString();
+      const line = buffered.split('\n').find((l) => l.startsWith('{"event":"heap"'));
+      if (!line) return;
+      stdout.off('data', onData);
+      resolve(JSON.parse(line) as HeapAfterGc);
+    };
+    stdout.on('data', onData);
+    node.proc.kill('SIGUSR2');
+  });
+}
+
+/** Sum of heapAfterGc over `nodes`, one after the other (a GC takes a core). */
+export async function heapsAfterGc(nodes: readonly Running[]): Promise<HeapAfterGc> {
+  const sum: HeapAfterGc = { heapUsed: 0, external: 0, rss: 0 };
+  for (const n of nodes) {
+    const h = await heapAfterGc(n);
+    sum.heapUsed += h.heapUsed;
+    sum.external += h.external;
+    sum.rss += h.rss;
+  }
+  return sum;
+}
+
 export const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const HEAP_PROBE = join(ROOT, 'loadtests/servers/heapProbe.mjs');
+
 export function startNode(file: string, port: number, prefix: string): Promise<Running> {
-  return start(process.execPath, [TURNPIKE, 'edge', '--config', file, '--port', String(port), '--management-port=-1', '--redis', REDIS_URL, '--key-prefix', prefix, '--port-group', prefix], { env: { LOG_LEVEL: 'warn' } });
+  return start(process.execPath, ['--expose-gc', '--import', HEAP_PROBE, TURNPIKE, 'edge', '--config', file, '--port', String(port), '--management-port=-1', '--redis', REDIS_URL, '--key-prefix', prefix, '--port-group', prefix], { env: { LOG_LEVEL: 'warn' } });
 }
 
 export async function run(): Promise<void> {
@@ -136,9 +173,11 @@ export async function run(): Promise<void> {
     for (let i = 0; i < Math.ceil(PER_NODE / PER_CLIENT); i++) clients.push(await startClient());
     await settle(1_000);
     const rssBefore = rssBytes(pid);
+    const heapBefore = await heapAfterGc(one);
     const c1 = await openConnections(clients, port1, '/idle/prod', PER_NODE, 10);
     await settle(2_000);
     const rssAfter = rssBytes(pid);
+    const heapAfter = await heapAfterGc(one);
     extra.memory = {
       connections: c1.ok,
       failed: c1.failed,
@@ -148,6 +187,7 @@ export async function run(): Promise<void> {
       rssBeforeMB: +(rssBefore / 2 ** 20).toFixed(1),
       rssAfterMB: +(rssAfter / 2 ** 20).toFixed(1),
       rssBytesPerConnection: Math.round((rssAfter - rssBefore) / Math.max(1, c1.ok)),
+      ...perConnectionAfterGc(heapBefore, heapAfter, c1.ok),
     };
     console.log('memory', extra.memory);
     await stopAll();
@@ -213,6 +253,16 @@ export async function run(): Promise<void> {
     await stopAll();
     await deletePrefix(REDIS_URL, prefix);
   }
+}
+
+/** Per connection, from memory after a full GC: JS heap, memory outside the heap (Buffers), and RSS. */
+export function perConnectionAfterGc(before: HeapAfterGc, after: HeapAfterGc, connections: number): Record<string, number> {
+  const per = (a: number, b: number) => Math.round((b - a) / Math.max(1, connections));
+  return {
+    heapBytesPerConnection: per(before.heapUsed, after.heapUsed),
+    externalBytesPerConnection: per(before.external, after.external),
+    rssAfterGcBytesPerConnection: per(before.rss, after.rss),
+  };
 }
 
 /** Ids of the connections in the registry under `prefix`. */

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialStore, signSigV4 } from '@turnpike/edge';
-import { RedisKeys, connectRedis } from '@turnpike/redis';
+import { RedisKeys, connectRedis, type RedisClient } from '@turnpike/redis';
 import { deletePrefix, freePort } from '@turnpike/testing';
 import { report } from '../harness.js';
 import type { Running } from '../processes.js';
@@ -11,7 +11,9 @@ import {
   MESSAGE,
   PER_CLIENT,
   REDIS_URL,
+  heapsAfterGc,
   openConnections,
+  perConnectionAfterGc,
   registeredIds,
   rssBytes,
   settle,
@@ -42,7 +44,7 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-bench-wss-'));
   const file = join(dir, 'turnpike.yaml');
   writeFileSync(file, CONFIG);
-  const prefix = `bench-wss-${process.pid}`;
+  const prefix = process.env.BENCH_WSS_PREFIX ?? `bench-wss-${process.pid}`;
   const running: Running[] = [];
   const clients: ClientProcess[] = [];
   try {
@@ -50,11 +52,29 @@ export async function run(): Promise<void> {
     for (let i = 0; i < NODES; i++) running.push(await startNode(file, port, prefix));
     for (let i = 0; i < Math.ceil(TOTAL / PER_CLIENT); i++) clients.push(await startClient());
     await settle(1_000);
-    const rssBefore = running.map((r) => rssBytes(r.info.pid as number));
-    const c = await openConnections(clients, port, '/prod', TOTAL, FIRST_ADDRESS);
-    await settle(2_000);
-    const rssAfter = running.map((r) => rssBytes(r.info.pid as number));
+    // In two halves: the first half's RSS growth includes what any connect storm costs once (V8's young
+    // generation and malloc's arenas become resident), the second half's is what one more idle
+    // connection costs. Memory is read after a full GC on every node (heapProbe.mjs).
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const rss = () => sum(running.map((r) => rssBytes(r.info.pid as number)));
+    const half = Math.floor(TOTAL / 2);
+    const rssBefore = rss();
+    const heapBefore = await heapsAfterGc(running);
+    // Each node registers its connections in Redis (a hash and a set entry each) behind the handshakes;
+    // the writes still queued are heap too, so memory is read once the registry holds every connection.
+    // Until then, @connections and publishes would also queue behind that backlog on the node's Redis
+    // connection and could pass gateway.redis.timeoutMs (503).
+    const c1 = await openConnections(clients, port, '/prod', half, FIRST_ADDRESS);
+    await untilRegistered(prefix, c1.ok);
+    await settle(1_000);
+    const heapHalf = await heapsAfterGc(running);
+    const c2 = await openConnections(clients, port, '/prod', TOTAL - half, FIRST_ADDRESS);
+    const registered = await untilRegistered(prefix, c1.ok + c2.ok);
+    console.log('registered', registered);
+    await settle(1_000);
+    const rssAfter = rss();
+    const heapAfter = await heapsAfterGc(running);
+    const c = { ok: c1.ok + c2.ok, failed: c1.failed + c2.failed, firstError: c1.firstError ?? c2.firstError, ms: c1.ms + c2.ms };
     const scale = {
       nodes: NODES,
       clientProcesses: clients.length,
@@ -63,17 +83,15 @@ export async function run(): Promise<void> {
       firstError: c.firstError,
       connectSeconds: +(c.ms / 1000).toFixed(2),
       connectsPerSecond: Math.round(c.ok / (c.ms / 1000)),
-      edgeRssBeforeMB: +(sum(rssBefore) / 2 ** 20).toFixed(1),
-      edgeRssAfterMB: +(sum(rssAfter) / 2 ** 20).toFixed(1),
-      edgeRssBytesPerConnection: Math.round((sum(rssAfter) - sum(rssBefore)) / Math.max(1, c.ok)),
+      edgeRssBeforeMB: +(rssBefore / 2 ** 20).toFixed(1),
+      edgeRssAfterMB: +(rssAfter / 2 ** 20).toFixed(1),
+      edgeRssBytesPerConnection: Math.round((rssAfter - rssBefore) / Math.max(1, c.ok)),
+      edgeHeapAfterGcMB: +(heapAfter.heapUsed / 2 ** 20).toFixed(1),
+      allConnections: perConnectionAfterGc(heapBefore, heapAfter, c.ok),
+      secondHalf: perConnectionAfterGc(heapHalf, heapAfter, c2.ok),
     };
     console.log('scale', scale);
 
-    // Each node registers its connections in Redis (a hash and a set entry each) behind the handshakes;
-    // until that backlog is written, @connections and publishes queue behind it on the node's Redis
-    // connection and can pass gateway.redis.timeoutMs (503). Wait until every connection is registered.
-    const registered = await untilRegistered(prefix, c.ok);
-    console.log('registered', registered);
     const redis = connectRedis({ url: REDIS_URL, name: 'bench-wss' });
     const creds = await new CredentialStore(redis, new RedisKeys(prefix)).create('bench');
     redis.disconnect();
@@ -124,11 +142,28 @@ export async function run(): Promise<void> {
 /** Polls the registry until `expected` connections are in it (or 120 s pass): how long registration lagged behind the handshakes. */
 async function untilRegistered(prefix: string, expected: number): Promise<{ registered: number; msAfterConnect: number }> {
   const t0 = performance.now();
+  const redis = connectRedis({ url: REDIS_URL, name: 'bench-wss' });
   let n = 0;
-  while (performance.now() - t0 < 120_000) {
-    n = (await registeredIds(prefix)).length;
-    if (n >= expected) break;
-    await settle(500);
+  try {
+    while (performance.now() - t0 < 120_000) {
+      n = await countRegistered(redis, prefix);
+      if (n >= expected) break;
+      await settle(500);
+    }
+  } finally {
+    redis.disconnect();
   }
   return { registered: n, msAfterConnect: Math.round(performance.now() - t0) };
+}
+
+/** Connections in the registry under `prefix`, counted without holding their ids (a million of them). */
+async function countRegistered(redis: RedisClient, prefix: string): Promise<number> {
+  let n = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:wsconn:*`, 'COUNT', 10_000);
+    cursor = next;
+    n += keys.length;
+  } while (cursor !== '0');
+  return n;
 }

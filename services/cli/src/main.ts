@@ -29,6 +29,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   rollback: { summary: 're-point a stage at the previous (or a given) deployment', load: () => import('./commands/rollback.js') },
   canary: { summary: 'create, promote and delete canary deployments on a stage', load: () => import('./commands/canary.js') },
   domains: { summary: 'base path mappings of custom domains', load: () => import('./commands/domains.js') },
+  connections: { summary: 'list, show, send to and close WebSocket connections; publish to topics', load: () => import('./commands/connections.js') },
 };
 
 function usage(): string {

@@ -1,4 +1,4 @@
-import { ConfigError, TurnpikeFile, formatPath, isOpenApi, parseConfig, routeKeyProblem, type ApiConfig } from '@turnpike/config';
+import { ConfigError, ENV_REFUSED, TurnpikeFile, envReferencePaths, formatPath, isOpenApi, parseConfig, routeKeyProblem, type ApiConfig } from '@turnpike/config';
 import { ApiError } from './http.js';
 
 /**
@@ -21,6 +21,8 @@ export function definitionFrom(name: string, body: Record<string, unknown>): Api
     const message = routeKeyProblem(k);
     return message ? [{ path: `definition.routes.${k}`, message }] : [];
   });
+  // `${env:...}` would stay literal on the edges: refused, like in an uploaded OpenAPI document.
+  keyIssues.push(...envReferencePaths(d, ['definition']).map((path) => ({ path, message: `\${env:...} ${ENV_REFUSED}` })));
   if (!parsed.success || keyIssues.length) {
     const issues = [...keyIssues, ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: formatPath(['definition', ...(i.path as PropertyKey[]).slice(2)]), message: i.message })))];
     throw new ApiError(400, 'invalid', `the definition has ${issues.length} problem(s): ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
@@ -36,7 +38,7 @@ function fromOpenApi(name: string, doc: unknown): ApiConfig {
   const text = typeof doc === 'string';
   if (!text && !isOpenApi(doc)) throw new ApiError(400, 'invalid', '"openapi" must be an OpenAPI 3 document (an object with an `openapi` field, or its YAML/JSON text)');
   try {
-    const config = parseConfig(text ? doc : JSON.stringify(doc), `${name}.openapi.${text ? 'yaml' : 'json'}`, { checkStageVariables: false });
+    const config = parseConfig(text ? doc : JSON.stringify(doc), `${name}.openapi.${text ? 'yaml' : 'json'}`, { checkStageVariables: false, env: null });
     if (text && (config.apis.length !== 1 || config.apis[0]!.openapi === undefined)) throw new ApiError(400, 'invalid', 'the text is not an OpenAPI 3 document (no `openapi` field at its top)');
     const { openapi: _file, ...api } = config.apis[0]!;
     return { ...api, name };

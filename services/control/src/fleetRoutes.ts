@@ -63,6 +63,11 @@ export function fleetRoutes(router: Router, deps: { redis: RedisClient; keys: Re
       if (n <= 0) throw new ApiError(410, 'gone', `the connection ${call.params.id} is ${n < 0 ? 'not open' : 'on a node that is gone'}`);
       return reply(204);
     })
+    .add('DELETE', '/v1/connections/{id}', 'connections', async (call) => {
+      const n = await ws.close(call.params.id!);
+      if (n <= 0) throw new ApiError(410, 'gone', `the connection ${call.params.id} is ${n < 0 ? 'not open' : 'on a node that is gone'}`);
+      return reply(204);
+    })
     .add('POST', '/v1/apis/{api}/stages/{stage}/topics/{topic}', 'connections', async (call) => {
       // The route's own placeholders: present whenever it matched.
       const { api, stage, topic } = call.params as { api: string; stage: string; topic: string };

@@ -79,6 +79,30 @@ describe('bad input', () => {
     const text = await fetch(`${cp.url}/v1/apis/shop`, { method: 'PUT', headers: { authorization: `Bearer ${(cp.client as unknown as { token: string }).token}`, 'content-type': 'text/plain' }, body: 'hello' });
     expect(text.status).toBe(415);
   });
+
+  it('refuses ${env:...} in an uploaded definition: the control service never substitutes its own environment', async () => {
+    process.env.TP_TEST_CONTROL_SECRET = 'must-not-leak';
+    try {
+      const doc = {
+        openapi: '3.0.1',
+        info: { title: 'leak', version: '1' },
+        paths: { '/x': { get: { 'x-amazon-apigateway-integration': { type: 'http_proxy', httpMethod: 'GET', uri: 'http://127.0.0.1:9/${env:TP_TEST_CONTROL_SECRET}' } } } },
+      };
+      const err = (await cp.client.call('PUT', '/v1/apis/leak', { body: { openapi: doc } }).catch((e: unknown) => e)) as ControlCallError & { body: { error: { issues: { path: string; message: string }[] } } };
+      expect(err.status).toBe(400);
+      expect(err.body.error.issues[0]!.message).toMatch(/^\$\{env:TP_TEST_CONTROL_SECRET\} is resolved where a file is loaded/);
+      expect(JSON.stringify(err.body)).not.toContain('must-not-leak');
+      // As YAML text (the console's upload), with a default: refused all the same.
+      const yaml = `openapi: 3.0.1\ninfo: { title: leak, version: "1" }\npaths:\n  /x:\n    get:\n      x-amazon-apigateway-integration: { type: http_proxy, httpMethod: GET, uri: "http://h/\${env:TP_TEST_CONTROL_SECRET:-x}" }\n`;
+      expect(await status(cp.client.call('PUT', '/v1/apis/leak', { body: { openapi: yaml } }))).toBe(400);
+      const def = (await cp.client.call('PUT', '/v1/apis/leak', { body: { definition: mockApi('${env:TP_TEST_CONTROL_SECRET}') } }).catch((e: unknown) => e)) as ControlCallError & { body: { error: { issues: { path: string }[] } } };
+      expect(def.status).toBe(400);
+      expect(def.body.error.issues.map((i) => i.path)).toEqual(['definition.routes.GET /which.integration.body']);
+      expect(await status(cp.client.call('GET', '/v1/apis/leak'))).toBe(404);
+    } finally {
+      delete process.env.TP_TEST_CONTROL_SECRET;
+    }
+  });
 });
 
 describe('concurrent changes', () => {

@@ -109,7 +109,8 @@ export class Edge {
     const authorization = new AuthorizationService({ redis: this.redis, keys, logger: this.logger });
     this.services = { config, agent: this.agent, logger: this.logger, redis: this.redis, keys, invoker: this.invoker, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog, authorization, traffic: this.traffic };
     this.serving = serving(config, this.services);
-    this.websockets = WebSocketGateway.create({ config, redis: this.redis, keys, logger: this.logger, agent: this.agent, invoker: this.invoker, table: () => this.serving.table, authorization, apiKeys: this.traffic.apiKeys, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog });
+    const followsControl = options.control !== undefined || config.gateway.control.enabled;
+    this.websockets = WebSocketGateway.create({ config, redis: this.redis, keys, logger: this.logger, agent: this.agent, invoker: this.invoker, table: () => this.serving.table, authorization, apiKeys: this.traffic.apiKeys, metrics: this.telemetry.metrics, accessLog: this.telemetry.accessLog, followsControl });
     this.ctxServices = {
       observer: this.telemetry.observer,
       logError: (ctx, message, cause) =>
@@ -204,6 +205,11 @@ export class Edge {
       ok &&= c.ok;
     }
     if (this.draining) checks.edge = 'draining';
+    if (this.websockets) {
+      const subscribed = this.websockets.subscribed;
+      checks.websocketBus = subscribed ? 'subscribed' : 'not subscribed';
+      ok &&= subscribed;
+    }
     try {
       await Promise.race([this.redis.ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 500))]);
       checks.redis = 'ok';

@@ -1,10 +1,14 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { FUNCTION_NAME, FunctionDefinition, type TurnpikeConfig } from '@turnpike/config';
+import { FUNCTION_NAME, FunctionDefinition, type FunctionDefinitionConfig, type TurnpikeConfig } from '@turnpike/config';
 
 /** A function as a worker runs it: the module file resolved, every default applied. */
 export interface FunctionSpec {
   readonly name: string;
+  /** `$LATEST` for a function of the worker's config; a deployed function's version (deployedFunctions.ts). */
+  readonly version: string;
+  /** What the edges invoke, and so the queue's name: the name, or `name@version` for a deployed function. */
+  readonly queue: string;
   readonly modulePath: string;
   readonly exportName: string;
   /** The handler's directory (`LAMBDA_TASK_ROOT`). */
@@ -41,7 +45,7 @@ export function loadFunctions(config: TurnpikeConfig, functionsDir?: string): Fu
       problems.push(`${config.file}: functions.${name}.handler: no module ${def.handler.slice(0, dot)}{${MODULE_EXTENSIONS.join(',')}} next to the config file`);
       continue;
     }
-    specs.set(name, { name, modulePath, exportName: def.handler.slice(dot + 1), root: dirname(modulePath), ...defaults(def) });
+    specs.set(name, { name, version: '$LATEST', queue: name, modulePath, exportName: def.handler.slice(dot + 1), root: dirname(modulePath), ...defaults(def) });
   }
   if (functionsDir !== undefined) {
     const dir = resolve(functionsDir);
@@ -55,14 +59,15 @@ export function loadFunctions(config: TurnpikeConfig, functionsDir?: string): Fu
         problems.push(`${join(dir, file)}: "${name}" is not a function name (1 to 64 letters, digits, - and _)`);
         continue;
       }
-      specs.set(name, { name, modulePath: join(dir, file), exportName: 'handler', root: dir, ...defaults(FunctionDefinition.parse({ handler: `${name}.handler` })) });
+      specs.set(name, { name, version: '$LATEST', queue: name, modulePath: join(dir, file), exportName: 'handler', root: dir, ...defaults(FunctionDefinition.parse({ handler: `${name}.handler` })) });
     }
   }
   if (problems.length) throw new FunctionRegistryError(problems.join('\n'));
   return [...specs.values()];
 }
 
-function defaults(def: ReturnType<typeof FunctionDefinition.parse>) {
+/** The settings a worker applies, from a config's or a deployment's function. */
+export function defaults(def: Omit<FunctionDefinitionConfig, 'handler'>) {
   return {
     timeoutMs: def.timeoutMs,
     memoryMB: def.memoryMB,

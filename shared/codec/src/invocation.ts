@@ -1,4 +1,5 @@
 import { encode, decode } from './msgpack.js';
+import { FUNCTION_QUEUE_ID } from './functionRef.js';
 
 /**
  * The wire format of a function invocation, shared by the edge (producer) and the workers (consumers).
@@ -117,7 +118,11 @@ export function functionQueueKey(keyPrefix: string, functionName: string, suffix
   return `${functionQueuePrefix(keyPrefix)}:${functionQueueName(functionName)}:${suffix}`;
 }
 
+// Function names and versions live in the codec's entry without msgpack (plain.ts), for the config package.
+export { FUNCTION_QUEUE_ID, qualifiedFunctionName } from './functionRef.js';
+
 /** The inverse of functionQueueName, for tools listing queues; null for a key that is not a function queue. */
 export function functionOfQueue(queueName: string): string | null {
-  return /^\{([A-Za-z0-9_-]{1,64})\}$/.exec(queueName)?.[1] ?? null;
+  const m = /^\{(.+)\}$/.exec(queueName);
+  return m && FUNCTION_QUEUE_ID.test(m[1]!) ? m[1]! : null;
 }

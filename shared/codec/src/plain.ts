@@ -2,4 +2,4 @@
 // (`@turnpike/codec/plain`) so that loading a config (`turnpike validate`) does not load msgpackr and its
 // native addon probe (~30 ms CPU of the command's start).
 export { isObj, type Obj } from './plainObject.js';
-export { functionNameOf } from './functionRef.js';
+export { functionNameOf, qualifiedFunctionName } from './functionRef.js';

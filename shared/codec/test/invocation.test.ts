@@ -39,5 +39,10 @@ describe('invocation wire format', () => {
     expect(functionNameOf('arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${stageVariables.fn}/invocations')).toBeNull();
     expect(functionNameOf('not a name')).toBeNull();
     expect(functionOfQueue(functionQueueName('orders'))).toBe('orders');
+    // A deployed function's version (docs/functions.md, "Functions in deployments").
+    expect(functionNameOf('orders@3f9a2b1c4d5e')).toBe('orders@3f9a2b1c4d5e');
+    expect(functionNameOf('orders@3f9a')).toBeNull();
+    expect(functionOfQueue(functionQueueName('orders@3f9a2b1c4d5e'))).toBe('orders@3f9a2b1c4d5e');
+    expect(functionOfQueue('{a b}')).toBeNull();
   });
 });

@@ -5,5 +5,7 @@ export { readSource, parseSource, lineOf, zodIssues, type SourceDoc } from './so
 export { importOpenApi, type ImportedApi } from './openapi.js';
 export { parseRedisUrl, redactUrl, type RedisUrl, type RedisMode, type RedisHostPort } from './redisUrl.js';
 export { STAGE_VARIABLE_REF, undefinedStageVariables } from './stageVariables.js';
+export { envReferencePaths, ENV_REFUSED } from './env.js';
+export { functionVersion, pinFunctionVersions } from './deployedFunctions.js';
 export { compileModel } from './jsonSchema.js';
 export { exportApi } from './export.js';

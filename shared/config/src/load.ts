@@ -54,11 +54,16 @@ export interface LoadOptions {
    * control plane, not in the document, and are checked when a deployment is compiled.
    */
   checkStageVariables?: boolean;
+  /**
+   * Where `${env:NAME}` comes from (default process.env); null refuses every reference, for a document
+   * uploaded to the control service (docs/versions.md: its environment is not the document's).
+   */
+  env?: NodeJS.ProcessEnv | null;
 }
 
 function configFromSource(raw: SourceDoc, options: LoadOptions): TurnpikeConfig {
   const envIssues: ConfigIssue[] = [];
-  const src = { ...raw, data: substituteEnv(raw, process.env, envIssues) };
+  const src = { ...raw, data: substituteEnv(raw, options.env === undefined ? process.env : options.env, envIssues) };
   if (envIssues.length) throw new ConfigError(envIssues);
   const abs = src.file;
   if (isOpenApi(src.data)) return fromOpenApiFile(src, options);
@@ -90,6 +95,10 @@ function configFromSource(raw: SourceDoc, options: LoadOptions): TurnpikeConfig 
   // Routes imported from an OpenAPI document were checked by the importer, at their place in that document.
   parsed.data.apis.forEach((written, i) => checkPathParameters(src, written.routes, ['apis', i, 'routes'], issues));
   checkUnique(src, apis, issues);
+  // Code inside an API is the control plane's (docs/functions.md); a file's workers read the functions: block.
+  parsed.data.apis.forEach((api, i) => {
+    if (api.functions !== undefined) issues.push({ file: src.file, path: `apis[${i}].functions`, line: lineOf(src, ['apis', i, 'functions']), message: 'functions with their code are part of control-plane definitions (turnpike apis put --functions builds them from the top-level functions: block); declare functions at the top level of a config file' });
+  });
   if (options.checkStageVariables !== false) apis.forEach((api, i) => checkStageVariables(src.file, api, `apis[${i}]`, issues));
   const gateway = { ...parsed.data.gateway, redis: redisWithTlsFiles(src, parsed.data.gateway.redis, issues) };
   if (issues.length) throw new ConfigError(issues);

@@ -168,6 +168,26 @@ export const FunctionDefinition = z.strictObject({
 export type FunctionDefinitionConfig = z.output<typeof FunctionDefinition>;
 export const Functions = z.record(LambdaFunctionName, FunctionDefinition).default({});
 
+/** A deployed function's code is stored in Redis with its deployment: at most this many bytes each. */
+export const MAX_FUNCTION_CODE_BYTES = 1024 * 1024;
+
+/**
+ * A function deployed with an API through the control plane (docs/functions.md, "Functions in
+ * deployments"): the settings of a config's function, and the code itself, one self-contained module
+ * (dependencies bundled in) that the workers write to their disk.
+ */
+export const DeployedFunction = FunctionDefinition.omit({ handler: true }).extend({
+  code: z
+    .string()
+    .min(1)
+    .refine((s) => Buffer.byteLength(s) <= MAX_FUNCTION_CODE_BYTES, `at most ${MAX_FUNCTION_CODE_BYTES} bytes of code: bundle it, or serve the function from the workers' own config`),
+  /** `esm` (the module is written as index.mjs) or `cjs` (index.cjs). */
+  format: z.enum(['esm', 'cjs']).default('esm'),
+  /** The module's export that handles invocations. */
+  handler: z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'the handler is the name of the module\'s export').default('handler'),
+});
+export type DeployedFunctionConfig = z.output<typeof DeployedFunction>;
+
 // ---- authorizers (docs/authorization.md) --------------------------------------------------------
 
 /**
@@ -508,6 +528,11 @@ export const Api = z
     authorizers: Authorizers,
     /** How the gateway's own errors look (401, 403, 404, 429, 5xx...), by API Gateway's response type. */
     gatewayResponses: z.partialRecord(z.enum(GATEWAY_RESPONSE_TYPES), GatewayResponse).optional(),
+    /**
+     * Control plane only: functions deployed with this API, code included. The edges invoke the version a
+     * deployment froze; workers started with --control run every version some stage serves.
+     */
+    functions: z.record(LambdaFunctionName, DeployedFunction).optional(),
   })
   .superRefine((api, ctx) => {
     if (Object.keys(api.stages).length === 0) ctx.addIssue({ code: 'custom', path: ['stages'], message: 'an API needs at least one stage' });

@@ -122,6 +122,20 @@ apis:
     ]);
   });
 
+  it('refuses ${env:...} entirely when told to (a document uploaded to the control service)', () => {
+    process.env.TP_TEST_SECRET = 'secret';
+    const yaml = `apis:\n  - name: a\n    routes:\n      GET /x: { integration: { type: http_proxy, uri: "http://h/\${env:TP_TEST_SECRET:-d}" } }\n`;
+    const [issue] = issuesOf(() => parseConfig(yaml, 'up.yaml', { env: null }));
+    expect(issue).toMatchObject({ path: 'apis[0].routes.GET /x.integration.uri', line: 4, message: expect.stringMatching(/^\$\{env:TP_TEST_SECRET\} is resolved where a file is loaded/) });
+    expect(JSON.stringify(issue)).not.toContain('secret"');
+    delete process.env.TP_TEST_SECRET;
+  });
+
+  it('keeps functions with code out of file configs: they belong to control-plane definitions', () => {
+    const [issue] = issuesOf(() => parseConfig(`apis:\n  - name: a\n    functions: { f: { code: "export const handler = () => 1" } }\n    routes: { GET /x: { integration: { type: function, function: f } } }\n`));
+    expect(issue).toMatchObject({ path: 'apis[0].functions', line: 3, message: expect.stringMatching(/top-level functions: block/) });
+  });
+
   it('refuses two APIs mounted at the same host and base path', () => {
     const issues = issuesOf(() =>
       parseConfig(`

@@ -1,24 +1,13 @@
-import type { ApiConfig, StageConfig, TurnpikeConfig } from '@turnpike/config';
-import type { ControlSnapshot, DeploymentRecord, StageRecord } from '@turnpike/redis';
-
-/** `<api>/<deployment id>`: deployments are identified per API. */
-export const deploymentRef = (api: string, id: string) => `${api}/${id}`;
-
-/** Every deployment a snapshot's stages serve or canary. */
-export function referencedDeployments(snapshot: ControlSnapshot): { api: string; id: string }[] {
-  const seen = new Map<string, { api: string; id: string }>();
-  for (const s of snapshot.stages) {
-    seen.set(deploymentRef(s.api, s.deploymentId), { api: s.api, id: s.deploymentId });
-    if (s.canary) seen.set(deploymentRef(s.api, s.canary.deploymentId), { api: s.api, id: s.canary.deploymentId });
-  }
-  return [...seen.values()];
-}
+import { pinFunctionVersions, type ApiConfig, type StageConfig, type TurnpikeConfig } from '@turnpike/config';
+import { deploymentRef, type ControlSnapshot, type DeploymentRecord, type StageRecord } from '@turnpike/redis';
 
 /**
  * The config an edge serves for one control-plane snapshot: the edge's own gateway settings, and for
  * each API one entry per deployment some stage serves, carrying those stages (the route table resolves a
  * request's stage to the entry holding it, and a canary to the entry of its deployment; see
- * router/routeTable.ts). A deployment that is only a canary gets an entry without stages.
+ * router/routeTable.ts). A deployment that is only a canary gets an entry without stages. Functions a
+ * deployment holds are invoked by their version (pinFunctionVersions), which workers following the
+ * control plane serve.
  */
 export function composeConfig(base: TurnpikeConfig, snapshot: ControlSnapshot, deployments: ReadonlyMap<string, DeploymentRecord>): TurnpikeConfig {
   const byApi = new Map<string, Map<string, StageRecord[]>>();
@@ -33,7 +22,7 @@ export function composeConfig(base: TurnpikeConfig, snapshot: ControlSnapshot, d
     for (const [id, stages] of variants) {
       const d = deployments.get(deploymentRef(api, id));
       if (!d) throw new Error(`deployment ${id} of API ${api} is not loaded`);
-      apis.push({ ...d.definition, name: api, deployment: id, stages: Object.fromEntries(stages.map((s) => [s.name, stageConfig(s)])) });
+      apis.push(pinFunctionVersions({ ...d.definition, name: api, deployment: id, stages: Object.fromEntries(stages.map((s) => [s.name, stageConfig(s)])) }));
     }
   }
   const domains = Object.fromEntries(snapshot.domains.map((d) => [d.domain, d.mappings]));

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { ConfigError, formatIssue, type TurnpikeConfig } from '@turnpike/config';
-import { ControlStore, duplicateRedis, type DeploymentRecord, type RedisClient, type RedisKeys } from '@turnpike/redis';
-import { composeConfig, deploymentRef, referencedDeployments } from './compose.js';
+import { ControlStore, deploymentRef, duplicateRedis, referencedDeployments, type DeploymentRecord, type RedisClient, type RedisKeys } from '@turnpike/redis';
+import { composeConfig } from './compose.js';
 
 export interface ControlFollowerOptions {
   /** The edge's own connection (commands); the follower opens one more like it (TLS, ACL, mode) for pub/sub. */

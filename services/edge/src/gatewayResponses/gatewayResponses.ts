@@ -1,4 +1,5 @@
 import type { ApiConfig, GatewayResponseConfig } from '@turnpike/config';
+import type { Logger } from 'pino';
 import type { RequestContext } from '../pipeline/context.js';
 import type { GatewayAnswer } from '../http/gatewayResponses.js';
 import { MappingTemplate, UTIL, TemplateInput, templateContext } from '../integrations/mapping/vtl.js';
@@ -22,10 +23,10 @@ export class GatewayResponses {
   }
 
   /** null when the API customizes no gateway response, so a gateway error pays nothing. */
-  static compile(config: NonNullable<ApiConfig['gatewayResponses']>): GatewayResponses | null {
+  static compile(config: NonNullable<ApiConfig['gatewayResponses']>, logger?: Logger): GatewayResponses | null {
     const entries = Object.entries(config) as [ResponseType, GatewayResponseConfig][];
     if (entries.length === 0) return null;
-    return new GatewayResponses(new Map(entries.map(([type, r]) => [type, compile(r)])));
+    return new GatewayResponses(new Map(entries.map(([type, r]) => [type, compile(r, logger)])));
   }
 
   /** The customized response for this answer, or null when its type (and DEFAULT_4XX/5XX) is not customised. */
@@ -56,8 +57,8 @@ interface Compiled {
   templateFor(accept: string | undefined): readonly [string, MappingTemplate] | undefined;
 }
 
-function compile(r: GatewayResponseConfig): Compiled {
-  const templates = Object.entries(r.responseTemplates).map(([t, text]) => [t.toLowerCase(), new MappingTemplate(text)] as const);
+function compile(r: GatewayResponseConfig, logger: Logger | undefined): Compiled {
+  const templates = Object.entries(r.responseTemplates).map(([t, text]) => [t.toLowerCase(), new MappingTemplate(text, logger)] as const);
   return {
     statusCode: r.statusCode,
     parameters: Object.entries(r.responseParameters).map(([k, v]) => [k.slice('gatewayresponse.header.'.length).toLowerCase(), v] as const),

@@ -73,13 +73,14 @@ const INTEGRATIONS: { readonly [T in IntegrationConfig['type']]: IntegrationFact
   function: buildFunctionIntegration,
   mock: (route, s) => {
     if (route.config.integration.type !== 'mock') throw new RouteBuildError('not a mock integration');
-    return route.config.integration.mapping ? new MappedMockStage(route.config.integration.mapping, route, s.config.gateway.accountId) : new MockStage(route.config.integration);
+    return route.config.integration.mapping ? new MappedMockStage(route.config.integration.mapping, route, s.config.gateway.accountId, s.logger) : new MockStage(route.config.integration);
   },
   http: buildMappedHttp,
 };
 
 export function pipelineBuilder(services: EdgeServices): PipelineBuilder {
   return {
+    logger: services.logger,
     apiStages: (api) => API_STAGES.map((f) => f(api, services)).filter((s): s is Stage => s !== null),
     routeStages: (route) => {
       const stages = ROUTE_STAGES.map((f) => f(route, services)).filter((s): s is Stage => s !== null);

@@ -1,5 +1,6 @@
 import type { ApiConfig, RouteConfig, RouteMethod, TurnpikeConfig } from '@turnpike/config';
 import { ConfigError } from '@turnpike/config';
+import type { Logger } from 'pino';
 import type { Stage } from '../pipeline/stage.js';
 import { DefaultGatewayResponses, type ApiKind } from '../http/gatewayResponses.js';
 import { GatewayResponses } from '../gatewayResponses/gatewayResponses.js';
@@ -73,6 +74,8 @@ export class RouteBuildError extends Error {}
 export interface PipelineBuilder {
   apiStages(api: CompiledApi): Stage[];
   routeStages(route: CompiledRoute): Stage[];
+  /** Where compiling says what it could not compile (a mapping template left to velocityjs, at debug level). */
+  readonly logger?: Logger;
 }
 
 export interface Resolved {
@@ -184,7 +187,7 @@ function checkMounts(config: TurnpikeConfig, apis: CompiledApi[], issues: Config
 
 /** One API's routes and pipelines; a canary side's stages are all marked `isCanary`. */
 function compileRoutes(apiConfig: ApiConfig, canary: boolean, builder: PipelineBuilder, at: string, file: string, issues: ConfigError['issues']): CompiledApi {
-  const api = compileApi(apiConfig, canary);
+  const api = compileApi(apiConfig, canary, builder.logger);
   api.preRoute = builder.apiStages(api);
   for (const [key, routeConfig] of Object.entries(apiConfig.routes)) {
     const space = key.indexOf(' ');
@@ -253,7 +256,7 @@ function compileDomains(config: TurnpikeConfig, apis: CompiledApi[], issues: Con
   return byDomain;
 }
 
-function compileApi(config: ApiConfig, isCanary: boolean): CompiledApi {
+function compileApi(config: ApiConfig, isCanary: boolean, logger: Logger | undefined): CompiledApi {
   const stages = new Map<string, ApiStage>();
   for (const [name, s] of Object.entries(config.stages)) {
     stages.set(name, Object.freeze({ name, variables: s.variables, isDefault: name === '$default', isCanary, canary: null }));
@@ -270,7 +273,7 @@ function compileApi(config: ApiConfig, isCanary: boolean): CompiledApi {
     defaultStage: stages.get('$default') ?? null,
     trie: new RouteTrie<CompiledRoute>(),
     preRoute: [],
-    gatewayResponses: GatewayResponses.compile(config.gatewayResponses ?? {}),
+    gatewayResponses: GatewayResponses.compile(config.gatewayResponses ?? {}, logger),
   };
 }
 

@@ -44,6 +44,7 @@ export class NodeBus {
   private readonly sub: RedisClient;
   private readonly sharded: boolean;
   private readonly publishes: RedisBound;
+  private confirmed = false;
 
   constructor(
     private readonly pub: RedisClient,
@@ -62,9 +63,33 @@ export class NodeBus {
     this.sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.dispatch(channel, message));
   }
 
+  /**
+   * Subscribes to the inbox and the topics channel; resolves once Redis has confirmed both.
+   *
+   * On one node or Sentinel the subscription waits for the connection's `ready`. SUBSCRIBE is a command
+   * Redis accepts while loading, so ioredis writes it at once on a connection that is past its TCP
+   * connect but has not finished its handshake; the reply puts the client in subscriber mode, ioredis
+   * then refuses its own ready check (INFO: "Connection in subscriber mode"), drops the connection as a
+   * failed handshake and reconnects without the channels (it restores them only for a connection that
+   * had been ready). SUBSCRIBE had answered, so the loss went unnoticed: that was the edge whose inbox had
+   * no subscriber after a connect burst (docs/websocket.md). Once subscribed on a ready connection,
+   * ioredis's autoResubscribe restores the channels after every reconnect.
+   *
+   * On Cluster the subscriber connections are ioredis's own (lazily connected, commands queued until
+   * ready, channels moved with the slot owner), so the commands go out at once.
+   */
   async start(): Promise<void> {
     if (this.sharded) await Promise.all([this.sub.ssubscribe(this.inbox), this.sub.subscribe(this.topicsChannel)]);
-    else await this.sub.subscribe(this.inbox, this.topicsChannel);
+    else {
+      while (this.sub.status !== 'ready') await new Promise((resolve) => this.sub.once('ready', resolve));
+      await this.sub.subscribe(this.inbox, this.topicsChannel);
+    }
+    this.confirmed = true;
+  }
+
+  /** Readiness: both channels confirmed once, and the subscriber connected (ioredis resubscribes it). */
+  get subscribed(): boolean {
+    return this.confirmed && this.sub.status === 'ready';
   }
 
   private dispatch(channel: Buffer, message: Buffer): void {

@@ -3,11 +3,12 @@ import type { ApiStage } from '../router/routeTable.js';
 import type { CompiledWebSocketApi } from './compiledApi.js';
 
 /**
- * One client connection: uWS's user data for its socket. Only what the connection needs after the
- * handshake is kept (no headers), because a node holds 100,000 of these.
+ * One client connection. Only what the connection needs after the handshake is kept (no headers, nothing
+ * only the handshake uses), because a node holds tens of thousands of these: about 400 bytes of JS heap
+ * per idle connection with its uWS object and strings (loadtests/README.md).
  */
 export class Connection {
-  ws: WebSocket<Connection> | null = null;
+  ws: WebSocket<UserData> | null = null;
   lastActiveAt: number;
   closed = false;
   /** Subscribed, registered and counted (after uWS's upgrade returned). */
@@ -16,10 +17,6 @@ export class Connection {
   dirty = false;
   /** What the `$connect` authorizer returned (principalId + context), carried into every event. */
   authorizer: Record<string, unknown> | null = null;
-  /** Topics from `$connect` (config and integration), subscribed right after the upgrade (gateway.opened). */
-  initialTopics: readonly string[] | null = null;
-  /** The subprotocol a `$connect` integration selected (Sec-WebSocket-Protocol). */
-  protocol: string | null = null;
   /** Message-rate bucket (messageLimits.ts): tokens left at `tokensAt`. */
   tokens = 0;
   tokensAt = 0;
@@ -34,10 +31,24 @@ export class Connection {
     readonly stage: ApiStage,
     readonly connectedAt: number,
     readonly sourceIp: string,
+    /** Interned (Handshakes): most clients send one of a few user agents. */
     readonly userAgent: string,
-    /** The Host header the client connected with: `requestContext.domainName`. */
+    /** The Host header the client connected with, lower-cased and interned: `requestContext.domainName`. */
     readonly domainName: string,
   ) {
     this.lastActiveAt = connectedAt;
   }
 }
+
+/**
+ * uWS's user data for a socket: the Connection behind one property. uWS copies every own property of
+ * the object given to `res.upgrade` onto its WebSocket object one keyed store at a time, and V8 turns an
+ * object that gains more than a dozen properties that way into a dictionary: a Connection given directly
+ * cost ~830 bytes of property dictionary per socket (heap snapshot, loadtests/README.md). One property
+ * keeps the WebSocket object small and the Connection a class instance with in-object fields.
+ */
+export interface UserData {
+  readonly conn: Connection;
+}
+
+export const userDataOf = (conn: Connection): UserData => ({ conn });

@@ -14,7 +14,7 @@ import type { EdgeMetrics } from '../observe/edgeMetrics.js';
 import type { AccessLog } from '../observe/edgeTelemetry.js';
 import type { AuthorizationService } from '../stages/authorize/index.js';
 import { compileWebSocketApis, type CompiledWebSocketApi } from './compiledApi.js';
-import type { Connection } from './connection.js';
+import type { Connection, UserData } from './connection.js';
 import { CredentialStore } from './credentials.js';
 import { Delivery } from './delivery.js';
 import { WsEventLog } from './eventLog.js';
@@ -41,7 +41,15 @@ export interface WebSocketGatewayOptions {
   readonly metrics: EdgeMetrics | null;
   /** One access-log line per connect, message and disconnect; null when off. */
   readonly accessLog: AccessLog | null;
+  /**
+   * The edge follows the control plane: WebSocket APIs may come with any deployment, so the gateway is
+   * built even while the config has none, and uWS reads messages up to the largest limit an API may set.
+   */
+  readonly followsControl: boolean;
 }
+
+/** The largest `maxMessageBytes` an API may set (the config schema's bound). */
+const MAX_API_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /**
  * The WebSocket side of an edge node, built only when the config has a WebSocket API. It wires the
@@ -66,7 +74,7 @@ export class WebSocketGateway {
   private readonly handshakes: Handshakes;
 
   static create(options: WebSocketGatewayOptions): WebSocketGateway | null {
-    return options.config.apis.some((a) => a.type === 'websocket') ? new WebSocketGateway(options) : null;
+    return options.followsControl || options.config.apis.some((a) => a.type === 'websocket') ? new WebSocketGateway(options) : null;
   }
 
   private constructor(private readonly options: WebSocketGatewayOptions) {
@@ -92,6 +100,11 @@ export class WebSocketGateway {
     this.apis = this.compile(config);
   }
 
+  /** Readiness: this node's inbox and the topics channel are subscribed (else @connections to it answer 410). */
+  get subscribed(): boolean {
+    return this.delivery.bus.subscribed;
+  }
+
   /** Messages uWS dropped for slow consumers (drop policy). */
   get dropped(): number {
     return this.delivery.dropped;
@@ -103,10 +116,11 @@ export class WebSocketGateway {
     const node = this.options.config.gateway.websocket;
     let maxMessage = 0;
     for (const a of this.apis.values()) maxMessage = Math.max(maxMessage, a.limits.maxMessageBytes);
-    const behavior: WebSocketBehavior<Connection> = {
+    const behavior: WebSocketBehavior<UserData> = {
       // uWS cuts off a bigger frame without a close frame (1006) before buffering it; up to 4x the API
-      // limit the message is read and refused with 1009, so clients see why.
-      maxPayloadLength: maxMessage * 4,
+      // limit the message is read and refused with 1009, so clients see why. The behavior is set once:
+      // on an edge following the control plane it must admit what any later deployment allows.
+      maxPayloadLength: this.options.followsControl ? MAX_API_MESSAGE_BYTES : maxMessage * 4,
       // uWS's own timeout only detects dead peers (it pings); the API's idle timeout counts data messages.
       idleTimeout: 120,
       sendPingsAutomatically: true,

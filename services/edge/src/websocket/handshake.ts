@@ -9,9 +9,10 @@ import { wsFailureStatus } from '../integrations/webSocket.js';
 import type { EdgeMetrics } from '../observe/edgeMetrics.js';
 import type { RouteTable } from '../router/routeTable.js';
 import type { CompiledWebSocketApi } from './compiledApi.js';
-import { Connection } from './connection.js';
+import { Connection, userDataOf, type UserData } from './connection.js';
 import { topicKey } from './delivery.js';
 import type { WsEventLog } from './eventLog.js';
+import { Interned } from './interned.js';
 import { buildEvent, handshakeOf, type Handshake } from './events.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { ConnectionRegistry } from './registry.js';
@@ -28,6 +29,13 @@ export interface HandshakeDeps {
   readonly logger: Logger;
   readonly metrics: EdgeMetrics | null;
 }
+
+/** An accepted `$connect`: the topics to subscribe right after the upgrade and the subprotocol chosen. */
+interface Acceptance {
+  readonly topics: readonly string[] | null;
+  readonly protocol: string | null;
+}
+const ACCEPTED_AS_IS: Acceptance = { topics: null, protocol: null };
 
 /** A refused handshake: the HTTP status and message the client gets, and the reason for the log. */
 interface Refusal {
@@ -46,6 +54,9 @@ interface Refusal {
 export class Handshakes {
   /** The connection uWS opened inside the `res.upgrade` call still on the stack (see opening()). */
   private current: Connection | null = null;
+  /** Host headers and user agents repeat across connections: one string each, not one per connection. */
+  private readonly hosts = new Interned((raw) => raw.toLowerCase());
+  private readonly userAgents = new Interned((raw) => raw);
 
   constructor(private readonly deps: HandshakeDeps) {}
 
@@ -70,10 +81,11 @@ export class Handshakes {
     const extensions = req.getHeader('sec-websocket-extensions');
     const sourceIp = remoteAddressOf(res);
     const id = randomBytes(16).toString('base64');
+    const domainName = this.hosts.of(hostHeader);
     if (api.connect === null && api.guard === null) {
-      const conn = new Connection(id, api, resolved.stage, Date.now(), sourceIp, req.getHeader('user-agent'), hostHeader.toLowerCase());
-      res.upgrade(conn, key, protocol, extensions, context);
-      this.opened();
+      const conn = new Connection(id, api, resolved.stage, Date.now(), sourceIp, this.userAgents.of(req.getHeader('user-agent')), domainName);
+      res.upgrade(userDataOf(conn), key, protocol, extensions, context);
+      this.opened(null);
       return;
     }
     const rawHeaders: string[] = [];
@@ -82,22 +94,22 @@ export class Handshakes {
     const handshake = handshakeOf(rawHeaders, query);
     let aborted = false;
     res.onAborted(() => (aborted = true));
-    const conn = new Connection(id, api, resolved.stage, Date.now(), sourceIp, handshake.lookup['user-agent'] ?? '', hostHeader.toLowerCase());
+    const conn = new Connection(id, api, resolved.stage, Date.now(), sourceIp, this.userAgents.of(handshake.lookup['user-agent'] ?? ''), domainName);
     const requestId = randomUUID();
     const { log, metrics } = this.deps;
     const done = this.connect(conn, requestId, handshake, rawHeaders, query, url).then(
       (outcome) => {
         if (aborted) return;
-        if (outcome !== null) {
+        if ('refuse' in outcome) {
           metrics?.webSocketClientError(api.id, conn.stage.name, '$connect');
           log.line(conn, 'CONNECT', '$connect', requestId, conn.connectedAt, outcome.refuse, null, outcome.reason);
           return reject(res, outcome.refuse, outcome.message, outcome.body);
         }
         if (lifecycle.draining) return reject(res, 503, 'Service Unavailable');
         log.line(conn, 'CONNECT', '$connect', requestId, conn.connectedAt, 200, null, null);
-        res.cork(() => res.upgrade(conn, key, conn.protocol ?? protocol, extensions, context));
+        res.cork(() => res.upgrade(userDataOf(conn), key, outcome.protocol ?? protocol, extensions, context));
         // Only now, after uWS has finished with the corked response (see opening()).
-        this.opened();
+        this.opened(outcome.topics);
       },
       (err: unknown) => {
         metrics?.webSocketIntegrationError(api.id, conn.stage.name, '$connect');
@@ -119,8 +131,8 @@ export class Handshakes {
    * memory. So `open` only records the socket; subscriptions and registration happen in opened(),
    * once `res.upgrade` / `res.cork` have returned, before any I/O can reach the connection.
    */
-  opening(ws: WebSocket<Connection>): void {
-    const conn = ws.getUserData();
+  opening(ws: WebSocket<UserData>): void {
+    const conn = ws.getUserData().conn;
     conn.ws = ws;
     this.deps.local.set(conn.id, conn);
     this.current = conn;
@@ -128,18 +140,15 @@ export class Handshakes {
 
   /**
    * The rest of accepting the connection `open` just saw, right after its upgrade returned (see
-   * opening()). uWS's user data is a copy of the object given to `res.upgrade`, so the connection is the
-   * one `open` recorded, not the caller's.
+   * opening()): subscribing it to the `$connect` topics and registering it.
    */
-  private opened(): void {
+  private opened(topics: readonly string[] | null): void {
     const conn = this.current;
     this.current = null;
     const ws = conn?.ws;
     if (!conn || conn.closed || !ws) return;
     conn.accepted = true;
     conn.api.messageLimits.init(conn, Date.now());
-    const topics = conn.initialTopics;
-    conn.initialTopics = null;
     if (topics) for (const t of topics) ws.subscribe(topicKey(conn, t));
     this.deps.registry.register(conn);
     this.deps.metrics?.webSocketConnected(conn.api.id, conn.stage.name);
@@ -147,9 +156,9 @@ export class Handshakes {
 
   /**
    * `$connect`: API key and authorizer, then the integration, whose status accepts or refuses. Resolves
-   * null to accept (the connection then carries the authorizer context, topics and subprotocol).
+   * the topics and subprotocol to accept with (the connection then carries the authorizer context).
    */
-  private async connect(conn: Connection, requestId: string, handshake: Handshake, rawHeaders: readonly string[], query: string, fullPath: string): Promise<Refusal | null> {
+  private async connect(conn: Connection, requestId: string, handshake: Handshake, rawHeaders: readonly string[], query: string, fullPath: string): Promise<Refusal | Acceptance> {
     const api = conn.api;
     if (api.guard !== null) {
       const admission = await api.guard.admit(conn, handshake, rawHeaders, query, fullPath, requestId);
@@ -157,17 +166,14 @@ export class Handshakes {
       conn.authorizer = admission.authorizer;
     }
     const route = api.connect;
-    if (route === null) return null;
-    conn.initialTopics = route.config.topics;
+    if (route === null) return ACCEPTED_AS_IS;
     const event = buildEvent(conn, '$connect', 'CONNECT', requestId, { handshake });
     const r = await route.integration.invoke({ event, stage: conn.stage, requestId, payload: null, sourceIp: conn.sourceIp, authorizer: conn.authorizer });
     if (r.statusCode < 200 || r.statusCode > 299) {
       const message = r.statusCode === 403 ? 'Forbidden' : r.statusCode === 401 ? 'Unauthorized' : 'Connection refused by the $connect route';
       return { refuse: r.statusCode, message, reason: `$connect integration answered ${r.statusCode}`, body: r.body };
     }
-    if (r.subscribe) conn.initialTopics = [...route.config.topics, ...r.subscribe];
-    conn.protocol = r.protocol;
-    return null;
+    return { topics: r.subscribe ? [...route.config.topics, ...r.subscribe] : route.config.topics, protocol: r.protocol };
   }
 }
 

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { WebSocketNodeConfig } from '@turnpike/config';
 import type { EdgeMetrics } from '../observe/edgeMetrics.js';
 import type { CompiledWebSocketApi } from './compiledApi.js';
-import type { Connection } from './connection.js';
+import type { Connection, UserData } from './connection.js';
 import type { NodeBus } from './bus.js';
 import type { ConnectionRegistry } from './registry.js';
 import type { WsRoutes } from './routes.js';
@@ -78,8 +78,8 @@ export class Lifecycle {
   }
 
   /** uWS's `close`: the connection leaves this node and the registry, then its `$disconnect` runs. */
-  closed(ws: WebSocket<Connection>, code: number, message: ArrayBuffer): void {
-    const conn = ws.getUserData();
+  closed(ws: WebSocket<UserData>, code: number, message: ArrayBuffer): void {
+    const conn = ws.getUserData().conn;
     conn.closed = true;
     conn.ws = null;
     this.deps.local.delete(conn.id);

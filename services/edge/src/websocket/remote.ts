@@ -1,5 +1,5 @@
 import type { RedisClient, RedisKeys } from '@turnpike/redis';
-import { OP_SEND, packEnvelope } from './bus.js';
+import { OP_CLOSE, OP_SEND, packEnvelope } from './bus.js';
 import { deliverToConnection } from './registry.js';
 
 /**
@@ -16,6 +16,12 @@ export class RemoteWebSocket {
   /** -1: unknown connection; 0: its node is gone; otherwise handed to the owning node's inbox. */
   async send(connectionId: string, data: string): Promise<number> {
     const envelope = packEnvelope({ o: OP_SEND, c: connectionId, d: data, b: false });
+    return deliverToConnection(this.redis, this.keys.tagged('wsconn', connectionId), envelope);
+  }
+
+  /** Closes a connection (1000, as @connections DELETE does); the same answers as send. */
+  async close(connectionId: string): Promise<number> {
+    const envelope = packEnvelope({ o: OP_CLOSE, c: connectionId, d: null, b: false });
     return deliverToConnection(this.redis, this.keys.tagged('wsconn', connectionId), envelope);
   }
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { wsFailureStatus, type WsResult } from '../integrations/webSocket.js';
 import type { EdgeMetrics } from '../observe/edgeMetrics.js';
 import type { CompiledWsRoute } from './compiledApi.js';
-import type { Connection } from './connection.js';
+import type { Connection, UserData } from './connection.js';
 import { topicKey, type Delivery } from './delivery.js';
 import type { WsEventLog } from './eventLog.js';
 import { buildEvent } from './events.js';
@@ -32,8 +32,8 @@ export interface WsRoutesDeps {
 export class WsRoutes {
   constructor(private readonly deps: WsRoutesDeps) {}
 
-  message(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: boolean): void {
-    const conn = ws.getUserData();
+  message(ws: WebSocket<UserData>, message: ArrayBuffer, isBinary: boolean): void {
+    const conn = ws.getUserData().conn;
     if (conn.limited) return;
     const { metrics, log } = this.deps;
     const api = conn.api;
@@ -109,7 +109,7 @@ export class WsRoutes {
    * Closes a connection that passed a per-connection limit with 1008. One access-log line says why;
    * what the client still sends is ignored, so a flood costs neither integrations nor log lines.
    */
-  private closeForLimit(ws: WebSocket<Connection>, conn: Connection, breach: LimitBreach, now: number): void {
+  private closeForLimit(ws: WebSocket<UserData>, conn: Connection, breach: LimitBreach, now: number): void {
     conn.limited = true;
     this.deps.metrics?.webSocketLimitClose(conn.api.id, conn.stage.name, breach);
     this.deps.log.line(conn, 'MESSAGE', '-', randomUUID(), now, 429, null, BREACH_REASON[breach]);

@@ -22,6 +22,7 @@ const [modulePath, exportName, workerPid] = process.argv.slice(2) as [string, st
 if (process.ppid !== Number(workerPid)) process.exit(1);
 const identity: FunctionIdentity = {
   functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'function',
+  functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST',
   memoryMB: Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 128),
   region: process.env.AWS_REGION ?? 'us-east-1',
   accountId: process.env.TP_ACCOUNT_ID ?? '000000000000',

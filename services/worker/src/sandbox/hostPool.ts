@@ -112,10 +112,11 @@ export class HostPool {
         AWS_REGION: this.ctx.region,
         AWS_DEFAULT_REGION: this.ctx.region,
         AWS_LAMBDA_FUNCTION_NAME: spec.name,
-        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        AWS_LAMBDA_FUNCTION_VERSION: spec.version,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMB),
         AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.name}`,
-        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+        // The hosts run on this worker's Node (launcher.execPath), so its major version is the runtime's.
+        AWS_EXECUTION_ENV: `AWS_Lambda_nodejs${process.versions.node.split('.')[0]}.x`,
         LAMBDA_TASK_ROOT: spec.root,
         TP_ACCOUNT_ID: this.ctx.accountId,
         ...spec.environment,

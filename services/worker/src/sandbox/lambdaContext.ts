@@ -3,6 +3,8 @@ import type { Context } from 'aws-lambda';
 /** What a handler's `context` carries, as Lambda's Node runtime builds it. */
 export interface FunctionIdentity {
   readonly functionName: string;
+  /** `$LATEST` for a function of the worker's config; a deployed function's version otherwise. */
+  readonly functionVersion: string;
   readonly memoryMB: number;
   readonly region: string;
   readonly accountId: string;
@@ -17,7 +19,7 @@ export function lambdaContext(
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName: fn.functionName,
-    functionVersion: '$LATEST',
+    functionVersion: fn.functionVersion,
     invokedFunctionArn: `arn:aws:lambda:${fn.region}:${fn.accountId}:function:${fn.functionName}`,
     memoryLimitInMB: String(fn.memoryMB),
     awsRequestId: requestId,

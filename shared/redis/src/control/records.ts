@@ -77,3 +77,16 @@ export interface ControlSnapshot {
   readonly stages: readonly StageRecord[];
   readonly domains: readonly DomainRecord[];
 }
+
+/** `<api>/<deployment id>`: deployments are identified per API. */
+export const deploymentRef = (api: string, id: string) => `${api}/${id}`;
+
+/** Every deployment a snapshot's stages serve or canary. */
+export function referencedDeployments(snapshot: ControlSnapshot): { api: string; id: string }[] {
+  const seen = new Map<string, { api: string; id: string }>();
+  for (const s of snapshot.stages) {
+    seen.set(deploymentRef(s.api, s.deploymentId), { api: s.api, id: s.deploymentId });
+    if (s.canary) seen.set(deploymentRef(s.api, s.canary.deploymentId), { api: s.api, id: s.canary.deploymentId });
+  }
+  return [...seen.values()];
+}

@@ -102,6 +102,6 @@ function traceparentOf(ctx: RequestContext): string | null {
 export function buildFunctionIntegration(route: CompiledRoute, services: EdgeServices): Stage {
   const integration = route.config.integration;
   if (integration.type !== 'function') throw new RouteBuildError('not a function integration');
-  if (integration.mapping) return new MappedFunctionStage(integration, integration.mapping, route, services.config.gateway.accountId, services.invoker);
+  if (integration.mapping) return new MappedFunctionStage(integration, integration.mapping, route, services.config.gateway.accountId, services.invoker, services.logger);
   return new FunctionStage(integration, eventShape(route, integration.payloadFormatVersion, services.config.gateway.accountId), services.invoker);
 }

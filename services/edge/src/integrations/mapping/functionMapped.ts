@@ -1,4 +1,5 @@
 import type { FunctionIntegrationConfig, MappingConfig } from '@turnpike/config';
+import type { Logger } from 'pino';
 import type { RequestContext } from '../../pipeline/context.js';
 import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
@@ -25,8 +26,9 @@ export class MappedFunctionStage implements Stage {
     route: CompiledRoute,
     accountId: string,
     private readonly invoker: FunctionInvoker,
+    logger: Logger,
   ) {
-    this.mapping = new CompiledMapping(mapping, route, accountId);
+    this.mapping = new CompiledMapping(mapping, route, accountId, logger);
   }
 
   run(ctx: RequestContext): StageResult | Promise<StageResult> {

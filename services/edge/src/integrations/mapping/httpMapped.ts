@@ -1,16 +1,18 @@
 import type { Agent, Dispatcher } from 'undici';
 import type { HttpIntegrationConfig } from '@turnpike/config';
+import type { Logger } from 'pino';
 import type { RequestContext } from '../../pipeline/context.js';
 import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
 import { compileHeader, expandHeader, expandQuery, joinQuery, type HeaderTemplate } from '../httpProxy/headerTemplate.js';
 import { compileUri, expandPath, type CompiledUri } from '../httpProxy/uriTemplate.js';
 import { CompiledMapping } from './mapping.js';
+import { BufferedExchange } from './bufferedExchange.js';
 
 /**
  * API Gateway's non-proxy `http` integration: the upstream gets the request template's output (or the
  * body passed through) with the route's query string and configured headers, not the client's headers;
- * its response is buffered and selected by status code (`selectionPattern`), then mapped. An upstream
+ * its response is buffered (bufferedExchange.ts) and selected by status code (`selectionPattern`), then mapped. An upstream
  * that cannot be reached is 502, one that does not answer in time 504, as the proxy integration answers.
  */
 export class MappedHttpStage implements Stage {
@@ -26,8 +28,9 @@ export class MappedHttpStage implements Stage {
     private readonly config: HttpIntegrationConfig,
     private readonly agent: Agent,
     accountId: string,
+    logger: Logger,
   ) {
-    this.mapping = new CompiledMapping(config.mapping, route, accountId);
+    this.mapping = new CompiledMapping(config.mapping, route, accountId, logger);
     const paramNames = new Set([...route.resourcePath.matchAll(/\{([A-Za-z0-9_]+)\+?\}/g)].map((m) => m[1]!));
     for (const stage of route.api.stages.values()) {
       this.uris.set(stage.name, compileUri(config.uri, stage.variables, paramNames));
@@ -56,20 +59,34 @@ export class MappedHttpStage implements Stage {
     for (const [k, v] of Object.entries(mapped.context.requestOverride.header)) headers.push(k.toLowerCase(), String(v));
     const method = (this.config.method ?? ctx.method) as Dispatcher.HttpMethod;
     const started = performance.now();
-    this.agent
-      .request({ origin: uri.origin, path, method, headers, body: method === 'GET' || method === 'HEAD' ? null : mapped.body, headersTimeout: this.config.timeoutMs, bodyTimeout: this.config.timeoutMs })
-      .then(async (res) => {
-        const text = await res.body.text();
+    const fail = (err: unknown): void => {
+      const code = (err as { code?: string }).code;
+      ctx.fail(err, code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? 'INTEGRATION_TIMEOUT' : 'INTEGRATION_FAILURE');
+    };
+    const exchange = new BufferedExchange({
+      answered: (statusCode, upstreamHeaders, text) => {
         ctx.integrationLatency = performance.now() - started;
         const h: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
-        this.mapping.respond(ctx, String(res.statusCode), text, h, mapped.context);
-      })
-      .catch((err: unknown) => {
-        const code = (err as { code?: string }).code;
-        if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') ctx.fail(err, 'INTEGRATION_TIMEOUT');
-        else ctx.fail(err, 'INTEGRATION_FAILURE');
-      });
+        for (const k in upstreamHeaders) {
+          const v = upstreamHeaders[k];
+          if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
+        }
+        try {
+          this.mapping.respond(ctx, String(statusCode), text, h, mapped.context);
+        } catch (err) {
+          fail(err);
+        }
+      },
+      failed: fail,
+    });
+    try {
+      this.agent.dispatch(
+        { origin: uri.origin, path, method, headers, body: method === 'GET' || method === 'HEAD' ? null : mapped.body, headersTimeout: this.config.timeoutMs, bodyTimeout: this.config.timeoutMs },
+        exchange,
+      );
+    } catch (err) {
+      fail(err);
+    }
     return STOP;
   }
 }

@@ -1,4 +1,5 @@
 import type { IntegrationResponseConfig, MappingConfig } from '@turnpike/config';
+import type { Logger } from 'pino';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
 import { JsonPaths } from './jsonPath.js';
@@ -28,11 +29,12 @@ export class CompiledMapping {
     config: MappingConfig,
     private readonly route: CompiledRoute,
     private readonly accountId: string,
+    logger: Logger,
   ) {
-    this.requestTemplates = new Map(Object.entries(config.requestTemplates).map(([type, text]) => [type.toLowerCase(), new MappingTemplate(text)]));
+    this.requestTemplates = new Map(Object.entries(config.requestTemplates).map(([type, text]) => [type.toLowerCase(), new MappingTemplate(text, logger)]));
     const b = config.passthroughBehavior;
     this.passthrough = b === 'WHEN_NO_MATCH' || (b === 'WHEN_NO_TEMPLATES' && this.requestTemplates.size === 0);
-    const compiled = config.responses.map(compileResponse);
+    const compiled = config.responses.map((r) => compileResponse(r, logger));
     this.responses = compiled.filter((r) => r.pattern !== null);
     this.fallback = compiled.find((r) => r.pattern === null) ?? null;
     this.isBinary = binaryMatcher(route.api.config.binaryMediaTypes);
@@ -110,8 +112,8 @@ interface CompiledResponse {
   templateFor(accept: string | undefined): readonly [string, MappingTemplate] | undefined;
 }
 
-function compileResponse(r: IntegrationResponseConfig): CompiledResponse {
-  const templates = Object.entries(r.responseTemplates).map(([type, text]) => [type.toLowerCase(), new MappingTemplate(text)] as const);
+function compileResponse(r: IntegrationResponseConfig, logger: Logger): CompiledResponse {
+  const templates = Object.entries(r.responseTemplates).map(([type, text]) => [type.toLowerCase(), new MappingTemplate(text, logger)] as const);
   const json = templates.find(([t]) => t === 'application/json');
   return {
     // Java's String.matches, which API Gateway uses: the whole selector must match.

@@ -1,4 +1,5 @@
 import type { MappingConfig } from '@turnpike/config';
+import type { Logger } from 'pino';
 import type { RequestContext } from '../../pipeline/context.js';
 import { STOP, type Stage, type StageResult } from '../../pipeline/stage.js';
 import type { CompiledRoute } from '../../router/routeTable.js';
@@ -16,8 +17,8 @@ export class MappedMockStage implements Stage {
   readonly kind = 'integration';
   private readonly mapping: CompiledMapping;
 
-  constructor(config: MappingConfig, route: CompiledRoute, accountId: string) {
-    this.mapping = new CompiledMapping(config, route, accountId);
+  constructor(config: MappingConfig, route: CompiledRoute, accountId: string, logger: Logger) {
+    this.mapping = new CompiledMapping(config, route, accountId, logger);
   }
 
   run(ctx: RequestContext): StageResult | Promise<StageResult> {

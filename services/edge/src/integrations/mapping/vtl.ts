@@ -1,23 +1,45 @@
 import { Compile, parse } from 'velocityjs';
+import type { Logger } from 'pino';
 import { headerMaps, queryMaps } from '../../http/valueMaps.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { clfTime } from '../../observe/clfTime.js';
 import type { JsonPaths } from './jsonPath.js';
+import { compileTemplate, UnsupportedTemplate, type CompiledTemplate } from './vtlCompiler.js';
 
 /**
- * API Gateway's mapping templates: Velocity (on velocityjs, as serverless-offline uses it) with the
+ * API Gateway's mapping templates: Velocity (velocityjs's parser, as serverless-offline uses it) with the
  * `$input`, `$util`, `$context` and `$stageVariables` objects API Gateway gives a template. A template is
- * parsed once, when its route is compiled; a request pays only for rendering it.
+ * parsed and compiled into closures once, when its route is compiled (vtlCompiler.ts); a request pays only
+ * for running them. A template the compiler does not support is rendered by velocityjs's interpreter,
+ * with a fresh renderer each time (velocityjs's keeps loop scopes and `#break` between renders).
  */
 export class MappingTemplate {
-  private readonly compiled: Compile;
+  private readonly asts: ReturnType<typeof parse>;
+  private readonly compiled: CompiledTemplate | null = null;
 
-  constructor(readonly text: string) {
-    this.compiled = new Compile(parse(text), { escape: false });
+  constructor(
+    readonly text: string,
+    logger?: Logger,
+  ) {
+    this.asts = parse(text);
+    try {
+      this.compiled = compileTemplate(this.asts);
+    } catch (err) {
+      // UnsupportedTemplate names what the compiler leaves to velocityjs; any other error is a parse-tree
+      // shape it does not expect, which velocityjs still renders as it always has.
+      const reason = err instanceof UnsupportedTemplate ? err.message : `an unexpected parse tree (${String(err)})`;
+      logger?.debug({ event: 'vtl_interpreted', reason, template: text.slice(0, 200) }, `mapping template uses ${reason}: rendered by velocityjs's interpreter`);
+    }
+  }
+
+  /** Whether the template runs compiled (false: velocityjs interprets it). */
+  get isCompiled(): boolean {
+    return this.compiled !== null;
   }
 
   render(vars: TemplateVariables): string {
-    return this.compiled.render(vars as unknown as Record<string, unknown>);
+    const v = vars as unknown as Record<string, unknown>;
+    return this.compiled !== null ? this.compiled(v) : new Compile(this.asts, { escape: false }).render(v);
   }
 }
 
