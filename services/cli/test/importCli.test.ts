@@ -40,6 +40,17 @@ describe('validate and edge agree', () => {
     expect(e.stderr.trim()).toBe(v.stderr.trim());
   });
 
+  it('refuses a URI path parameter the route path does not define in validate, and the edge exits 1 with the same message', async () => {
+    const bad = join(dir, 'bad-param.yaml');
+    writeFileSync(bad, `apis:\n  - name: a\n    routes:\n      GET /pets/{id}: { integration: { type: http_proxy, uri: "http://127.0.0.1:9/pets/{petId}" } }\n`);
+    const v = turnpike('validate', '--config', bad);
+    expect(v.status).toBe(1);
+    expect(v.stderr.trim()).toBe(`${bad}:4: apis[0].routes.GET /pets/{id}.integration.uri: integration uri uses {petId}, which the route path /pets/{id} does not define`);
+    const e = await edgeExit(['--config', bad]);
+    expect(e.code).toBe(1);
+    expect(e.stderr.trim()).toBe(v.stderr.trim());
+  });
+
   it('exits 1 with the route table\'s own refusal too (an edge-only check)', async () => {
     const bad = join(dir, 'bad-identity.yaml');
     writeFileSync(bad, `apis:\n  - name: a\n    authorizers:\n      r: { type: request, function: f, identitySource: [context.nope], resultTtlSeconds: 0 }\n    routes:\n      GET /x: { authorizer: r, integration: { type: mock } }\n`);

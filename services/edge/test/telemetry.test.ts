@@ -162,7 +162,7 @@ apis:
 });
 
 describe('OTLP export from a turnpike edge process', () => {
-  it('pushes spans and metrics to the endpoint named by OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
+  it('pushes spans and metrics through the process\'s NodeSDK to the endpoint named by OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
     // A stand-in OpenTelemetry collector: records what each OTLP/HTTP path receives.
     const received: Record<string, string[]> = {};
     let arrived: () => void = () => {};
@@ -198,6 +198,8 @@ describe('OTLP export from a turnpike edge process', () => {
       expect(traces).toContain('GET /hello');
       expect(traces).toContain(r.headers['x-amzn-requestid'] as string);
       expect(traces).toContain('edge-under-test');
+      // Started by NodeSDK: its resource detectors (OTEL_SERVICE_NAME above, the process) name the source.
+      expect(traces).toContain('"process.pid"');
       expect(received['/v1/metrics']?.join('\n')).toContain('GET /hello');
     } finally {
       await edge.stop();

@@ -1,10 +1,14 @@
 import pino from 'pino';
-import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { SimpleSpanProcessor, type InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { TurnpikeConfig } from '@turnpike/config';
 import { Edge } from '@turnpike/edge';
+import { localTelemetry } from '@turnpike/telemetry';
 import { SHARED_REDIS_URL } from '@turnpike/testing';
 
-/** An in-process edge whose spans go to `spans` (exported one by one, as each ends). */
+/**
+ * An in-process edge on the test's own providers (never OpenTelemetry's globals): spans go to `spans`,
+ * exported one by one as each ends.
+ */
 export function startTracedEdge(config: TurnpikeConfig, keyPrefix: string, spans: InMemorySpanExporter): Promise<Edge> {
   return new Edge({
     config,
@@ -14,7 +18,7 @@ export function startTracedEdge(config: TurnpikeConfig, keyPrefix: string, spans
     redisUrl: SHARED_REDIS_URL,
     keyPrefix,
     logger: pino({ level: 'silent' }),
-    telemetry: { spanExporter: spans },
+    telemetry: { providers: localTelemetry({ serviceName: 'turnpike-edge', spanProcessors: [new SimpleSpanProcessor(spans)] }) },
   }).start();
 }
 

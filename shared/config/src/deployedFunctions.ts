@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { qualifiedFunctionName } from '@turnpike/codec';
+import { qualifiedFunctionName } from '@turnpike/codec/plain';
 import type { ApiConfig, AuthorizerConfig, DeployedFunctionConfig, IntegrationConfig } from './schema.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Obj } from '@turnpike/codec';
+import type { Obj } from '@turnpike/codec/plain';
 import type { TurnpikeConfig } from './load.js';
 import type { ApiConfig, AuthorizerConfig, IntegrationConfig, MappingConfig, RouteConfig } from './schema.js';
 

@@ -1,11 +1,12 @@
 import { accessSync, constants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ConfigError, type ConfigIssue } from './errors.js';
+import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import { substituteEnv } from './env.js';
 import { lineOf, parseSource, readSource, zodIssues, type SourceDoc } from './source.js';
 import { TurnpikeFile, Api, Gateway, routeKeyProblem, type ApiConfig, type GatewayConfig, type RouteConfig, type FunctionDefinitionConfig, type DomainsConfig, type RedisSettingsConfig } from './schema.js';
 import { importOpenApi } from './openapi.js';
 import { undefinedStageVariables } from './stageVariables.js';
+import { routeKeyPath, routePathParameters, undefinedParameterMessage, undefinedPathReferences, undefinedUriParameters } from './pathParameters.js';
 import { isSwagger, swaggerToOpenApi } from './swagger.js';
 
 /** A loaded, validated configuration: what services are built from. Immutable by convention. */
@@ -91,6 +92,8 @@ function configFromSource(raw: SourceDoc, options: LoadOptions): TurnpikeConfig 
       gatewayResponses: { ...imported.gatewayResponses, ...api.gatewayResponses },
     } satisfies ApiConfig;
   });
+  // Routes imported from an OpenAPI document were checked by the importer, at their place in that document.
+  parsed.data.apis.forEach((written, i) => checkPathParameters(src, written.routes, ['apis', i, 'routes'], issues));
   checkUnique(src, apis, issues);
   // Code inside an API is the control plane's (docs/functions.md); a file's workers read the functions: block.
   parsed.data.apis.forEach((api, i) => {
@@ -147,6 +150,21 @@ function checkStageVariables(file: string, api: ApiConfig, at: string, issues: C
         for (const name of undefinedStageVariables(text, stage.variables)) {
           issues.push({ file, path: `${at ? `${at}.` : ''}routes.${key}.integration.${field}`, message: `uses \${stageVariables.${name}}, which stage "${stageName}" does not define${hint}` });
         }
+      }
+    }
+  }
+}
+
+/** Every path parameter an http or http_proxy integration uses is one its route path defines. */
+function checkPathParameters(src: SourceDoc, routes: Readonly<Record<string, RouteConfig>>, at: PropertyKey[], issues: ConfigIssue[]): void {
+  for (const [key, route] of Object.entries(routes)) {
+    const routePath = routeKeyPath(key);
+    const defined = routePathParameters(routePath);
+    for (const [field, text] of integrationTexts(route)) {
+      const names = field === 'uri' ? undefinedUriParameters(text, defined).map((n) => `{${n}}`) : undefinedPathReferences(text, defined).map((n) => `\${request.path.${n}}`);
+      for (const name of names) {
+        const path = [...at, key, 'integration', ...field.split(/\.(.*)/s).filter(Boolean)];
+        issues.push({ file: src.file, path: formatPath(path), line: lineOf(src, path), message: undefinedParameterMessage(`integration ${field}`, name, routePath) });
       }
     }
   }

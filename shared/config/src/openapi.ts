@@ -3,7 +3,8 @@ import { lineOf, sourcePath, zodIssues, type SourceDoc } from './source.js';
 import { Cors, GATEWAY_RESPONSE_TYPES, GatewayResponse, HTTP_METHODS, ROUTE_KEY, Route, type CorsConfig, type GatewayResponseConfig, type RouteConfig } from './schema.js';
 import type { AuthorizerConfig } from './schema.js';
 import { importAuthorizer, routeAuthorization, schemeMeaning, type SchemeMeaning } from './openapiAuthorizers.js';
-import { functionNameOf, isObj, type Obj } from '@turnpike/codec';
+import { functionNameOf, isObj, type Obj } from '@turnpike/codec/plain';
+import { routePathParameters, undefinedParameterMessage, undefinedUriParameters } from './pathParameters.js';
 
 /**
  * Imports an OpenAPI 3 document with API Gateway's `x-amazon-apigateway-*` extensions, as
@@ -106,7 +107,7 @@ export function importOpenApi(src: SourceDoc, issues: ConfigIssue[], warnings: C
         fail([...where], ref !== undefined ? `x-amazon-apigateway-integration $ref ${JSON.stringify(ref)} does not resolve in this document` : 'operation has no x-amazon-apigateway-integration');
         continue;
       }
-      const mapped = mapIntegration(integration, [...where, 'x-amazon-apigateway-integration'], warn, fail);
+      const mapped = mapIntegration(integration, path, [...where, 'x-amazon-apigateway-integration'], warn, fail);
       if (!mapped) continue;
       const security = Array.isArray(operation.security) ? operation.security : globalSecurity;
       const requestValidation = importValidation(doc, item, operation, where, fail);
@@ -246,7 +247,7 @@ function isPassthrough(target: string, src: string): boolean {
 
 type Report = (path: PropertyKey[], message: string) => void;
 
-function mapIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report): unknown {
+function mapIntegration(x: Obj, routePath: string, where: PropertyKey[], warn: Report, fail: Report): unknown {
   const type = String(x.type ?? '').toLowerCase();
   const ignored = (keys: string[]) => {
     for (const k of keys) if (k in x) warn([...where, k], `integration field ${k} is not supported for type ${type} and is ignored`);
@@ -257,7 +258,7 @@ function mapIntegration(x: Obj, where: PropertyKey[], warn: Report, fail: Report
       // AWS itself ignores `responses`, `passthroughBehavior` and `requestTemplates` on proxy integrations
       // (exports carry them anyway), so they load without a warning; the rest change behaviour we lack.
       ignored([...(type === 'http' ? [] : ['contentHandling']), 'connectionType', 'connectionId', 'tlsConfig', 'cacheKeyParameters', 'cacheNamespace', 'integrationSubtype']);
-      const { uri, requestHeaders, requestQuery } = mapRequestParameters(String(x.uri ?? ''), x.requestParameters, [...where, 'requestParameters'], warn, type === 'http_proxy');
+      const { uri, requestHeaders, requestQuery } = mapRequestParameters(String(x.uri ?? ''), x.requestParameters, routePath, where, warn, fail, type === 'http_proxy');
       const httpMethod = String(x.httpMethod ?? 'ANY').toUpperCase();
       return {
         type: type === 'http' ? 'http' : 'http_proxy',
@@ -398,13 +399,21 @@ function mapFunctionIntegration(x: Obj, where: PropertyKey[], warn: Report, fail
  * and the request's headers, query parameters and path parameters. A same-name header or query mapping is
  * what a proxy forwards anyway. Anything else is named in a warning.
  */
-function mapRequestParameters(uri: string, params: unknown, where: PropertyKey[], warn: Report, proxy: boolean) {
+function mapRequestParameters(uri: string, params: unknown, routePath: string, integration: PropertyKey[], warn: Report, fail: Report, proxy: boolean) {
   const requestHeaders: Record<string, string> = {};
   const requestQuery: Record<string, string> = {};
-  if (!isObj(params)) return { uri, requestHeaders, requestQuery };
-  for (const [target, source] of Object.entries(params)) {
+  const defined = routePathParameters(routePath);
+  const where = [...integration, 'requestParameters'];
+  // A URI parameter a path mapping fills from an undefined method parameter is reported at the mapping.
+  const reported = new Set<string>();
+  for (const [target, source] of Object.entries(isObj(params) ? params : {})) {
     const src = String(source);
     const request = /^method\.request\.(header|querystring|path)\.(.+)$/.exec(src);
+    if (request?.[1] === 'path' && !defined.has(request[2]!)) {
+      fail([...where, target], undefinedParameterMessage(`request parameter mapping ${target}`, src, routePath));
+      reported.add(/^integration\.request\.path\.(.+)$/.exec(target)?.[1] ?? request[2]!);
+      continue;
+    }
     const value = src.length >= 2 && src.startsWith("'") && src.endsWith("'")
       ? src.slice(1, -1)
       : src.startsWith('stageVariables.') || src.startsWith('context.')
@@ -426,6 +435,9 @@ function mapRequestParameters(uri: string, params: unknown, where: PropertyKey[]
     } else {
       warn([...where, target], `request parameter mapping ${target} = ${src} is not supported and is ignored`);
     }
+  }
+  for (const name of undefinedUriParameters(uri, defined)) {
+    if (!reported.has(name)) fail([...integration, 'uri'], undefinedParameterMessage('integration uri', `{${name}}`, routePath));
   }
   return { uri, requestHeaders, requestQuery };
 }

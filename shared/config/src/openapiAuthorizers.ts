@@ -1,4 +1,4 @@
-import { isObj, type Obj } from '@turnpike/codec';
+import { isObj, type Obj } from '@turnpike/codec/plain';
 import type { ConfigIssue } from './errors.js';
 import { lineOf, sourcePath, zodIssues, type SourceDoc } from './source.js';
 import { Authorizer, SCOPED_AUTHORIZERS, type AuthorizerConfig } from './schema.js';

@@ -588,11 +588,11 @@ export const AccessLog = z.strictObject({
 export type AccessLogConfig = z.output<typeof AccessLog>;
 
 export const Metrics = z.strictObject({
-  /** Prometheus text on the management listener's /metrics; OTLP too when OTEL_EXPORTER_OTLP_*ENDPOINT is set. */
+  /** Prometheus text on the management listener's /metrics; pushed too as the OTEL_* variables ask (docs/monitoring-and-cors.md). */
   enabled: z.boolean().default(true),
 });
 export const Tracing = z.strictObject({
-  /** Spans are made only when an exporter exists: OTEL_EXPORTER_OTLP_*ENDPOINT set, or one given in code (tests). */
+  /** Spans are made only when they have somewhere to go: OTEL_TRACES_EXPORTER or an OTLP endpoint set, or a tracer provider given in code (tests). */
   enabled: z.boolean().default(true),
   /** Share of requests without a sampled parent that are traced; a client's sampled `traceparent` is always followed. */
   sampleRatio: z.number().min(0).max(1).default(0.01),

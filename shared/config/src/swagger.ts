@@ -1,4 +1,4 @@
-import { isObj, type Obj } from '@turnpike/codec';
+import { isObj, type Obj } from '@turnpike/codec/plain';
 import type { ConfigIssue } from './errors.js';
 import { lineOf, type SourceDoc } from './source.js';
 

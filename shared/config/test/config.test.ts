@@ -97,6 +97,31 @@ apis:
     expect(issue).toMatchObject({ path: 'apis[0].routes.GET /x.integration.uri', line: 5, message: expect.stringMatching(/TP_TEST_UNSET_VAR is not set/) });
   });
 
+  it('refuses an integration that uses a path parameter its route path does not define', () => {
+    const issues = issuesOf(() =>
+      parseConfig(
+        `apis:
+  - name: a
+    routes:
+      GET /pets/{id}:
+        integration:
+          type: http_proxy
+          uri: "http://u/pets/{petId}?v={v}"
+          requestHeaders: { x-pet: "\${request.path.petId}", x-id: "\${request.path.id}" }
+      GET /{proxy+}: { integration: { type: http, uri: "http://u/{proxy}/{id}", requestQuery: { q: "\${request.path.nope}" } } }
+      GET /ok/{id}: { integration: { type: http_proxy, uri: "http://u/ok/{id}" } }
+`,
+        'params.yaml',
+      ),
+    );
+    expect(issues.map((i) => [i.line, i.path, i.message])).toEqual([
+      [7, 'apis[0].routes.GET /pets/{id}.integration.uri', 'integration uri uses {petId}, which the route path /pets/{id} does not define'],
+      [8, 'apis[0].routes.GET /pets/{id}.integration.requestHeaders.x-pet', 'integration requestHeaders.x-pet uses ${request.path.petId}, which the route path /pets/{id} does not define'],
+      [9, 'apis[0].routes.GET /{proxy+}.integration.uri', 'integration uri uses {id}, which the route path /{proxy+} does not define'],
+      [9, 'apis[0].routes.GET /{proxy+}.integration.requestQuery.q', 'integration requestQuery.q uses ${request.path.nope}, which the route path /{proxy+} does not define'],
+    ]);
+  });
+
   it('refuses ${env:...} entirely when told to (a document uploaded to the control service)', () => {
     process.env.TP_TEST_SECRET = 'secret';
     const yaml = `apis:\n  - name: a\n    routes:\n      GET /x: { integration: { type: http_proxy, uri: "http://h/\${env:TP_TEST_SECRET:-d}" } }\n`;
@@ -179,6 +204,40 @@ paths:
       expect.objectContaining({ path: 'paths./a.get.x-amazon-apigateway-integration.uri', line: 6, message: expect.stringMatching(/AWS service integration s3:path\/b \(S3\) has no local equivalent/) }),
       expect.objectContaining({ path: 'paths./c.post.x-amazon-apigateway-integration.uri', line: 9, message: expect.stringMatching(/states:action\/StartExecution \(Step Functions\) has no local equivalent/) }),
       expect.objectContaining({ path: 'paths./b.get', message: expect.stringMatching(/no x-amazon-apigateway-integration/) }),
+    ]);
+  });
+
+  it('refuses a URI parameter or a requestParameters mapping naming a path parameter the path does not define', () => {
+    const issues = issuesOf(() =>
+      parseConfig(
+        `openapi: "3.0.1"
+info: { title: t, version: "1" }
+paths:
+  /pets/{id}:
+    get:
+      x-amazon-apigateway-integration:
+        type: http_proxy
+        uri: "http://u/pets/{petId}"
+    put:
+      x-amazon-apigateway-integration:
+        type: http
+        uri: "http://u/pets/{petId}"
+        requestParameters:
+          integration.request.path.petId: method.request.path.petId
+          integration.request.header.x-owner: method.request.path.owner
+    delete:
+      x-amazon-apigateway-integration:
+        type: http_proxy
+        uri: "http://u/pets/{petId}"
+        requestParameters: { integration.request.path.petId: method.request.path.id }
+`,
+        'oas-params.yaml',
+      ),
+    );
+    expect(issues.map((i) => [i.line, i.path, i.message])).toEqual([
+      [8, 'paths./pets/{id}.get.x-amazon-apigateway-integration.uri', 'integration uri uses {petId}, which the route path /pets/{id} does not define'],
+      [14, 'paths./pets/{id}.put.x-amazon-apigateway-integration.requestParameters.integration.request.path.petId', 'request parameter mapping integration.request.path.petId uses method.request.path.petId, which the route path /pets/{id} does not define'],
+      [15, 'paths./pets/{id}.put.x-amazon-apigateway-integration.requestParameters.integration.request.header.x-owner', 'request parameter mapping integration.request.header.x-owner uses method.request.path.owner, which the route path /pets/{id} does not define'],
     ]);
   });
 

@@ -3,6 +3,5 @@
  * exporters read the endpoint, headers and protocol details from the same variables themselves.
  */
 export function otlpEndpointConfigured(signal: 'METRICS' | 'TRACES', env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.OTEL_SDK_DISABLED === 'true') return false;
   return !!(env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`] || env.OTEL_EXPORTER_OTLP_ENDPOINT);
 }

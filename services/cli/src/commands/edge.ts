@@ -55,8 +55,14 @@ them all.`,
         killAfterMs: config.gateway.shutdownGraceMs + 5_000,
       });
     }
+    // The composition root of an edge process: one OpenTelemetry SDK for the process, exporters from
+    // the OTEL_* variables, its providers handed to the edge (docs/monitoring-and-cors.md). Not loaded
+    // when the config turns both metrics and tracing off.
+    const observed = config.gateway.metrics.enabled || config.gateway.tracing.enabled;
+    const telemetry = observed ? await (await import('@turnpike/telemetry/sdk')).startProcessTelemetry({ serviceName: 'turnpike-edge' }) : undefined;
     const edge = new Edge({
       config,
+      telemetry: { providers: telemetry },
       control: values.control ? { pollMs: intOption(values['control-poll-ms'], 'control-poll-ms', 50, 600_000) } : undefined,
       port: intOption(values.port, 'port', 0, 65535),
       managementPort: intOption(values['management-port'], 'management-port', -1, 65535),
@@ -75,7 +81,8 @@ them all.`,
     }
     // A line a supervisor (or a test) can wait for, with the ports actually bound.
     process.stdout.write(`${JSON.stringify({ event: 'listening', port: edge.port, managementPort: edge.managementPort, pid: process.pid })}\n`);
-    await onShutdown(() => edge.stop());
+    // Spans and metrics still buffered go out after the last request finished (bounded: see processTelemetry.ts).
+    await onShutdown(() => edge.stop().then(() => telemetry?.shutdown()));
     return 0;
   },
 };

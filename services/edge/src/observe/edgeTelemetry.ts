@@ -2,16 +2,19 @@ import { dirname } from 'node:path';
 import type { RedisClient } from '@turnpike/redis';
 import type { Logger } from 'pino';
 import type { TurnpikeConfig } from '@turnpike/config';
-import { AccessLogWriter, compileAccessLogFormat, GatewayMetrics, RequestTracer, type RequestTrace } from '@turnpike/telemetry';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { AccessLogWriter, compileAccessLogFormat, GatewayMetrics, localTelemetry, RequestTracer, type RequestTrace, type TelemetryProviders } from '@turnpike/telemetry';
 import type { RequestContext, RequestObserver } from '../pipeline/context.js';
 import { EdgeMetrics } from '../services/metrics/edgeMetrics.js';
 import { httpVariables, resolver, webSocketVariables, type WebSocketLogEvent } from './accessLogVariables.js';
 import { measureRedisCommands } from '../services/metrics/redisLatency.js';
 
 export interface TelemetryOptions {
-  /** Receives spans instead of OTLP (tests use an in-memory exporter); spans are exported one by one. */
-  spanExporter?: SpanExporter;
+  /**
+   * The meter and tracer providers to report through: the process's (`turnpike edge` starts the
+   * OpenTelemetry SDK and passes them), or a test's own. Without them the edge builds a private set:
+   * Prometheus /metrics, no tracing, nothing pushed. Whoever built a set shuts it down.
+   */
+  providers?: TelemetryProviders;
   /** Called for every finished request after the built-in reporting. */
   observer?: RequestObserver | null;
 }
@@ -32,19 +35,24 @@ export class EdgeTelemetry {
   readonly accessLog: AccessLog | null;
   readonly observer: RequestObserver | null;
   private readonly writer: AccessLogWriter | null;
+  private readonly providers: TelemetryProviders;
+  /** The private set built when none was given: this edge shuts it down. */
+  private readonly ownProviders: TelemetryProviders | null;
 
   constructor(config: TurnpikeConfig, deps: { upstreamSockets: () => number; redis: RedisClient; logger: Logger }, opts: TelemetryOptions = {}) {
     const gw = config.gateway;
-    const serviceName = process.env.OTEL_SERVICE_NAME ?? 'turnpike-edge';
+    const providers = opts.providers ?? localTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME ?? 'turnpike-edge' });
+    this.providers = providers;
+    this.ownProviders = opts.providers ? null : providers;
 
     let gateway: GatewayMetrics | null = null;
     if (gw.metrics.enabled) {
-      gateway = new GatewayMetrics({ serviceName, upstreamSockets: deps.upstreamSockets });
+      gateway = new GatewayMetrics({ providers, upstreamSockets: deps.upstreamSockets });
       measureRedisCommands(deps.redis, gateway);
     }
     this.metrics = gateway && new EdgeMetrics(gateway);
 
-    this.tracer = RequestTracer.create({ ...gw.tracing, serviceName, exporter: opts.spanExporter ?? null, exportImmediately: opts.spanExporter !== undefined });
+    this.tracer = RequestTracer.create({ ...gw.tracing, tracerProvider: providers.tracerProvider });
 
     let logLine: ((ctx: RequestContext) => string) | null = null;
     if (gw.accessLog) {
@@ -83,24 +91,20 @@ export class EdgeTelemetry {
 
   /** The /metrics body, when metrics are on. */
   get prometheus(): (() => Promise<string>) | undefined {
-    const m = this.metrics;
-    return m ? () => m.gateway.prometheusText() : undefined;
+    const p = this.providers;
+    return this.metrics ? () => p.prometheusText() : undefined;
   }
 
   /**
-   * Flushes log lines and spans, after the last request has finished. An OTLP collector that does not
-   * answer may hold the last spans for at most CLOSE_WAIT_MS: stopping must not wait on it.
+   * Flushes log lines after the last request has finished, and takes this edge's instruments off the
+   * providers. Spans and metrics are flushed by the owner of the providers: the process entry point
+   * after the edge stopped (bounded there), or this edge for a private set (nothing to push).
    */
   async close(): Promise<void> {
-    const exports = Promise.all([this.tracer?.shutdown(), this.metrics?.gateway.shutdown()]);
-    let timer: NodeJS.Timeout | undefined;
-    const bounded = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS).unref()));
-    await Promise.all([this.writer?.close(), Promise.race([exports, bounded])]);
-    clearTimeout(timer);
+    this.metrics?.gateway.shutdown();
+    await Promise.all([this.writer?.close(), this.ownProviders?.shutdown()]);
   }
 }
-
-const CLOSE_WAIT_MS = 3000;
 
 function buildObserver(
   metrics: EdgeMetrics | null,

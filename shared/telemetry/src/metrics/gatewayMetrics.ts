@@ -1,17 +1,14 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import type { Attributes, Counter, Histogram, UpDownCounter } from '@opentelemetry/api';
-// The metrics SDK as @opentelemetry/sdk-node bundles it: the same release the exporters are built against.
-import { metrics as sdk, resources } from '@opentelemetry/sdk-node';
-import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { RequestSeries, RequestSeriesProducer } from './requestSeries.js';
-import { otlpEndpointConfigured } from '../otlpEnv.js';
+import type { Attributes, BatchObservableCallback, Counter, Histogram, Meter, Observable, ObservableCallback, ObservableGauge, UpDownCounter } from '@opentelemetry/api';
+import { RequestSeries, type RequestSeriesProducer } from './requestSeries.js';
+import type { TelemetryProviders } from '../providers.js';
 
 /**
  * The figures API Gateway publishes to CloudWatch, as OpenTelemetry instruments, plus the gateway
- * process's own. Read by Prometheus from the management listener's /metrics, and pushed over OTLP when
- * an OTLP endpoint is configured (the standard OTEL_EXPORTER_OTLP_* variables).
+ * process's own, made on the meter provider it is given (providers.ts): read by Prometheus from the
+ * management listener's /metrics, and pushed by whatever readers the process entry point configured
+ * (OTLP when the OTEL_* variables ask for it).
  *
  * Cardinality is bounded by construction: the only per-request labels are the API id, the stage name,
  * the route template (`GET /pets/{id}`, never a raw path) and the status class; callers pass those
@@ -26,8 +23,8 @@ export interface RouteLabels {
 }
 
 export interface GatewayMetricsOptions {
-  /** `service.name` on exported metrics. */
-  serviceName: string;
+  /** Where instruments are made and request series registered (the resource names the service). */
+  providers: Pick<TelemetryProviders, 'meterProvider' | 'requestSeries'>;
   /** Open sockets to upstreams right now, read at collection time. */
   upstreamSockets?: () => number;
 }
@@ -42,12 +39,16 @@ const UNREGISTER = Object.freeze({ op: 'unregister' });
 const REDIS_BUCKETS_MS = [0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000];
 
 export class GatewayMetrics {
-  private readonly provider: sdk.MeterProvider;
-  private readonly prometheus: PrometheusExporter;
-  private readonly serializer = new PrometheusSerializer();
+  private readonly meter: Meter;
   private readonly loopDelay: IntervalHistogram;
   private readonly cache = new Map<string, Map<string, Map<string, RouteLabels>>>();
-  private readonly series = new RequestSeriesProducer();
+  private readonly series: RequestSeriesProducer;
+  /** This instance's series and callbacks: a shared provider outlives it (shutdown takes them off). */
+  private readonly ownSeries = new Set<RequestSeries>();
+  private readonly revisionGauge: ObservableGauge;
+  private readonly revisionCallback: ObservableCallback;
+  private readonly processCallback: BatchObservableCallback;
+  private readonly processGauges: Observable[];
   private readonly authorizerCacheHits: Counter;
   private readonly authorizerCacheMisses: Counter;
   private readonly throttledRequests: Counter;
@@ -64,14 +65,8 @@ export class GatewayMetrics {
   private controlServedRevision = -1;
 
   constructor(opts: GatewayMetricsOptions) {
-    const metricProducers = [this.series];
-    this.prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers });
-    const readers: sdk.MetricReader[] = [this.prometheus];
-    if (otlpEndpointConfigured('METRICS')) {
-      readers.push(new sdk.PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: Number(process.env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000), metricProducers }));
-    }
-    this.provider = new sdk.MeterProvider({ resource: resources.resourceFromAttributes({ 'service.name': opts.serviceName }), readers });
-    const meter = this.provider.getMeter('turnpike');
+    this.series = opts.providers.requestSeries;
+    const meter = (this.meter = opts.providers.meterProvider.getMeter('turnpike'));
 
     this.authorizerCacheHits = meter.createCounter('turnpike_authorizer_cache_hits', { description: 'Authorizer decisions served from the policy cache' });
     this.authorizerCacheMisses = meter.createCounter('turnpike_authorizer_cache_misses', { description: 'Authorizer decisions that ran the authorizer' });
@@ -90,9 +85,11 @@ export class GatewayMetrics {
     });
     this.accessLogDropped = meter.createCounter('turnpike_access_log_dropped', { description: 'Access-log lines dropped because the destination could not keep up' });
     this.controlReloads = meter.createCounter('turnpike_control_reloads', { description: 'Control-plane revisions this edge compiled, by result (ok, failed: the previous routes kept serving)' });
-    meter.createObservableGauge('turnpike_control_revision', { description: 'The control-plane revision this edge serves (-1: none yet)' }).addCallback((r) => {
+    this.revisionGauge = meter.createObservableGauge('turnpike_control_revision', { description: 'The control-plane revision this edge serves (-1: none yet)' });
+    this.revisionCallback = (r) => {
       if (this.controlServedRevision >= 0) r.observe(this.controlServedRevision);
-    });
+    };
+    this.revisionGauge.addCallback(this.revisionCallback);
 
     // Sampled between collections; reset after each so every scrape reports its own interval.
     this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
@@ -104,22 +101,21 @@ export class GatewayMetrics {
     const P50 = { quantile: 'p50' };
     const P99 = { quantile: 'p99' };
     const MAX = { quantile: 'max' };
-    meter.addBatchObservableCallback(
-      (r) => {
-        const h = this.loopDelay;
-        if (h.count > 0) {
-          r.observe(delay, loopDelayMs(h.percentile(50)), P50);
-          r.observe(delay, loopDelayMs(h.percentile(99)), P99);
-          r.observe(delay, loopDelayMs(h.max), MAX);
-        }
-        h.reset();
-        const s = getHeapStatistics();
-        r.observe(heap, s.used_heap_size);
-        r.observe(heapTotal, s.total_heap_size);
-        if (opts.upstreamSockets) r.observe(sockets, opts.upstreamSockets());
-      },
-      [delay, heap, heapTotal, sockets],
-    );
+    this.processGauges = [delay, heap, heapTotal, sockets];
+    this.processCallback = (r) => {
+      const h = this.loopDelay;
+      if (h.count > 0) {
+        r.observe(delay, loopDelayMs(h.percentile(50)), P50);
+        r.observe(delay, loopDelayMs(h.percentile(99)), P99);
+        r.observe(delay, loopDelayMs(h.max), MAX);
+      }
+      h.reset();
+      const s = getHeapStatistics();
+      r.observe(heap, s.used_heap_size);
+      r.observe(heapTotal, s.total_heap_size);
+      if (opts.upstreamSockets) r.observe(sockets, opts.upstreamSockets());
+    };
+    meter.addBatchObservableCallback(this.processCallback, this.processGauges);
   }
 
   /**
@@ -137,7 +133,10 @@ export class GatewayMetrics {
     if (l === undefined) {
       const base = Object.freeze(canary ? { api: apiId, stage, route, canary: 'true' } : { api: apiId, stage, route });
       const byStatusClass = [0, 1, 2, 3, 4, 5].map((c) => new RequestSeries(Object.freeze({ ...base, status_class: `${c}XX` })));
-      for (const s of byStatusClass) this.series.add(s);
+      for (const s of byStatusClass) {
+        this.series.add(s);
+        this.ownSeries.add(s);
+      }
       byRoute.set(route, (l = { base, byStatusClass }));
     }
     return l;
@@ -202,15 +201,11 @@ export class GatewayMetrics {
     this.accessLogDropped.add(n);
   }
 
-  /** The Prometheus text exposition of every instrument. */
-  async prometheusText(): Promise<string> {
-    const { resourceMetrics, errors } = await this.prometheus.collect();
-    if (errors.length) throw new AggregateError(errors, 'metric collection failed');
-    return this.serializer.serialize(resourceMetrics);
-  }
-
-  async shutdown(): Promise<void> {
+  /** Takes this instance's series and callbacks off the providers, which their owner shuts down. */
+  shutdown(): void {
     this.loopDelay.disable();
-    await this.provider.shutdown().catch(() => {});
+    this.meter.removeBatchObservableCallback(this.processCallback, this.processGauges);
+    this.revisionGauge.removeCallback(this.revisionCallback);
+    this.series.remove(this.ownSeries);
   }
 }

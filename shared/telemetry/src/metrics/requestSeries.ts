@@ -1,6 +1,7 @@
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
-import { metrics as sdk, resources } from '@opentelemetry/sdk-node';
+import { emptyResource } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType, type CollectionResult, type DataPoint, type MetricData } from '@opentelemetry/sdk-metrics';
 
 /**
  * The per-request figures (request count, latency, integration latency), aggregated in place and handed
@@ -52,49 +53,57 @@ export class RequestSeries {
 
 const SCOPE = { name: 'turnpike' };
 
-/** Exports every series a collection finds (series are never removed: their number is bounded by config). */
+/**
+ * Exports every series a collection finds: one producer per set of providers (providers.ts), shared by
+ * the GatewayMetrics built on it. A series stays until its GatewayMetrics shuts down; their number is
+ * bounded by config.
+ */
 export class RequestSeriesProducer {
-  private readonly series: RequestSeries[] = [];
+  private series: RequestSeries[] = [];
 
   add(s: RequestSeries): void {
     this.series.push(s);
   }
 
-  async collect(): Promise<sdk.CollectionResult> {
+  remove(gone: ReadonlySet<RequestSeries>): void {
+    this.series = this.series.filter((s) => !gone.has(s));
+  }
+
+  async collect(): Promise<CollectionResult> {
     const end = hrTime();
-    const requests: sdk.DataPoint<number>[] = [];
-    const latency: sdk.DataPoint<HistogramValue>[] = [];
-    const integration: sdk.DataPoint<HistogramValue>[] = [];
+    const requests: DataPoint<number>[] = [];
+    const latency: DataPoint<HistogramValue>[] = [];
+    const integration: DataPoint<HistogramValue>[] = [];
     for (const s of this.series) {
       if (s.latency.count === 0) continue;
       requests.push({ startTime: s.startTime, endTime: end, attributes: s.attributes, value: s.latency.count });
       latency.push({ startTime: s.startTime, endTime: end, attributes: s.attributes, value: histogram(s.latency) });
       if (s.integration.count > 0) integration.push({ startTime: s.startTime, endTime: end, attributes: s.attributes, value: histogram(s.integration) });
     }
-    const cumulative = sdk.AggregationTemporality.CUMULATIVE;
-    const metrics: sdk.MetricData[] = [
+    const cumulative = AggregationTemporality.CUMULATIVE;
+    const metrics: MetricData[] = [
       {
         descriptor: { name: 'turnpike_requests', unit: '', valueType: ValueType.INT, description: 'Requests, by API, stage, route template and status class (API Gateway Count; 4XXError and 5XXError are status_class="4XX"/"5XX")' },
         aggregationTemporality: cumulative,
-        dataPointType: sdk.DataPointType.SUM,
+        dataPointType: DataPointType.SUM,
         isMonotonic: true,
         dataPoints: requests,
       },
       {
         descriptor: { name: 'turnpike_request_latency_ms', unit: 'ms', valueType: ValueType.DOUBLE, description: 'Time from the request arriving to the response finishing (API Gateway Latency)' },
         aggregationTemporality: cumulative,
-        dataPointType: sdk.DataPointType.HISTOGRAM,
+        dataPointType: DataPointType.HISTOGRAM,
         dataPoints: latency,
       },
       {
         descriptor: { name: 'turnpike_integration_latency_ms', unit: 'ms', valueType: ValueType.DOUBLE, description: 'Time from the request arriving to the integration answering (API Gateway IntegrationLatency)' },
         aggregationTemporality: cumulative,
-        dataPointType: sdk.DataPointType.HISTOGRAM,
+        dataPointType: DataPointType.HISTOGRAM,
         dataPoints: integration,
       },
     ];
     // The reader keeps its MeterProvider's resource; this one is only there to satisfy the shape.
-    return { resourceMetrics: { resource: resources.emptyResource(), scopeMetrics: [{ scope: SCOPE, metrics }] }, errors: [] };
+    return { resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: SCOPE, metrics }] }, errors: [] };
   }
 }
 

@@ -1,9 +1,5 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type AttributeValue, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type AttributeValue, type Context, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { parseTraceParent, TraceState } from '@opentelemetry/core';
-import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { otlpEndpointConfigured } from '../otlpEnv.js';
 
 /**
  * Request tracing with W3C trace context. The sampling decision (parent-based, then a ratio for requests
@@ -14,7 +10,8 @@ import { otlpEndpointConfigured } from '../otlpEnv.js';
  *
  * Spans are parented explicitly rather than through an async context manager: the pipeline hands the
  * RequestTrace to every stage on the RequestContext, which is cheaper than AsyncLocalStorage and cannot
- * leak a context into an unrelated request.
+ * leak a context into an unrelated request. The tracer provider is the one the service was given
+ * (providers.ts); its owner exports and flushes the spans.
  */
 
 /** One span a stage started; ending it twice is harmless. */
@@ -37,35 +34,22 @@ export interface RequestTrace extends TraceSpan {
 export interface RequestTracerOptions {
   /** Share of requests without a sampled parent that are traced (0..1). */
   sampleRatio: number;
-  serviceName: string;
-  /** Where spans go; default OTLP/HTTP configured by OTEL_EXPORTER_OTLP_* (null when none is configured). */
-  exporter?: SpanExporter;
-  /** Export each span as it ends (tests) instead of in batches. */
-  exportImmediately?: boolean;
+  tracerProvider: TracerProvider;
 }
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$/;
 
 export class RequestTracer {
-  private readonly provider: BasicTracerProvider;
   private readonly tracer: Tracer;
 
-  /** A tracer, or null when tracing is disabled or nothing would receive the spans. */
-  static create(opts: { enabled: boolean } & Omit<RequestTracerOptions, 'exporter'> & { exporter?: SpanExporter | null }): RequestTracer | null {
-    if (!opts.enabled) return null;
-    const exporter = opts.exporter ?? (otlpEndpointConfigured('TRACES') ? new OTLPTraceExporter() : null);
-    if (!exporter) return null;
-    return new RequestTracer({ ...opts, exporter });
+  /** A tracer, or null when tracing is disabled or spans would go nowhere (no tracer provider). */
+  static create(opts: { enabled: boolean; sampleRatio: number; tracerProvider: TracerProvider | null }): RequestTracer | null {
+    if (!opts.enabled || opts.tracerProvider === null) return null;
+    return new RequestTracer({ sampleRatio: opts.sampleRatio, tracerProvider: opts.tracerProvider });
   }
 
-  constructor(private readonly opts: RequestTracerOptions & { exporter: SpanExporter }) {
-    this.provider = new BasicTracerProvider({
-      resource: resourceFromAttributes({ 'service.name': opts.serviceName }),
-      // The ratio was applied before the span was asked for (see start); the SDK only follows the parent.
-      sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
-      spanProcessors: [opts.exportImmediately ? new SimpleSpanProcessor(opts.exporter) : new BatchSpanProcessor(opts.exporter, { maxQueueSize: 8192 })],
-    });
-    this.tracer = this.provider.getTracer('turnpike');
+  constructor(private readonly opts: RequestTracerOptions) {
+    this.tracer = opts.tracerProvider.getTracer('turnpike');
   }
 
   /**
@@ -88,11 +72,6 @@ export class RequestTracer {
   /** Starts the SERVER span of a request `sample` chose. */
   start(parent: Context, name: string, attributes: Attributes): RequestTrace {
     return new RequestSpan(this.tracer, this.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent));
-  }
-
-  /** Exports what is buffered; called on graceful stop. */
-  async shutdown(): Promise<void> {
-    await this.provider.shutdown().catch(() => {});
   }
 }
 
