@@ -125,5 +125,5 @@ export { FUNCTION_QUEUE_ID, qualifiedFunctionName } from './functionRef.js';
 /** The inverse of functionQueueName, for tools listing queues; null for a key that is not a function queue. */
 export function functionOfQueue(queueName: string): string | null {
   const m = /^\{(.+)\}$/.exec(queueName);
-  return m && FUNCTION_QUEUE_ID.test(m[1]!) ? m[1]! : null;
+  return m?.[1] !== undefined && FUNCTION_QUEUE_ID.test(m[1]) ? m[1] : null;
 }
