@@ -16,6 +16,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   websocket: () => import('./suites/websocket.js'),
   wsscale: () => import('./suites/wsscale.js'),
   vtl: () => import('./suites/vtl.js'),
+  scale: () => import('./suites/scale.js'),
 };
 
 const wanted = process.argv.slice(2);

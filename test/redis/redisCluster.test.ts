@@ -86,14 +86,16 @@ describe('a deployment on Redis Cluster', () => {
     expect((await order(ports[0], 1)).status).toBe(200);
     expect(JSON.parse((await order(ports[1], 2)).body.toString())).toEqual({ order: 2 });
     expect((await order(ports[0], 3, 'not-a-key')).status).toBe(403);
-    // 60 calls at once across both edges: at most the plan's burst of 20 (plus what refills meanwhile)
-    // passes, the rest is refused. Fewer pass than docs/traffic.md's lower bound, on one node as on the
-    // cluster (8 to 12 of 60 measured, the bound says about 17): left to the throttle's owners.
+    // 60 calls at once across both edges: the plan's burst of 20 passes (plus what refills meanwhile),
+    // the rest is refused. docs/traffic.md's bound for 2 nodes with a one-token lease: at least
+    // burst − 2 × 1.25 tokens, at most burst + rate × t.
+    const started = performance.now();
     const statuses = await Promise.all(Array.from({ length: 60 }, (_, i) => order(portOf(i), i).then((r) => r.status)));
+    const elapsedS = (performance.now() - started) / 1000;
     const ok = statuses.filter((s) => s === 200).length;
     expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
-    expect(ok).toBeGreaterThanOrEqual(5);
-    expect(ok).toBeLessThanOrEqual(30);
+    expect(ok).toBeGreaterThanOrEqual(17);
+    expect(ok).toBeLessThanOrEqual(20 + Math.ceil(10 * elapsedS));
   });
 
   it('runs every async invocation once', async () => {
@@ -117,7 +119,8 @@ describe('a deployment on Redis Cluster', () => {
         const k = (await scanKeys(redis, `${prefix}:wsconn:*`))[0];
         return k?.slice(k.indexOf('{') + 1, k.indexOf('}'));
       }, 'the registered connection');
-      const r = await signedRequest(ports[0], 'POST', `/prod/@connections/${id}`, 'across the cluster', creds);
+      // Connection ids are base64: one with a '/' (about one in three) is a 404 unless encoded, as the SDK does.
+      const r = await signedRequest(ports[0], 'POST', `/prod/@connections/${encodeURIComponent(id)}`, 'across the cluster', creds);
       expect(r.status).toBe(200);
       expect(await c.next()).toBe('across the cluster');
       // The inbox is a shard channel: its owning node lists this edge as a subscriber of it.

@@ -4,7 +4,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '
 import { Agent } from 'undici';
 import pino, { type Logger } from 'pino';
 import type { ApiConfig, TurnpikeConfig } from '@turnpike/config';
-import { connectRedis, NodeHeartbeat, NodeHeartbeats, RedisKeys, type RedisClient } from '@turnpike/redis';
+import { connectRedis, NodeHeartbeat, NodeHeartbeats, RedisKeys, whenConnected, type RedisClient } from '@turnpike/redis';
 import { hostname } from 'node:os';
 import { QueueFunctionInvoker } from './services/invoker/queueInvoker.js';
 import { ClientResponse } from './http/clientResponse.js';
@@ -65,6 +65,9 @@ interface Serving {
   readonly body: BodyLimits;
   readonly maxHeaderBytes: number;
 }
+
+/** The longest Edge.start waits for its Redis connections (a refused connection is not waited for). */
+const REDIS_START_WAIT_MS = 10_000;
 
 /** A running edge node. Built from a config object; several can run in one process. */
 export class Edge {
@@ -157,6 +160,12 @@ export class Edge {
     const mport = this.options.managementPort ?? gw.management.port;
     await claimPort(host, port, group);
     if (mport > 0) await claimPort(gw.management.host, mport, group, 'management port');
+    // Listening means ready: the first requests must not find the Redis connections still opening (on a
+    // Cluster, a request path's command for a node not yet connected is refused, and a control-plane edge
+    // would load no deployment). An unreachable Redis is waited for at most this long, then reported.
+    const functions = Object.keys(this.serving.config.functions).length > 0;
+    const connected = await Promise.all([whenConnected(this.redis, REDIS_START_WAIT_MS), functions ? this.invoker.connect(REDIS_START_WAIT_MS) : true]);
+    if (!connected.every(Boolean)) this.logger.warn({ event: 'redis_not_ready_at_start' }, 'starting without a ready Redis connection: /readyz reports it until Redis answers');
     await this.websockets?.start();
     const control = this.options.control ?? (gw.control.enabled ? { pollMs: gw.control.pollMs } : null);
     if (control) {

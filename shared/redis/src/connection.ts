@@ -136,6 +136,42 @@ export function connectRedis(opts: RedisConnectOptions): RedisClient {
   return client;
 }
 
+/**
+ * Resolves true once `client` takes commands without waiting: connected and, for a Cluster, connected to
+ * every master. ioredis opens a Cluster node's connection on the first command for it, and a client
+ * without an offline queue (a request path's) refuses a command for a node whose connection is still
+ * opening, so right after start two commands for one node made the second fail. Resolves false after
+ * `timeoutMs`, or at once when nothing listens at the address (connection refused: an outage the caller
+ * reports, not a start-up worth waiting for). Failed attempts in between (a Cluster whose ready check
+ * fails while its nodes still agree on the slots) are waited out.
+ */
+export async function whenConnected(client: RedisClient, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  if (!(await readyBy(client, deadline))) return false;
+  if (!isCluster(client)) return true;
+  const masters = client.nodes('master');
+  for (const n of masters) if (n.status === 'wait') n.connect().catch(() => {});
+  return (await Promise.all(masters.map((n) => readyBy(n, deadline)))).every(Boolean);
+}
+
+function readyBy(client: RedisClient, deadline: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      client.off('ready', onReady).off('error', onError).off('end', onEnd);
+      resolve(ok);
+    };
+    const onReady = () => done(true);
+    const onEnd = () => done(false);
+    const onError = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNREFUSED') done(false);
+    };
+    const timer = setTimeout(() => done(false), Math.max(0, deadline - Date.now()));
+    client.on('ready', onReady).on('error', onError).on('end', onEnd);
+  });
+}
+
 export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
 }

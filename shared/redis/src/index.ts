@@ -1,4 +1,4 @@
-export { connectRedis, duplicateRedis, isCluster, scanKeys, describeRedis, requestTimeoutOf, type RedisClient, type RedisEndpoint, type RedisConnectOptions, type DuplicateOptions } from './connection.js';
+export { connectRedis, duplicateRedis, isCluster, whenConnected, scanKeys, describeRedis, requestTimeoutOf, type RedisClient, type RedisEndpoint, type RedisConnectOptions, type DuplicateOptions } from './connection.js';
 export { RedisKeys } from './keys.js';
 export * from './apiKeys/index.js';
 export * from './control/index.js';

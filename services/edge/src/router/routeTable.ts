@@ -129,6 +129,9 @@ export class RouteTable {
     else {
       const forHost = this.byHost.get(host);
       found = (forHost && resolveIn(forHost, segments)) || resolveIn(this.anyHost, segments);
+      if (segments.length >= 2 && MANAGEMENT_SEGMENTS.has(segments[1]!) && (found === null || found.api.config.type !== 'websocket')) {
+        found = this.managementBelowBasePath(forHost, segments) ?? found;
+      }
     }
     if (found === null) return null;
     const canary = found.stage.canary;
@@ -136,10 +139,35 @@ export class RouteTable {
     return found;
   }
 
+  /**
+   * `/{stage}/@connections/...` (or `@topics`) for a WebSocket API mounted below a base path: the URL a
+   * handler builds from its event (`https://${domainName}/${stage}`, AWS's endpoint has no base path) is
+   * served by the one WebSocket API of this host with that stage. None or several such APIs: no answer
+   * here (the path answers as before, 404). API Gateway resource paths cannot contain `@`, so this shadows
+   * no REST or HTTP route.
+   */
+  private managementBelowBasePath(forHost: readonly CompiledApi[] | undefined, segments: readonly string[]): Resolved | null {
+    let found: Resolved | null = null;
+    for (const list of [forHost ?? NO_APIS, this.anyHost]) {
+      for (const api of list) {
+        if (api.config.type !== 'websocket' || api.basePathSegments.length === 0) continue;
+        const stage = api.stages.get(segments[0]!);
+        if (stage === undefined || stage.isDefault) continue;
+        if (found !== null && found.api !== api) return null;
+        found = { api, stage, offset: 1 };
+      }
+    }
+    return found;
+  }
+
   match(resolved: Resolved, method: string, segments: readonly string[]): MatchResult<CompiledRoute> {
     return resolved.api.trie.match(method, segments, resolved.offset);
   }
 }
+
+/** The first path segment below a stage that names the WebSocket management API. */
+const MANAGEMENT_SEGMENTS: ReadonlySet<string> = new Set(['@connections', '@topics']);
+const NO_APIS: readonly CompiledApi[] = [];
 
 function resolveIn(apis: readonly CompiledApi[], segments: readonly string[]): Resolved | null {
   for (const api of apis) {

@@ -83,6 +83,9 @@ apis:
       GET /r:
         throttle: { rateLimit: 2, burstLimit: 4 }
         integration: { type: mock, body: ok }
+      GET /burst:
+        throttle: { rateLimit: 10, burstLimit: 20 }
+        integration: { type: mock, body: ok }
 `,
       { clock, keyPrefix: prefix },
     );
@@ -111,5 +114,46 @@ apis:
     expect(first.headers['ratelimit-reset']).toBe('1'); // 1 token missing at 2/s
     const second = await get(edge.port, '/r');
     expect(second.headers['ratelimit-remaining']).toBe('2');
+  });
+
+  it('admits the whole burst of concurrent requests, not one lease per refill', async () => {
+    // rate 10: a lease is one token. Sixty requests arriving together wait on the same lease; the next
+    // lease must be sized to them, or each round trip admits one and the rest give up after MAX_REFILLS
+    // (this admitted 5 of 20). The clock stands still, so exactly the burst is due.
+    const replies = await Promise.all(Array.from({ length: 60 }, () => get(edge.port, '/burst')));
+    const admitted = replies.filter((r) => r.status === 200).length;
+    expect(replies.filter((r) => r.status !== 200 && r.status !== 429)).toEqual([]);
+    expect(admitted).toBe(20);
+  });
+});
+
+describe('token bucket through the edge (Redis clock)', () => {
+  let edge: Edge;
+  beforeAll(async () => {
+    edge = await startTrafficEdge(
+      `
+gateway:
+  throttle: { redisTimeoutMs: 5000 }
+apis:
+  - name: b
+    routes:
+      GET /burst:
+        throttle: { rateLimit: 10, burstLimit: 20 }
+        integration: { type: mock, body: ok }
+`,
+      { keyPrefix: prefix },
+    );
+  });
+  afterAll(() => edge.stop(1000));
+
+  it('a burst of 60 at rate 10, burst 20 admits the burst plus what refilled meanwhile (docs/traffic.md)', async () => {
+    const started = performance.now();
+    const replies = await Promise.all(Array.from({ length: 60 }, () => get(edge.port, '/burst')));
+    const elapsedS = (performance.now() - started) / 1000;
+    const admitted = replies.filter((r) => r.status === 200).length;
+    expect(replies.filter((r) => r.status !== 200 && r.status !== 429)).toEqual([]);
+    // No over-admission: at most burst + rate × t. At least burst − 1.25 × lease (lease 1 token here).
+    expect(admitted).toBeLessThanOrEqual(20 + Math.ceil(10 * elapsedS));
+    expect(admitted).toBeGreaterThanOrEqual(19);
   });
 });

@@ -270,6 +270,19 @@ describe('WebSocket APIs across two edge nodes', () => {
     expect(await c.next()).toBe('signed');
   });
 
+  it('serves @connections at /{stage} too, the endpoint a handler builds from its event, for an API below a base path', async () => {
+    // The API is at /chat/prod; a handler's `https://${domainName}/${stage}` has no base path (AWS's
+    // endpoint has none) and used to answer 404.
+    const c = await connect(a);
+    const id = await idOf(c);
+    const fromEvent = new ApiGatewayManagementApiClient({ endpoint: `http://127.0.0.1:${b.port}/prod`, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
+    await fromEvent.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'via the event endpoint' }));
+    expect(await c.next()).toBe('via the event endpoint');
+    expect((await signedRequest(b.port, 'POST', `/prod/@connections/${encodeURIComponent(id)}/topics/news`, '', creds)).status).toBe(204);
+    // Only the management paths: anything else under /prod is still no API.
+    expect((await signedRequest(b.port, 'POST', '/prod/elsewhere', 'x', creds)).status).toBe(404);
+  });
+
   it('answers 413 over maxMessageBytes, 405 for another method and 404 for other paths, all signed', async () => {
     const c = await connect(a);
     const id = await idOf(c);

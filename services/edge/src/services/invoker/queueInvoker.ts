@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Logger } from 'pino';
-import { connectRedis, duplicateRedis, isCluster, RedisKeys, type RedisClient, type RedisEndpoint } from '@turnpike/redis';
+import { connectRedis, duplicateRedis, isCluster, whenConnected, RedisKeys, type RedisClient, type RedisEndpoint } from '@turnpike/redis';
 import {
   ASYNC_JOB,
   FUNCTION_QUEUE_OPTIONS,
@@ -146,6 +146,16 @@ export class QueueFunctionInvoker implements FunctionInvoker {
       const held = await this.replicaAck!.call(() => conn.wait(ack.replicas, ack.timeoutMs)).catch(() => 0);
       if (held < ack.replicas) throw new FunctionInvokeError('unavailable', `${functionRef}: the invocation reached ${held} of ${ack.replicas} Redis replicas in ${ack.timeoutMs} ms; it may or may not run`);
     }
+  }
+
+  /**
+   * Opens the invocation connection now instead of at the first invocation, and resolves once it takes
+   * commands (see whenConnected): an edge that serves function routes is ready when its first call can
+   * be queued. False when Redis did not answer within `timeoutMs`.
+   */
+  connect(timeoutMs: number): Promise<boolean> {
+    this.start();
+    return whenConnected(this.conn!, timeoutMs);
   }
 
   /** Stops reading replies; invocations still waiting fail as `unavailable`. */

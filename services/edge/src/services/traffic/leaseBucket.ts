@@ -33,6 +33,13 @@ export class LocalLease {
   /** The shared counter's remaining units at the last lease; RateLimit-Remaining is estimated from it. */
   shared: number;
   lastUsed = 0;
+  /**
+   * Requests of this node waiting for a lease of this counter (ThrottleStage counts itself in while it
+   * awaits one). The next lease asks for at least this many: a burst that arrives while the counter is
+   * empty here is then served by one more round trip instead of one lease of `want` per round trip, which
+   * with `want` = 1 (any rate up to 20/s) admitted a handful of a burst and refused the rest.
+   */
+  waiters = 0;
 
   constructor(
     private readonly leaseFn: LeaseFn,
@@ -83,7 +90,7 @@ export class LocalLease {
       returned = this.tokens;
       this.tokens = 0;
     }
-    const p = this.leaseFn(this.want, returned).then(
+    const p = this.leaseFn(Math.max(this.want, this.waiters), returned).then(
       (g) => {
         this.pending = null;
         // The request's clock reading stands for "now": off by one Redis round trip, on the safe side.

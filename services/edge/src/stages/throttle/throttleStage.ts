@@ -79,13 +79,19 @@ export class ThrottleStage implements Stage {
 
   private async afterRefill(ctx: RequestContext, levels: readonly TokenBucket[], ip: TokenBucket | null, plan: PlanBinding | null, missing: LocalLease): Promise<StageResult> {
     for (let attempt = 0; attempt < MAX_REFILLS; attempt++) {
+      // Counted while waiting, so the lease is sized to every request waiting for it; uncounted in this
+      // request's own continuation (not in a callback of the lease), so the requests still waiting are
+      // counted when the first of them starts the next lease.
+      missing.waiters++;
       try {
         await this.refillAll(levels, ip, plan, missing);
       } catch (err) {
+        missing.waiters--;
         if (this.traffic.fallback.admits('throttle', err)) return CONTINUE;
         ctx.gatewayErrorStatus(503, 'Service Unavailable', 'throttle decision failed closed: redis unavailable');
         return STOP;
       }
+      missing.waiters--;
       if (ctx.aborted) return STOP;
       const r = this.decide(ctx, levels, ip, plan);
       if (r === CONTINUE || r === STOP) return r;
