@@ -64,13 +64,16 @@ interface KindFigures {
 }
 
 export async function run(): Promise<void> {
-  const loadBefore = loadavg()[0]!;
+  const [loadBefore = 0] = loadavg();
   const all: { topology: string; idle: Record<string, number>; kinds: KindFigures[] }[] = [];
   for (const t of TOPOLOGIES) all.push(await measureTopology(t.edges, t.masters));
+  const [first] = all;
+  const largest = all.at(-1);
+  if (first === undefined || largest === undefined) throw new Error('BENCH_SCALE_TOPOLOGIES names no topology');
 
   console.log('\n== scale: per route kind, by topology (edges × masters) ==');
   console.log(`${'kind'.padEnd(26)} ${'topology'.padEnd(10)} ${'req/s'.padStart(7)} ${'p99 ms'.padStart(7)} ${'edge µs/req'.padStart(11)} ${'worker µs/req'.padStart(13)} ${'redis ops/req'.padStart(13)} ${'redis µs/req'.padStart(12)}`);
-  for (const kind of all[0]!.kinds.map((k) => k.kind)) {
+  for (const kind of first.kinds.map((k) => k.kind)) {
     for (const t of all) {
       const k = t.kinds.find((x) => x.kind === kind)!;
       console.log(`${kind.padEnd(26)} ${t.topology.padEnd(10)} ${String(k.requestsPerSec).padStart(7)} ${String(k.p99Ms).padStart(7)} ${String(k.edgeCpuUsPerRequest).padStart(11)} ${String(k.workerCpuUsPerRequest).padStart(13)} ${String(k.redisOpsPerRequest).padStart(13)} ${String(k.redisCpuUsPerRequest).padStart(12)}`);
@@ -78,7 +81,6 @@ export async function run(): Promise<void> {
   }
   // The projection uses the largest topology measured: per-request Redis work does not grow with the
   // number of edges (it is per request, or per lease/flush per process, which only shrinks per request).
-  const largest = all[all.length - 1]!;
   const idlePerEdge = largest.idle.redisOpsPerSecPerProcess!;
   const projection: Record<string, number> = {};
   console.log(`\n== projection to 100 edge processes (from ${largest.topology}): Redis ops/s per 10,000 requests/s ==`);
@@ -87,7 +89,8 @@ export async function run(): Promise<void> {
     console.log(`${k.kind.padEnd(26)} ${String(projection[k.kind]).padStart(8)} ops/s  (+ ${Math.round(idlePerEdge * 100)} ops/s background of 100 idle edges)`);
   }
   // req/s and p99 depend on what else runs on the machine; the counts per request do not.
-  report('scale', [], [], { loadAverage: [round1(loadBefore), round1(loadavg()[0]!)], seconds: SECONDS, topologies: all, projection100Edges: { opsPerSecPer10kRequests: projection, backgroundOpsPerSecPer100Edges: Math.round(idlePerEdge * 100) } });
+  const [loadAfter = 0] = loadavg();
+  report('scale', [], [], { loadAverage: [round1(loadBefore), round1(loadAfter)], seconds: SECONDS, topologies: all, projection100Edges: { opsPerSecPer10kRequests: projection, backgroundOpsPerSecPer100Edges: Math.round(idlePerEdge * 100) } });
 }
 
 async function measureTopology(edges: number, masters: number): Promise<{ topology: string; idle: Record<string, number>; kinds: KindFigures[] }> {
@@ -257,7 +260,8 @@ async function startCluster(masters: number): Promise<{ url: string; ports: numb
   const cli = (port: number, ...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
   const per = Math.ceil(16384 / masters);
   nodes.forEach((n, i) => cli(n.port, 'CLUSTER', 'ADDSLOTSRANGE', String(i * per), String(Math.min(16383, (i + 1) * per - 1))));
-  for (const n of nodes.slice(1)) cli(n.port, 'CLUSTER', 'MEET', '127.0.0.1', String(nodes[0]!.port));
+  const [seed, ...others] = nodes;
+  if (seed !== undefined) for (const n of others) cli(n.port, 'CLUSTER', 'MEET', '127.0.0.1', String(seed.port));
   const deadline = Date.now() + 30_000;
   while (!nodes.every((n) => cli(n.port, 'CLUSTER', 'INFO').includes('cluster_state:ok') && cli(n.port, 'CLUSTER', 'NODES').split('\n').length === masters)) {
     if (Date.now() > deadline) throw new Error('the benchmark cluster did not agree on its slots within 30 s');
@@ -278,7 +282,7 @@ function redisSnapshot(ports: number[]): RedisSnapshot {
     // Less the INFO calls of these snapshots themselves.
     out.commands += Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? 0) - Number(/^cmdstat_info:calls=(\d+)/m.exec(info)?.[1] ?? 0);
     out.cpuMs += 1000 * (Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0));
-    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out.byCommand.set(m[1]!, (out.byCommand.get(m[1]!) ?? 0) + Number(m[2]));
+    for (const [, command = '', calls] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out.byCommand.set(command, (out.byCommand.get(command) ?? 0) + Number(calls));
   }
   return out;
 }
@@ -329,7 +333,9 @@ async function postToConnections(port: number, ids: string[], creds: { accessKey
   const t0 = performance.now();
   await Promise.all(Array.from({ length: loops }, async () => {
     while (performance.now() < until) {
-      const path = `/chat/prod/@connections/${encodeURIComponent(ids[Math.floor(Math.random() * ids.length)]!)}`;
+      const id = ids[Math.floor(Math.random() * ids.length)];
+      if (id === undefined) throw new Error('no WebSocket connection ids to post to');
+      const path = `/chat/prod/@connections/${encodeURIComponent(id)}`;
       const headers = signSigV4({ method: 'POST', host: `127.0.0.1:${port}`, rawPath: path, body: 'hello' }, creds, 'us-east-1');
       const s = performance.now();
       const r = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers, body: 'hello' });
@@ -344,7 +350,7 @@ async function postToConnections(port: number, ids: string[], creds: { accessKey
 function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return 0;
   const s = [...xs].sort((a, b) => a - b);
-  return Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))]! * 10) / 10;
+  return Math.round((s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0) * 10) / 10;
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

@@ -25,10 +25,11 @@ function closure(file: string): { packages: Set<string>; dynamic: Set<string> } 
     seen.add(f);
     const text = readFileSync(f, 'utf8');
     for (const [, spec] of text.matchAll(STATIC)) {
-      if (spec!.startsWith('.')) visit(join(dirname(f), spec!));
-      else if (!spec!.startsWith('node:')) packages.add(spec!.startsWith('@') ? spec!.split('/').slice(0, 2).join('/') : spec!.split('/')[0]!);
+      if (spec === undefined) continue;
+      if (spec.startsWith('.')) visit(join(dirname(f), spec));
+      else if (!spec.startsWith('node:')) packages.add(spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/'));
     }
-    for (const [, spec] of text.matchAll(DYNAMIC)) if (spec!.startsWith('.')) dynamic.add(join(dirname(f), spec!));
+    for (const [, spec] of text.matchAll(DYNAMIC)) if (spec?.startsWith('.')) dynamic.add(join(dirname(f), spec));
   };
   visit(file);
   return { packages, dynamic };
@@ -36,8 +37,9 @@ function closure(file: string): { packages: Set<string>; dynamic: Set<string> } 
 
 function commandChunk(name: string): string {
   const m = new RegExp(`\\bimport\\(\\s*["'](\\./chunks/${name}-[A-Z0-9]+\\.mjs)["']\\s*\\)`).exec(readFileSync(MAIN, 'utf8'));
-  if (!m) throw new Error(`no chunk for the ${name} command in ${MAIN}`);
-  return join(DIST, m[1]!);
+  const chunk = m?.[1];
+  if (chunk === undefined) throw new Error(`no chunk for the ${name} command in ${MAIN}`);
+  return join(DIST, chunk);
 }
 
 describe('what each turnpike command loads', () => {

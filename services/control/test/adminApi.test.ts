@@ -90,7 +90,7 @@ describe('bad input', () => {
       };
       const err = (await cp.client.call('PUT', '/v1/apis/leak', { body: { openapi: doc } }).catch((e: unknown) => e)) as ControlCallError & { body: { error: { issues: { path: string; message: string }[] } } };
       expect(err.status).toBe(400);
-      expect(err.body.error.issues[0]!.message).toMatch(/^\$\{env:TP_TEST_CONTROL_SECRET\} is resolved where a file is loaded/);
+      expect(err.body.error.issues[0]?.message).toMatch(/^\$\{env:TP_TEST_CONTROL_SECRET\} is resolved where a file is loaded/);
       expect(JSON.stringify(err.body)).not.toContain('must-not-leak');
       // As YAML text (the console's upload), with a default: refused all the same.
       const yaml = `openapi: 3.0.1\ninfo: { title: leak, version: "1" }\npaths:\n  /x:\n    get:\n      x-amazon-apigateway-integration: { type: http_proxy, httpMethod: GET, uri: "http://h/\${env:TP_TEST_CONTROL_SECRET:-x}" }\n`;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { ControlCallError } from '@turnpike/control';
 import type { Edge } from '@turnpike/edge';
 import { TURNPIKE_BIN } from '@turnpike/testing';
@@ -135,7 +135,9 @@ describe('WebSocket APIs from the control plane', () => {
     const list = await cli('list', '--json');
     const { connections } = JSON.parse(list.stdout) as { connections: { connectionId: string }[] };
     expect(connections).toHaveLength(1);
-    const id = connections[0]!.connectionId;
+    const [connection] = connections;
+    assert.isDefined(connection);
+    const id = connection.connectionId;
     expect(await cli('send', id, '--data', 'from the cli')).toMatchObject({ code: 0 });
     expect(await fresh.next()).toBe('from the cli');
     expect(await cli('close', id)).toMatchObject({ code: 0, stdout: `closed ${id}\n` });

@@ -242,7 +242,7 @@ describe('the upstream connection pool', () => {
 
   beforeAll(async () => {
     up = await new RawUpstream((head, socket) => {
-      const path = head.split(' ')[1]!;
+      const [, path] = head.split(' ');
       if (path === '/ok') socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
       else if (path === '/close') socket.write('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok');
       else if (path === '/garbage') socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
@@ -341,7 +341,7 @@ describe('upstream protocol failures through the edge', () => {
 
   beforeAll(async () => {
     up = await new RawUpstream((head, socket) => {
-      const path = head.split(' ')[1]!;
+      const [, path] = head.split(' ');
       if (path === '/bad-status') socket.write('HTTP/1.1 abc\r\n\r\n');
       else if (path === '/cut') {
         socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial');

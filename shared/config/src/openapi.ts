@@ -409,9 +409,10 @@ function mapRequestParameters(uri: string, params: unknown, routePath: string, i
   for (const [target, source] of Object.entries(isObj(params) ? params : {})) {
     const src = String(source);
     const request = /^method\.request\.(header|querystring|path)\.(.+)$/.exec(src);
-    if (request?.[1] === 'path' && !defined.has(request[2]!)) {
+    const pathParameter = request?.[1] === 'path' ? request[2] : undefined;
+    if (pathParameter !== undefined && !defined.has(pathParameter)) {
       fail([...where, target], undefinedParameterMessage(`request parameter mapping ${target}`, src, routePath));
-      reported.add(/^integration\.request\.path\.(.+)$/.exec(target)?.[1] ?? request[2]!);
+      reported.add(/^integration\.request\.path\.(.+)$/.exec(target)?.[1] ?? pathParameter);
       continue;
     }
     const value = src.length >= 2 && src.startsWith("'") && src.endsWith("'")

@@ -8,7 +8,9 @@
 
 /** The names a route path defines: `/pets/{id}` → id, `/{proxy+}` → proxy. */
 export function routePathParameters(routePath: string): ReadonlySet<string> {
-  return new Set([...routePath.matchAll(/\{([A-Za-z0-9_]+)\+?\}/g)].map((m) => m[1]!));
+  const names = new Set<string>();
+  for (const [, name] of routePath.matchAll(/\{([A-Za-z0-9_]+)\+?\}/g)) if (name !== undefined) names.add(name);
+  return names;
 }
 
 /** The route path of a route key (`GET /pets/{id}` → `/pets/{id}`; `$default` has none). */
@@ -24,7 +26,7 @@ const PATH_REFERENCE = /\$\{request\.path\.([^}]+)\}/g;
 
 /** The URI's path parameters that `defined` lacks, each once. */
 export function undefinedUriParameters(uri: string, defined: ReadonlySet<string>): string[] {
-  const path = /^[a-z]+:\/\/[^/?#]*([^?#]*)/i.exec(uri)?.[1] ?? uri.split(/[?#]/)[0]!;
+  const path = /^[a-z]+:\/\/[^/?#]*([^?#]*)/i.exec(uri)?.[1] ?? (uri.split(/[?#]/)[0] ?? uri);
   return missing(path.matchAll(URI_PARAMETER), defined);
 }
 
@@ -35,7 +37,7 @@ export function undefinedPathReferences(text: string, defined: ReadonlySet<strin
 
 function missing(matches: Iterable<RegExpMatchArray>, defined: ReadonlySet<string>): string[] {
   const out = new Set<string>();
-  for (const m of matches) if (!defined.has(m[1]!)) out.add(m[1]!);
+  for (const [, name] of matches) if (name !== undefined && !defined.has(name)) out.add(name);
   return [...out];
 }
 

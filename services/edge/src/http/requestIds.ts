@@ -12,7 +12,7 @@ function hexDigit(c: number): number {
 }
 
 function byteAt(id: string, i: number): number {
-  const at = BYTE_AT[i]!;
+  const at = BYTE_AT[i] ?? 0; // i < 11 at every call
   return (hexDigit(id.charCodeAt(at)) << 4) | hexDigit(id.charCodeAt(at + 1));
 }
 
@@ -21,10 +21,10 @@ export function extendedRequestId(requestId: string): string {
   let out = '';
   for (let i = 0; i < 9; i += 3) {
     const n = (byteAt(requestId, i) << 16) | (byteAt(requestId, i + 1) << 8) | byteAt(requestId, i + 2);
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
+    out += B64.charAt(n >> 18) + B64.charAt((n >> 12) & 63) + B64.charAt((n >> 6) & 63) + B64.charAt(n & 63);
   }
   const n = (byteAt(requestId, 9) << 16) | (byteAt(requestId, 10) << 8);
-  return out + B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + '=';
+  return out + B64.charAt(n >> 18) + B64.charAt((n >> 12) & 63) + B64.charAt((n >> 6) & 63) + '=';
 }
 
 /** The id's last 24 hex digits (the dashes dropped): the random part of a new X-Amzn-Trace-Id Root. */

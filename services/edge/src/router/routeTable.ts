@@ -129,8 +129,10 @@ export class RouteTable {
     else {
       const forHost = this.byHost.get(host);
       found = (forHost && resolveIn(forHost, segments)) || resolveIn(this.anyHost, segments);
-      if (segments.length >= 2 && MANAGEMENT_SEGMENTS.has(segments[1]!) && (found === null || found.api.config.type !== 'websocket')) {
-        found = this.managementBelowBasePath(forHost, segments) ?? found;
+      const stageName = segments[0];
+      const second = segments[1];
+      if (stageName !== undefined && second !== undefined && MANAGEMENT_SEGMENTS.has(second) && (found === null || found.api.config.type !== 'websocket')) {
+        found = this.managementBelowBasePath(forHost, stageName) ?? found;
       }
     }
     if (found === null) return null;
@@ -146,12 +148,12 @@ export class RouteTable {
    * here (the path answers as before, 404). API Gateway resource paths cannot contain `@`, so this shadows
    * no REST or HTTP route.
    */
-  private managementBelowBasePath(forHost: readonly CompiledApi[] | undefined, segments: readonly string[]): Resolved | null {
+  private managementBelowBasePath(forHost: readonly CompiledApi[] | undefined, stageName: string): Resolved | null {
     let found: Resolved | null = null;
     for (const list of [forHost ?? NO_APIS, this.anyHost]) {
       for (const api of list) {
         if (api.config.type !== 'websocket' || api.basePathSegments.length === 0) continue;
-        const stage = api.stages.get(segments[0]!);
+        const stage = api.stages.get(stageName);
         if (stage === undefined || stage.isDefault) continue;
         if (found !== null && found.api !== api) return null;
         found = { api, stage, offset: 1 };

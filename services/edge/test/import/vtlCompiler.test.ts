@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Compile, parse } from 'velocityjs';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { readSource } from '@turnpike/config';
 import { MappingTemplate, TemplateInput, UTIL, type TemplateVariables } from '../../src/integrations/mapping/vtl.js';
 import { JsonPaths } from '../../src/integrations/mapping/jsonPath.js';
@@ -218,7 +218,11 @@ describe('compiled VTL templates render as velocityjs renders them', () => {
     const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
     let compared = 0;
     for (let i = 0; i < 150; i++) {
-      const parts = Array.from({ length: 2 + Math.floor(next() * 3) }, () => all[Math.floor(next() * all.length)]!);
+      const parts = Array.from({ length: 2 + Math.floor(next() * 3) }, () => {
+        const template = all[Math.floor(next() * all.length)];
+        assert.isDefined(template);
+        return template;
+      });
       const text = parts.join(next() < 0.5 ? '' : '\n');
       // Joined without a separator, two templates can make one that does not parse, or a stray directive
       // (`#end` + `null` is `#endnull`) that only velocityjs renders.
@@ -243,7 +247,9 @@ describe('compiled VTL templates render as velocityjs renders them', () => {
 
   it('keeps no state between renders (velocityjs reused kept #break and loop scopes)', () => {
     const template = new MappingTemplate('#foreach($v in $input.path("$"))#break#end$v');
-    const first = template.render(variables(PAYLOADS[1]!));
-    expect(template.render(variables(PAYLOADS[1]!))).toBe(first);
+    const payload = PAYLOADS[1];
+    assert.isDefined(payload);
+    const first = template.render(variables(payload));
+    expect(template.render(variables(payload))).toBe(first);
   });
 });

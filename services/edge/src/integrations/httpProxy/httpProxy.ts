@@ -76,8 +76,9 @@ export class HttpProxyStage implements Stage {
       const dynamic: HeaderTemplate[] = [];
       for (const t of headers.get(stage)!) {
         // A constant value is serialized once; one a request could not carry (CR, LF) stays dynamic and fails that request, as undici did.
-        if (t.parts.length === 1 && validHeader(t.name, t.parts[0]!)) {
-          if (t.parts[0]) staticLines += `${t.name}: ${t.parts[0]}\r\n`;
+        const only = t.parts.length === 1 ? t.parts[0] : undefined;
+        if (only !== undefined && validHeader(t.name, only)) {
+          if (only) staticLines += `${t.name}: ${only}\r\n`;
         } else dynamic.push(t);
       }
       lean.set(stage, { pool, hostLine: `host: ${pool.hostHeader}\r\n`, staticLines, dynamic });
@@ -130,11 +131,13 @@ export class HttpProxyStage implements Stage {
     const drop = connectionTokens(ctx.headers.connection);
     const traced = ctx.trace !== null;
     for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
+      const name = raw[i];
+      const value = raw[i + 1];
+      if (name === undefined || value === undefined) break; // rawHeaders alternates names and values: both always there
       // The client's Content-Length goes: the head declares the length of the body actually sent.
       if (HOP_BY_HOP.has(name) || name === 'host' || name === 'content-length' || FORWARDING.has(name) || (drop !== null && drop.has(name))) continue;
       if (traced && name === 'traceparent') continue;
-      head += `${name}: ${raw[i + 1]!}\r\n`;
+      head += `${name}: ${value}\r\n`;
     }
     if (traced) head += `traceparent: ${this.childTraceparent(ctx)}\r\n`;
     head += `X-Forwarded-For: ${forwardedFor(ctx)}\r\nX-Forwarded-Proto: ${forwardedProto(ctx)}\r\nX-Forwarded-Port: ${forwardedPort(ctx)}\r\nX-Amzn-Trace-Id: ${amznTraceId(ctx)}\r\n`;

@@ -37,7 +37,7 @@ export class BufferedExchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     const c = this.chunks;
-    const body = c.length === 0 ? EMPTY : c.length === 1 ? c[0]! : Buffer.concat(c, this.length);
+    const body = c.length > 1 ? Buffer.concat(c, this.length) : (c[0] ?? EMPTY);
     const start = body.length > 2 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
     this.result.answered(this.statusCode, this.headers, body.toString('utf8', start));
   }

@@ -62,15 +62,13 @@ function compileList(asts: readonly unknown[]): Render {
     parts.push(compileStatement(ast));
   }
   if (text !== '') parts.push(constant(text));
-  if (parts.length === 0) return () => '';
-  if (parts.length === 1) return parts[0]!;
-  if (parts.length === 2) {
-    const [a, b] = parts as [Render, Render];
-    return (r) => a(r) + b(r);
-  }
+  const [first, second] = parts;
+  if (first === undefined) return () => '';
+  if (second === undefined) return first;
+  if (parts.length === 2) return (r) => first(r) + second(r);
   return (r) => {
     let s = '';
-    for (let i = 0; i < parts.length; i++) s += parts[i]!(r);
+    for (let i = 0, part = parts[0]; part !== undefined; part = parts[++i]) s += part(r);
     return s;
   };
 }
@@ -209,7 +207,8 @@ function compileSet(node: Node): Render {
 /** velocityjs's getContext: the newest loop frame that has the variable, else the root variables. */
 function setTarget(r: Run, id: string): Record<string, unknown> {
   for (let i = r.frames.length - 1; i >= 0; i--) {
-    const frame = r.frames[i]!;
+    const frame = r.frames[i];
+    if (frame === undefined) continue;
     // The frame's own hasOwnProperty, as velocityjs calls it (a loop variable named hasOwnProperty breaks it there too).
     if ((frame as { hasOwnProperty(k: string): boolean }).hasOwnProperty(id)) return frame;
   }
@@ -231,9 +230,8 @@ function resolveSetPath(
     shouldSetRoot = true;
   }
   let baseRef = rootRef;
-  for (let i = 0; i < pathKeys.length; i++) {
+  for (let i = 0, key = pathKeys[0]; key !== undefined; key = pathKeys[++i]) {
     if (baseRef === undefined || baseRef === null) return { blocked: hasBlockedUnknownPath(pathKeys, i), rootRef, shouldSetRoot };
-    const key = pathKeys[i]!;
     const isEnd = pathKeys.length === i + 1;
     if (isBlockedKey(baseRef, key, isEnd)) return { blocked: true };
     if (isEnd) return { blocked: false, rootRef, shouldSetRoot, baseRef, key };
@@ -314,7 +312,7 @@ function compileLiteral(ast: Node): Evaluate {
       return ast.isRange === true ? compileRange(ast.value as unknown[]) : compileArray(ast.value as Node[]);
     case 'map': {
       const map = (ast.value ?? {}) as Record<string, Node>;
-      const entries = Object.keys(map).map((k) => [k, compileLiteral(map[k]!)] as const);
+      const entries = Object.entries(map).map(([k, node]) => [k, compileLiteral(node)] as const);
       return (r) => {
         const ret: Record<string, unknown> = {};
         for (const [k, v] of entries) ret[k] = v(r);
@@ -372,7 +370,10 @@ function compileReference(ast: Node, render: boolean): Evaluate {
   const missing = render ? (ast.leader === '$!' ? '' : Helper.getRefText(ast as never)) : undefined;
   const lookup = (r: Run): unknown => {
     const frames = r.frames;
-    for (let i = frames.length - 1; i >= 0; i--) if (hasOwn(frames[i], id)) return frames[i]![id];
+    for (let i = frames.length - 1; i >= 0; i--) {
+      const frame = frames[i];
+      if (frame !== undefined && hasOwn(frame, id)) return frame[id];
+    }
     return isBlockedKey(r.vars, id, false) ? undefined : r.vars[id];
   };
   if (steps.length === 0) {
@@ -383,7 +384,7 @@ function compileReference(ast: Node, render: boolean): Evaluate {
   }
   return (r) => {
     let v = lookup(r);
-    for (let i = 0; i < steps.length; i++) v = v === null || v === undefined ? undefined : steps[i]!(r, v);
+    for (let i = 0, step = steps[0]; step !== undefined; step = steps[++i]) v = v === null || v === undefined ? undefined : step(r, v);
     return v === undefined ? missing : v;
   };
 }
@@ -491,7 +492,7 @@ const HANDLERS = new HandlerSource([]).handlers();
  */
 const KNOWN_HANDLERS = ['get', 'set', 'getValue', 'isValue', 'setValue', 'keySet', 'entrySet', 'size', 'put', 'add', 'remove', 'subList'];
 const HANDLED_NAMES = new Set(['get', 'set', 'keySet', 'entrySet', 'size', 'put', 'add', 'remove', 'subList']);
-const HANDLERS_KNOWN = HANDLERS.length === KNOWN_HANDLERS.length && HANDLERS.every((h, i) => h.uid === `system: ${KNOWN_HANDLERS[i]!}`);
+const HANDLERS_KNOWN = HANDLERS.length === KNOWN_HANDLERS.length && HANDLERS.every((h, i) => h.uid === `system: ${KNOWN_HANDLERS[i] ?? ''}`);
 function mayBeHandled(name: string): boolean {
   return !HANDLERS_KNOWN || HANDLED_NAMES.has(name) || /^(?:get|is|set)./.test(name);
 }

@@ -140,7 +140,8 @@ export class ResponseParser {
           this.sink!.onBody(at === 0 ? buf : buf.subarray(at));
           return len;
         case State.ChunkSize: {
-          const c = buf[at++]!;
+          // `at < len` here and below; 0 (NUL) would be rejected as an invalid byte anyway.
+          const c = buf[at++] ?? 0;
           const d = hexValue(c);
           if (d >= 0) {
             if (++this.chunkLine > 12) throw new UpstreamProtocolError('chunk size too large');
@@ -152,7 +153,7 @@ export class ResponseParser {
           break;
         }
         case State.ChunkExt: {
-          const c = buf[at++]!;
+          const c = buf[at++] ?? 0;
           if (++this.chunkLine > MAX_CHUNK_LINE) throw new UpstreamProtocolError('chunk extension too long');
           if (c === CR) this.state = State.ChunkSizeLf;
           else if (c === LF || c === 0) throw new UpstreamProtocolError('invalid chunk extension');
@@ -189,7 +190,7 @@ export class ResponseParser {
         case State.Trailer: {
           // Trailer fields are read and dropped (the client's headers are gone already); `chunkLine`
           // is the length of the current trailer line, 0 at a line start.
-          const c = buf[at++]!;
+          const c = buf[at++] ?? 0;
           if (++this.trailerBytes > this.maxHeadBytes) throw new UpstreamProtocolError('trailers too large');
           if (c === CR) this.state = State.TrailerLf;
           else if (c === LF || c === 0) throw new UpstreamProtocolError('invalid trailer');
@@ -253,14 +254,14 @@ export class ResponseParser {
   private parseHead(text: string): void {
     if (text.indexOf('\0') >= 0) throw new UpstreamProtocolError('NUL in the response head');
     const lines = text.split('\r\n');
-    const m = STATUS_LINE.exec(lines[0]!);
-    if (m === null) throw new UpstreamProtocolError(`invalid status line: ${JSON.stringify(lines[0]!.slice(0, 64))}`);
+    const statusLine = lines[0] ?? ''; // split always yields at least one line
+    const m = STATUS_LINE.exec(statusLine);
+    if (m === null) throw new UpstreamProtocolError(`invalid status line: ${JSON.stringify(statusLine.slice(0, 64))}`);
     const http10 = m[1] === '0';
     const status = Number(m[2]);
-    if (lines[0]!.indexOf('\n') >= 0 || lines[0]!.indexOf('\r') >= 0) throw new UpstreamProtocolError('bare CR or LF in the response head');
+    if (statusLine.indexOf('\n') >= 0 || statusLine.indexOf('\r') >= 0) throw new UpstreamProtocolError('bare CR or LF in the response head');
     const headers = new HeaderFields() as IncomingHttpHeaders;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
+    for (let i = 1, line = lines[1]; line !== undefined; line = lines[++i]) {
       // A CR or LF not part of a CRLF line end is never forwarded to a client inside a header.
       if (line.indexOf('\n') >= 0 || line.indexOf('\r') >= 0) throw new UpstreamProtocolError('bare CR or LF in the response head');
       const colon = line.indexOf(':');
