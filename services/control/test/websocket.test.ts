@@ -108,19 +108,23 @@ describe('WebSocket APIs from the control plane', () => {
     expect(connections.filter((c) => c.api === 'chat' && c.stage === 'prod')).toHaveLength(2);
     // Which id is whose: a message sent to one arrives on exactly that client.
     const [a, b] = connections.map((c) => c.connectionId);
-    await cp.client.call('POST', `/v1/connections/${a}/messages`, { body: { data: 'to a' } });
+    assert.isDefined(a);
+    assert.isDefined(b);
+    // Ids are base64 and may hold a `/`: encoded as a path segment, as the CLI does.
+    await cp.client.call('POST', `/v1/connections/${encodeURIComponent(a)}/messages`, { body: { data: 'to a' } });
     const first = await Promise.race([old.next().then((m) => ({ who: old, m })), fresh.next().then((m) => ({ who: fresh, m }))]);
     expect(first.m).toBe('to a');
-    const [idOld, idFresh] = first.who === old ? [a!, b!] : [b!, a!];
-    expect(await cp.client.call('GET', `/v1/connections/${idOld}`)).toMatchObject({ connectionId: idOld });
+    const [idOld, idFresh] = first.who === old ? [a, b] : [b, a];
+    const oldPath = `/v1/connections/${encodeURIComponent(idOld)}`;
+    expect(await cp.client.call('GET', oldPath)).toMatchObject({ connectionId: idOld });
 
     const reader = await cp.clientWith(['connections:read']);
-    expect(await status(reader.call('DELETE', `/v1/connections/${idOld}`))).toBe(403);
-    expect(await status(cp.client.call('DELETE', `/v1/connections/${idOld}`))).toBe('ok');
+    expect(await status(reader.call('DELETE', oldPath))).toBe(403);
+    expect(await status(cp.client.call('DELETE', oldPath))).toBe('ok');
     expect(await old.closed).toMatchObject({ code: 1000 });
     clients.splice(clients.indexOf(old), 1);
-    expect(await status(cp.client.call('DELETE', `/v1/connections/${idOld}`))).toBe(410);
-    expect(await status(cp.client.call('POST', `/v1/connections/${idOld}/messages`, { body: { data: 'late' } }))).toBe(410);
+    expect(await status(cp.client.call('DELETE', oldPath))).toBe(410);
+    expect(await status(cp.client.call('POST', `${oldPath}/messages`, { body: { data: 'late' } }))).toBe(410);
     // The other connection is untouched.
     expect(await ping(fresh)).toBe('pong v2');
     expect(idFresh).not.toBe(idOld);
