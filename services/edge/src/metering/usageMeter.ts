@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { utcDate, type ApiKeyStore } from '@turnpike/redis';
 import type { RequestContext } from '../pipeline/context.js';
+import type { ApiStage, CompiledApi } from '../router/routeTable.js';
 import type { RedisBound } from '../redis/redisGuard.js';
 
 const DAY_MS = 86_400_000;
@@ -51,6 +52,12 @@ export class UsageMeter {
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> | null = null;
   private readonly billable: (ctx: RequestContext) => boolean;
+  /**
+   * Each API stage's counter names by route key, built once: a metered request then neither builds nor
+   * hashes a fresh string. By API first (a stage object may stand for no stage of any API); weak, so the
+   * APIs of a replaced deployment leave with it.
+   */
+  private readonly routeNames = new WeakMap<CompiledApi, Map<ApiStage, Map<string, string>>>();
 
   constructor(private readonly options: UsageMeterOptions) {
     this.billable = BILLABLE[options.billable];
@@ -71,13 +78,25 @@ export class UsageMeter {
     if (byKey === undefined) this.pending.set(this.day, (byKey = new Map()));
     let counts = byKey.get(keyId);
     if (counts === undefined) byKey.set(keyId, (counts = new Map()));
-    const route = `${ctx.api.id}/${ctx.stage.name} ${ctx.routeKey}`;
+    const route = this.routeName(ctx);
     const c = counts.get(route);
     if (c === undefined) counts.set(route, [1, ctx.responseBytes]);
     else {
       c[0]++;
       c[1] += ctx.responseBytes;
     }
+  }
+
+  /** "<apiId>/<stage> <route key>", the name a route's calls are counted under. */
+  private routeName(ctx: RequestContext): string {
+    let byStage = this.routeNames.get(ctx.api);
+    if (byStage === undefined) this.routeNames.set(ctx.api, (byStage = new Map()));
+    let byRoute = byStage.get(ctx.stage);
+    if (byRoute === undefined) byStage.set(ctx.stage, (byRoute = new Map()));
+    const routeKey = ctx.routeKey;
+    let name = byRoute.get(routeKey);
+    if (name === undefined) byRoute.set(routeKey, (name = `${ctx.api.id}/${ctx.stage.name} ${routeKey}`));
+    return name;
   }
 
   /** Calls counted here that Redis has not acknowledged yet (for tests and the shutdown log). */

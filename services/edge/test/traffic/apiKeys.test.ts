@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '@turnpike/config';
 import type { Edge } from '@turnpike/edge';
-import { digestKeyValue, digestsEqual, quotaPeriod } from '@turnpike/redis';
+import { digestKeyValue, digestKeyValueHex, digestsEqual, quotaPeriod } from '@turnpike/redis';
 import { SHARED_REDIS_URL, TURNPIKE_BIN, deletePrefix, testPrefix } from '@turnpike/testing';
 import { TestClock, eventually, get, keyInPlan, openStore, startTrafficEdge, statuses } from './trafficFixtures.js';
 
@@ -119,6 +119,8 @@ describe('API key lifecycle through the CLI', () => {
 
   it('compares digests in constant time over their whole length', async () => {
     const d = digestKeyValue('a'.repeat(40));
+    // The hex form the cache and Redis keys use is the same SHA-256.
+    expect(digestKeyValueHex('a'.repeat(40))).toBe(d.toString('hex'));
     const last = Buffer.from(d);
     last.writeUInt8(last.readUInt8(31) ^ 1, 31);
     expect(digestsEqual(d, Buffer.from(d))).toBe(true);

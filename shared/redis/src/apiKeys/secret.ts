@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * API key values are 40 random URL-safe characters (like AWS's), shown once at creation and stored only
@@ -16,6 +16,14 @@ export function generateId(): string {
 
 export function digestKeyValue(value: string): Buffer {
   return createHash('sha256').update(value).digest();
+}
+
+/**
+ * The same digest as hex, what cache and Redis keys are named by. One-shot `crypto.hash` (no Hash object,
+ * no Buffer): about 0.5 µs against 2-4 µs for createHash + toString, and the edge pays it per keyed request.
+ */
+export function digestKeyValueHex(value: string): string {
+  return hash('sha256', value, 'hex');
 }
 
 /** Compares two digests without an early exit, so response time says nothing about how much matched. */

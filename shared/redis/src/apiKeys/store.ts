@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { RedisClient } from '../connection.js';
 import type { RedisKeys } from '../keys.js';
-import { digestKeyValue, digestsEqual, generateId, generateKeyValue } from './secret.js';
+import { digestKeyValue, digestKeyValueHex, digestsEqual, generateId, generateKeyValue } from './secret.js';
 import { utcDate, type QuotaPeriodUnit } from './quotaPeriod.js';
 
 /**
@@ -147,7 +147,7 @@ export class ApiKeyStore {
     checkName(opts.name);
     const value = opts.value ?? generateKeyValue();
     if (value.length < 20 || value.length > 128 || !/^[\x21-\x7e]+$/.test(value)) throw new StoreError('TP_INVALID', 'an API key value is 20 to 128 printable ASCII characters');
-    const digest = digestKeyValue(value).toString('hex');
+    const digest = digestKeyValueHex(value);
     const recordKey = this.keys.tagged('apikey', digest);
     if (await this.redis.exists(recordKey)) throw new StoreError('TP_INVALID', 'an API key with this value already exists');
     const record: ApiKeyRecord = { id: generateId(), name: opts.name, enabled: opts.enabled ?? true, createdAt: new Date().toISOString(), planIds: [] };

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { digestKeyValue, duplicateRedis, type ApiKeyRecord, type ResolvedApiKey, type UsagePlan, type RedisClient } from '@turnpike/redis';
+import { digestKeyValueHex, duplicateRedis, type ApiKeyRecord, type ResolvedApiKey, type UsagePlan, type RedisClient } from '@turnpike/redis';
 import type { TrafficControl } from './trafficControl.js';
 import type { TokenBucket } from './tokenBucket.js';
 import type { QuotaCounter } from './quotaCounter.js';
@@ -78,7 +78,7 @@ export class ApiKeyCache {
 
   /** The cached entry when fresh or stale-but-servable, otherwise a Promise of it (lookups of one value are shared). */
   lookup(value: string): CachedKey | Promise<CachedKey> {
-    const digest = digestKeyValue(value).toString('hex');
+    const digest = digestKeyValueHex(value);
     const hit = this.entries.get(digest);
     if (hit !== undefined) {
       const age = this.traffic.clock() - hit.checkedAt;
