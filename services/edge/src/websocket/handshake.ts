@@ -107,8 +107,18 @@ export class Handshakes {
         }
         if (lifecycle.draining) return reject(res, 503, 'Service Unavailable');
         log.line(conn, 'CONNECT', '$connect', requestId, conn.connectedAt, 200, null, null);
-        res.cork(() => res.upgrade(userDataOf(conn), key, outcome.protocol ?? protocol, extensions, context));
-        // Only now, after uWS has finished with the corked response (see opening()).
+        // Not inside res.cork, although uWS asks for a cork after an await: uWS v20.57's HttpResponse::cork
+        // tells an upgrade inside its callback only by the socket's address changing, but the upgrade
+        // reallocates the socket in place (its WebSocket data is smaller). cork then runs its HTTP
+        // "Connection: close" check on the new WebSocket, reading `state` from bytes that now belong to
+        // other allocations, and closes it (1006, right after `open`) when they have bit 4 set. Fixed
+        // upstream in uWebSockets PR #1929 (cork also compares the socket context), in no uWebSockets.js
+        // release we can use. Measured with websocketCluster.test.ts alone: corked, 2 of 5 runs failed (a
+        // connection $connect accepted closed 1006 within 25 ms); uncorked, none of 7 runs. The cost: uWS.js
+        // prints its "must be made from within a corked callback" warning on stderr, and the 101 response
+        // goes out in several sends instead of one (once per connection, after a whole integration call).
+        res.upgrade(userDataOf(conn), key, outcome.protocol ?? protocol, extensions, context);
+        // Only now, after uWS has finished with the response (see opening()).
         this.opened(outcome.topics);
       },
       (err: unknown) => {
@@ -122,14 +132,9 @@ export class Handshakes {
   }
 
   /**
-   * uWS's `open`, called inside `res.upgrade`, which in the asynchronous (`$connect`) path runs inside
-   * `res.cork`. After the cork callback returns, uWS's HttpResponse::cork goes on treating the socket
-   * as an HTTP response if the upgrade reallocated it at the same address (glibc shrinks in place):
-   * it reads the HTTP response state from memory the upgrade freed, and closes the socket (1006) when
-   * those bytes look like "response done, Connection: close". Any native allocation made in `open`
-   * (uWS's subscriber for `ws.subscribe`, libuv write requests for the registry) can reuse that
-   * memory. So `open` only records the socket; subscriptions and registration happen in opened(),
-   * once `res.upgrade` / `res.cork` have returned, before any I/O can reach the connection.
+   * uWS's `open`, called inside `res.upgrade`. It only records the socket; subscriptions and registration
+   * happen in opened(), once `res.upgrade` has returned and before any I/O can reach the connection, so
+   * nothing native runs while uWS is still between the HTTP response and the WebSocket.
    */
   opening(ws: WebSocket<UserData>): void {
     const conn = ws.getUserData().conn;
