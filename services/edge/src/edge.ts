@@ -166,6 +166,7 @@ export class Edge {
     const functions = Object.keys(this.serving.config.functions).length > 0;
     const connected = await Promise.all([whenConnected(this.redis, REDIS_START_WAIT_MS), functions ? this.invoker.connect(REDIS_START_WAIT_MS) : true]);
     if (!connected.every(Boolean)) this.logger.warn({ event: 'redis_not_ready_at_start' }, 'starting without a ready Redis connection: /readyz reports it until Redis answers');
+    this.traffic.spend.start();
     await this.websockets?.start();
     const control = this.options.control ?? (gw.control.enabled ? { pollMs: gw.control.pollMs } : null);
     if (control) {

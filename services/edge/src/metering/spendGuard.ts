@@ -10,15 +10,22 @@ import type { BillingService } from '@turnpike/billing/core';
  */
 export class SpendGuard {
   private blocked: ReadonlySet<string> = new Set();
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | null = null;
   private running = false;
 
   constructor(
     private readonly billing: BillingService,
     private readonly logger: Logger,
-    intervalMs: number,
-  ) {
-    this.timer = setInterval(() => void this.refresh(), intervalMs);
+    private readonly intervalMs: number,
+  ) {}
+
+  /**
+   * Checks now and every interval from now on. Called once the node's Redis connection is ready (the
+   * edge's start): a check made while it is still opening fails and only logs a warning.
+   */
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => void this.refresh(), this.intervalMs);
     this.timer.unref();
     void this.refresh();
   }
@@ -47,6 +54,7 @@ export class SpendGuard {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
   }
 }
