@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlCallError, ControlClient } from '@turnpike/control';
 import type { Edge } from '@turnpike/edge';
 import type { StageRecord } from '@turnpike/redis';
-import { mockApi, putAndDeploy, startControlPlane, type ControlPlane } from './fixtures.js';
+import { mockApi, putAndDeploy, startControlPlane, status, type ControlPlane } from './fixtures.js';
 
 let cp: ControlPlane;
 beforeAll(async () => {
@@ -12,16 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cp?.close();
 });
-
-async function status(p: Promise<unknown>): Promise<number | string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof ControlCallError) return err.status;
-    throw err;
-  }
-}
 
 describe('authentication and scopes', () => {
   it('refuses calls without a token, with a malformed, unknown or revoked one: 401 with a JSON error', async () => {

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { Redis } from 'ioredis';
 import { Gateway, type TurnpikeConfig } from '@turnpike/config';
-import { ControlClient, ControlServer } from '@turnpike/control';
+import { ControlCallError, ControlClient, ControlServer } from '@turnpike/control';
 import { Edge, type EdgeOptions } from '@turnpike/edge';
 import { AdminTokenStore, RedisKeys, type DeploymentRecord, type StageRecord } from '@turnpike/redis';
 import { SHARED_REDIS_URL, deletePrefix, testPrefix } from '@turnpike/testing';
@@ -84,4 +84,15 @@ export function loadedRevision(edge: Edge, revision: number, timeoutMs = 5_000):
       resolve(follower.revision >= revision ? { revision: follower.revision, ok: true } : { revision: follower.refused!.revision, ok: false });
     } else follower.on('reload', onReload);
   });
+}
+
+/** 'ok', or the admin API's HTTP status for a call it refused. */
+export async function status(p: Promise<unknown>): Promise<number | string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    if (err instanceof ControlCallError) return err.status;
+    throw err;
+  }
 }

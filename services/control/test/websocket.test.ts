@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
 import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
-import { ControlCallError } from '@turnpike/control';
 import type { Edge } from '@turnpike/edge';
 import { TURNPIKE_BIN } from '@turnpike/testing';
 import WebSocket from 'ws';
-import { loadedRevision, putAndDeploy, startControlPlane, type ControlPlane } from './fixtures.js';
+import { loadedRevision, putAndDeploy, startControlPlane, status, type ControlPlane } from './fixtures.js';
 
 /** WebSocket APIs served from the control plane, and their connections managed through the admin API. */
 let cp: ControlPlane;
@@ -72,16 +71,6 @@ async function connect(): Promise<TestClient> {
 async function ping(c: TestClient): Promise<string> {
   c.send(JSON.stringify({ action: 'ping' }));
   return c.next();
-}
-
-async function status(p: Promise<unknown>): Promise<number | string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof ControlCallError) return err.status;
-    throw err;
-  }
 }
 
 describe('WebSocket APIs from the control plane', () => {
