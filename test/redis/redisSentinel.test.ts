@@ -37,8 +37,11 @@ describe('a deployment on Redis Sentinel', () => {
       switchedAt = Date.now();
       expect(newMaster).not.toBe(oldMaster);
       // Async invocations need a replica to acknowledge them (replicaAck): until the demoted master has
-      // resynchronised as the new master's replica they are refused with 503.
-      await eventually(() => (/connected_slaves:[1-9]/.test(execFileSync('redis-cli', ['-p', String(newMaster), 'INFO', 'replication'], { encoding: 'utf8' })) ? true : undefined), 'a replica of the new master', 25_000);
+      // resynchronised as the new master's replica they are refused with 503. Resynchronised means the
+      // master lists it `state=online`: a replica still loading the full sync is already counted in
+      // `connected_slaves` but acknowledges nothing, so until then every WAIT runs out its timeout (and
+      // holds the enqueues pipelined behind it on the edge's function connection).
+      await eventually(() => (/^slave\d+:.*state=online/m.test(execFileSync('redis-cli', ['-p', String(newMaster), 'INFO', 'replication'], { encoding: 'utf8' })) ? true : undefined), 'a replica of the new master in sync', 25_000);
       replicatedAt = Date.now();
       await new Promise((r) => setTimeout(r, 8_000));
     });
