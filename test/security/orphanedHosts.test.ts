@@ -80,6 +80,7 @@ function childrenOf(ppid: number): number[] {
   return out;
 }
 
+// Linux only: it reads /proc to find the worker's host processes.
 describe.skipIf(process.platform !== 'linux')('function hosts die with their worker', () => {
   it('kills a host spinning in a loop when its worker is SIGKILLed', async () => {
     // Both of the worker's hosts end up spinning.

@@ -38,6 +38,7 @@ if (!available) console.warn(`console.browser.test: skipped: no Chromium at ${CH
 const BUILT = fileURLToPath(new URL('../dist/console/index.html', import.meta.url));
 const SHOTS = process.env.CONSOLE_SCREENSHOTS;
 
+// Skipped only where Chromium cannot be had (the reason is printed above); .ci/run installs it, so CI runs it.
 describe.skipIf(!available)('the console in a real browser', () => {
   let cp: ControlPlane;
   let edge: Edge;
