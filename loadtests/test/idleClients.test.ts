@@ -74,7 +74,7 @@ interface Stats {
 const servers: Server[] = [];
 const clients: ClientProcess[] = [];
 afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
+  await Promise.all(clients.splice(0).map((c) => c.close()));
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
@@ -131,7 +131,7 @@ describe.each<ClientKind>(['node', 'c'])('idle WebSocket client (%s)', (kind) =>
 
     // 'close' closes the connection.
     const ended = once(peer.socket, 'close');
-    c.close();
+    await c.close();
     await ended;
   });
 

@@ -135,7 +135,7 @@ export async function run(): Promise<void> {
   const clients: ClientProcess[] = [];
   const extra: Record<string, unknown> = {};
   const stopAll = async () => {
-    for (const c of clients.splice(0)) c.close();
+    await Promise.all(clients.splice(0).map((c) => c.close()));
     await Promise.all(running.splice(0).map((r) => r.stop()));
   };
   try {

@@ -47,8 +47,9 @@ export async function run(): Promise<void> {
   const clients: ClientProcess[] = [];
   try {
     const port = await freePort();
-    for (let i = 0; i < NODES; i++) running.push(await startNode(file, port, prefix));
+    // Clients first: without a C compiler the run stops before it starts dozens of edges.
     for (let i = 0; i < Math.ceil(TOTAL / PER_CLIENT); i++) clients.push(await startClient());
+    for (let i = 0; i < NODES; i++) running.push(await startNode(file, port, prefix));
     await settle(1_000);
     // In two halves: the first half's RSS growth includes what any connect storm costs once (V8's young
     // generation and malloc's arenas become resident), the second half's is what one more idle
@@ -138,7 +139,7 @@ export async function run(): Promise<void> {
     console.log('reach', reach);
     report('wsscale', [], [], { scale, registered, reach });
   } finally {
-    for (const cl of clients.splice(0)) cl.close();
+    await Promise.all(clients.splice(0).map((cl) => cl.close()));
     await Promise.all(running.splice(0).map((r) => r.stop()));
     await deletePrefix(REDIS_URL, prefix);
   }

@@ -25,8 +25,8 @@ export interface ClientProcess {
   readonly kind: ClientKind;
   readonly pid: number;
   request<T>(msg: Record<string, unknown>, reply: string): Promise<T>;
-  /** Closes its connections and exits. */
-  close(): void;
+  /** Closes its connections and exits; resolves once it has (a process with 16,000 sockets takes a moment). */
+  close(): Promise<void>;
 }
 
 const NODE_CLIENT = join(ROOT, 'loadtests/dist/wsIdleClients.mjs');
@@ -54,7 +54,12 @@ export async function startClient(kind: ClientKind = CLIENT_KIND): Promise<Clien
     waiting.clear();
   };
   proc.on('error', failAll);
-  proc.on('exit', (code, signal) => failAll(new Error(`${kind} client process ${proc.pid} exited (${signal ?? code})`)));
+  const exited = new Promise<void>((resolve) =>
+    proc.on('exit', (code, signal) => {
+      failAll(new Error(`${kind} client process ${proc.pid} exited (${signal ?? code})`));
+      resolve();
+    }),
+  );
   // Writes to a client that exited fail through 'exit' above, not as an unhandled stream error.
   proc.stdin.on('error', () => {});
   const request = <T>(msg: Record<string, unknown>, reply: string) =>
@@ -67,7 +72,10 @@ export async function startClient(kind: ClientKind = CLIENT_KIND): Promise<Clien
     kind,
     pid: proc.pid as number,
     request,
-    close: () => proc.stdin.end(`${JSON.stringify({ type: 'close' })}\n`),
+    close: () => {
+      proc.stdin.end(`${JSON.stringify({ type: 'close' })}\n`);
+      return exited;
+    },
   };
 }
 
