@@ -18,8 +18,8 @@ import { startClient, type ClientProcess } from '../websocket/clientProcess.js';
  * 3. delivery across two nodes: messages/s through @connections (posted to node A for connections on
  *    node B) and through a topic (published on A, subscribers on A and B), counted at the clients.
  *
- * Clients are separate processes (websocket/clientProcess.ts: Node, or C with BENCH_WSS_CLIENT=c), each
- * with its own 16 source addresses 127.<n>.0.x, so 100,000 connections to one port neither run out of
+ * Clients are separate processes (websocket/clientProcess.ts: C, or Node with BENCH_WSS_CLIENT=node),
+ * each with its own 16 source addresses 127.<n>.0.x, so 100,000 connections to one port neither run out of
  * ephemeral ports nor slow down in the kernel's port search.
  */
 const PER_NODE = Number(process.env.BENCH_WS_PER_NODE ?? 18_000);

@@ -25,8 +25,9 @@ import { CLIENT_KIND, startClient, type ClientProcess } from '../websocket/clien
  * Issue 19's idle-WebSocket scale run: BENCH_WSS_TOTAL connections (20,000 here; one million with
  * loadtests/million-websockets.sh) over BENCH_WSS_NODES edge processes sharing one port
  * (`--port-group`, SO_REUSEPORT), from client processes of at most 16,000 connections each with their
- * own 16 source addresses 127.<n>.0.x (Node processes, or C with BENCH_WSS_CLIENT=c). Every connection goes through a `$connect` route that subscribes
- * it to topic "bench". Then, with all of them open, it checks they are still reachable:
+ * own 16 source addresses 127.<n>.0.x (C, or Node with BENCH_WSS_CLIENT=node). Every connection goes
+ * through a `$connect` route that subscribes it to topic "bench". Then, with all of them open, it
+ * checks they are still reachable:
  * - one topic publish on one node: every connection on every node receives it (counted at the clients);
  * - @connections POSTs to a sample of BENCH_WSS_SAMPLE registered ids, sent to the shared port (so most
  *   land on a node that does not hold the connection and go through the registry and node inboxes).

@@ -14,7 +14,7 @@ import { ROOT } from '../processes.js';
  * - 'node': idleClients.ts (bundled to loadtests/dist/wsIdleClients.mjs), a net.Socket per connection
  *   (~5.6 KB of RSS), for a machine without a C compiler.
  * Both speak JSON lines over stdin/stdout (messages in idleClients.ts) and count the same bytes; with
- * either, wsscale and websocket gave the same reach and delivery results, and C connected no slower.
+ * either, wsscale and websocket gave the same reach and delivery results, and C connected faster.
  */
 export type ClientKind = 'node' | 'c';
 
@@ -22,7 +22,6 @@ export type ClientKind = 'node' | 'c';
 export const CLIENT_KIND: ClientKind = clientKind(process.env.BENCH_WSS_CLIENT ?? 'c');
 
 export interface ClientProcess {
-  readonly kind: ClientKind;
   readonly pid: number;
   request<T>(msg: Record<string, unknown>, reply: string): Promise<T>;
   /** Closes its connections and exits; resolves once it has (a process with 16,000 sockets takes a moment). */
@@ -69,7 +68,6 @@ export async function startClient(kind: ClientKind = CLIENT_KIND): Promise<Clien
     });
   await new Promise((resolve, reject) => waiting.set('ready', { resolve, reject }));
   return {
-    kind,
     pid: proc.pid as number,
     request,
     close: () => {
