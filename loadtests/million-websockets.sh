@@ -25,12 +25,18 @@
 # connection). The million needs ~20 GB (edges ~9.6, kernel ~10, C clients ~0.1): run it on a quiet
 # machine.
 #
+# A watchdog stops the run (as TIMEOUT does) when the machine's MemAvailable falls below MIN_AVAILABLE_MB,
+# so that a run too large for the machine ends as a failed benchmark, not in the kernel's OOM killer; it
+# prints the lowest MemAvailable and the kernel's slab growth at the end (the total-memory figures).
+#
 # Usage: loadtests/million-websockets.sh [TOTAL] [EDGES]   (env: TIMEOUT seconds, default 3600;
-#        BENCH_WSS_SAMPLE @connections sample, default 1000; BENCH_WSS_CLIENT c or node, default c; REDIS_URL)
+#        MIN_AVAILABLE_MB, default 1024; BENCH_WSS_SAMPLE @connections sample, default 1000;
+#        BENCH_WSS_CLIENT c or node, default c; REDIS_URL)
 set -euo pipefail
 TOTAL=${1:-1000000}
 EDGES=${2:-$(( (TOTAL + 17999) / 18000 ))}
 TIMEOUT=${TIMEOUT:-3600}
+MIN_AVAILABLE_MB=${MIN_AVAILABLE_MB:-1024}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 cd "$(dirname "$0")/.."
 # Each process needs its own open-files limit of ~20,000 (raise the soft limit to the hard one).
@@ -42,6 +48,7 @@ export BENCH_WSS_PREFIX="bench-wss-million-$$"
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  [ -n "${WATCH_PID:-}" ] && kill "$WATCH_PID" 2>/dev/null
   # The group outlives its leader if anything it started is left: check the group, not the leader.
   if [ -n "${BENCH_PID:-}" ] && kill -0 -- "-$BENCH_PID" 2>/dev/null; then
     echo "million-websockets: stopping what is left of process group $BENCH_PID" >&2
@@ -59,5 +66,32 @@ started=$(date +%s)
 BENCH_WSS_TOTAL=$TOTAL BENCH_WSS_NODES=$EDGES BENCH_WSS_SAMPLE=${BENCH_WSS_SAMPLE:-1000} BENCH_WSS_CLIENT=${BENCH_WSS_CLIENT:-c} \
   setsid timeout --kill-after=30 "$TIMEOUT" npm run bench -- wsscale &
 BENCH_PID=$!
-wait "$BENCH_PID"
-echo "million-websockets: TOTAL=$TOTAL EDGES=$EDGES done in $(( $(date +%s) - started )) s; leftover keys: $(redis-cli -u "$REDIS_URL" --scan --pattern "$BENCH_WSS_PREFIX:*" | wc -l)"
+meminfo() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' /proc/meminfo; }
+slab_before=$(meminfo Slab)
+peaks=$(mktemp)
+echo "$(meminfo MemAvailable) $slab_before" >"$peaks"
+(
+  read -r lowest slab_peak <"$peaks"
+  while kill -0 "$BENCH_PID" 2>/dev/null; do
+    available=$(meminfo MemAvailable)
+    slab=$(meminfo Slab)
+    if [ "$available" -lt "$lowest" ] || [ "$slab" -gt "$slab_peak" ]; then
+      [ "$available" -lt "$lowest" ] && lowest=$available
+      [ "$slab" -gt "$slab_peak" ] && slab_peak=$slab
+      echo "$lowest $slab_peak" >"$peaks"
+    fi
+    if [ "$available" -lt "$MIN_AVAILABLE_MB" ]; then
+      echo "million-websockets: MemAvailable ${available} MB < MIN_AVAILABLE_MB=${MIN_AVAILABLE_MB}: stopping the run" >&2
+      kill -TERM -- "-$BENCH_PID" 2>/dev/null
+      break
+    fi
+    sleep 2
+  done
+) &
+WATCH_PID=$!
+status=0
+wait "$BENCH_PID" || status=$?
+read -r lowest slab_peak <"$peaks"
+echo "million-websockets: TOTAL=$TOTAL EDGES=$EDGES done in $(( $(date +%s) - started )) s (exit $status); lowest MemAvailable $lowest MB of $(meminfo MemTotal) MB; kernel slab peak +$(( slab_peak - slab_before )) MB; leftover keys: $(redis-cli -u "$REDIS_URL" --scan --pattern "$BENCH_WSS_PREFIX:*" | wc -l)"
+rm -f "$peaks"
+exit "$status"
