@@ -1,16 +1,7 @@
-import { seg } from '@turnpike/control';
+import { seg, type ConnectionList } from '@turnpike/control';
 import { UsageError, parse, type Command } from '../command.js';
 import { printTable } from './storeAccess.js';
 import { CONTROL_HELP, CONTROL_OPTIONS, print, required, withClient } from './controlAccess.js';
-
-interface ListedConnection {
-  connectionId: string;
-  node: string;
-  api: string;
-  stage: string;
-  connectedAt: number;
-  sourceIp: string;
-}
 
 export const command: Command = {
   help: `turnpike connections list
@@ -34,7 +25,7 @@ ${CONTROL_HELP}`,
     switch (action) {
       case 'list':
         return withClient('connections', values, async (client) => {
-          const r = await client.call<{ connections: ListedConnection[]; truncated: boolean }>('GET', '/v1/connections');
+          const r = await client.call<ConnectionList>('GET', '/v1/connections');
           print(values.json, r, () => {
             printTable(['ID', 'API', 'STAGE', 'NODE', 'SOURCE IP', 'CONNECTED'], r.connections.map((c) => [c.connectionId, c.api, c.stage, c.node, c.sourceIp, new Date(c.connectedAt).toISOString()]));
             if (r.truncated) console.log('(more connections than listed)');
