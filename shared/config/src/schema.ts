@@ -81,8 +81,8 @@ export const Mapping = z.strictObject({
 });
 export type MappingConfig = z.output<typeof Mapping>;
 
-export const HttpProxyIntegration = z.strictObject({
-  type: z.literal('http_proxy'),
+/** The upstream request of both HTTP integrations, proxy or mapped. */
+const UpstreamRequest = {
   /** Upstream URL template: `{param}`, `{proxy}` and `${stageVariables.x}` are substituted per request. */
   uri: z.string().min(1),
   /** Overrides the client's method (AWS `httpMethod`); default passes the client's through. */
@@ -92,6 +92,11 @@ export const HttpProxyIntegration = z.strictObject({
   requestHeaders: HeaderMap.default({}),
   /** Query parameters added to the upstream request (API Gateway's `integration.request.querystring.*`), same references. */
   requestQuery: z.record(z.string().min(1), z.string()).default({}),
+};
+
+export const HttpProxyIntegration = z.strictObject({
+  type: z.literal('http_proxy'),
+  ...UpstreamRequest,
 });
 
 export const MockIntegration = z.strictObject({
@@ -106,11 +111,7 @@ export const MockIntegration = z.strictObject({
 /** API Gateway's non-proxy `http` integration: the request and the upstream's response go through `mapping`. */
 export const HttpIntegration = z.strictObject({
   type: z.literal('http'),
-  uri: z.string().min(1),
-  method: z.enum(HTTP_METHODS).optional(),
-  timeoutMs: Millis(50, 29_000, 29_000),
-  requestHeaders: HeaderMap.default({}),
-  requestQuery: z.record(z.string().min(1), z.string()).default({}),
+  ...UpstreamRequest,
   mapping: Mapping.default(Mapping.parse({})),
 });
 
