@@ -15,9 +15,8 @@ message, close it (1000), or publish to every subscriber of a topic of an API st
 @connections and @topics on the edges, through the admin API (scope area connections).
 ${CONTROL_HELP}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { ...CONTROL_OPTIONS, data: { type: 'string' }, api: { type: 'string' }, stage: { type: 'string' }, topic: { type: 'string' } });
-    const [action, id, ...extra] = positionals;
-    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    const { values, positionals } = parse(argv, { ...CONTROL_OPTIONS, data: { type: 'string' }, api: { type: 'string' }, stage: { type: 'string' }, topic: { type: 'string' } }, 2);
+    const [action, id] = positionals;
     const conn = () => {
       if (!id) throw new UsageError(`turnpike connections ${action} needs a connection id`);
       return `/v1/connections/${seg(id)}`;
