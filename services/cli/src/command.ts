@@ -9,12 +9,17 @@ export interface Command {
 /** Bad arguments: printed with the command's help, exit 2. */
 export class UsageError extends Error {}
 
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+/** Parses the options and refuses more than `maxPositionals` positional arguments (where the count depends on the action, the command checks it). */
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, maxPositionals = Infinity) {
+  let parsed;
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const extra = parsed.positionals[maxPositionals];
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+  return parsed;
 }
 
 export function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {

@@ -1,6 +1,7 @@
 import { STAGE_NAME, TOPIC_NAME } from '@turnpike/config';
 import { RemoteWebSocket } from '@turnpike/edge';
 import type { NodeHeartbeats, RedisClient, RedisKeys } from '@turnpike/redis';
+import type { ConnectionList, ListedConnection } from './adminTypes.js';
 import type { MetricsCollector } from './metrics/collector.js';
 import { ApiError, objectBody, reply, stringField, type Call, type Router } from './http.js';
 
@@ -37,9 +38,9 @@ export function fleetRoutes(router: Router, deps: { redis: RedisClient; keys: Re
       if (!(windowS >= 1 && windowS <= 3600)) throw new ApiError(400, 'invalid', '"window" is 1 to 3600 seconds');
       return metrics.stage(call.params.api!, stage, windowS * 1000);
     })
-    .add('GET', '/v1/connections', 'connections', async () => {
+    .add('GET', '/v1/connections', 'connections', async (): Promise<ConnectionList> => {
       const nodeIds = await redis.zrange(keys.tagged('wsnodes', 'live'), 0, -1);
-      const out: Record<string, string | number>[] = [];
+      const out: ListedConnection[] = [];
       let truncated = false;
       for (const node of nodeIds) {
         const ids = await redis.smembers(keys.tagged('wsnode', node, 'conns'));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { qualifiedFunctionName } from '@turnpike/codec';
 import { functionVersion, type DeployedFunctionConfig } from '@turnpike/config';
-import { ControlStore, deploymentRef, duplicateRedis, referencedDeployments, type DeploymentRecord, type RedisClient, type RedisKeys } from '@turnpike/redis';
+import { RevisionFollower, type RedisClient, type RedisKeys, type RevisionToServe } from '@turnpike/redis';
 import { defaults, type FunctionSpec } from './registry.js';
 
 /** What DeployedFunctions needs of the worker. */
@@ -34,62 +34,38 @@ export interface DeployedFunctionsOptions {
  * before then keeps it.
  */
 export class DeployedFunctions {
-  private readonly store: ControlStore;
+  private readonly revisions: RevisionFollower;
   private readonly codeRoot = mkdtempSync(join(tmpdir(), 'turnpike-functions-'));
-  private readonly deployments = new Map<string, DeploymentRecord>();
   /** Deployed versions served, by queue. */
   private readonly served = new Set<string>();
   /** Versions no deployment serves, waiting to be retired. */
   private readonly retiring = new Map<string, NodeJS.Timeout>();
-  private subscriber: RedisClient | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private loading: Promise<void> | null = null;
-  private again = false;
-  private closed = false;
-  private readonly pollMs: number;
   /** The revision whose functions are served, -1 before the first. */
   revision = -1;
 
   constructor(private readonly opts: DeployedFunctionsOptions) {
-    this.store = new ControlStore(opts.redis, opts.keys);
-    this.pollMs = opts.pollMs ?? 2_000;
+    this.revisions = new RevisionFollower({
+      redis: opts.redis,
+      keys: opts.keys,
+      connectionName: 'turnpike-worker-control',
+      pollMs: opts.pollMs,
+      settled: (r) => r === this.revision,
+      serve: (next) => this.serve(next),
+      onLoadError: (err) => opts.logger.warn({ err }, 'control plane: cannot load the deployed functions; keeping those served'),
+    });
   }
 
+  /** Resolves once the functions of the revision current at start are served (or failed to start, which is logged). */
   async start(): Promise<this> {
-    const sub = (this.subscriber = duplicateRedis(this.opts.redis, { name: 'turnpike-worker-control', enableOfflineQueue: true, maxRetriesPerRequest: null, blocking: true }));
-    sub.on('message', () => void this.reload());
-    // After a reconnect messages may have been missed: check at once.
-    sub.on('ready', () => void this.reload());
-    await sub.subscribe(this.store.channel);
-    await this.reload();
-    this.timer = setInterval(() => void this.check(), this.pollMs);
-    this.timer.unref();
+    await this.revisions.start();
     return this;
   }
 
-  /** Resolves once the newest revision known when called is served. */
-  reload(): Promise<void> {
-    if (this.loading) {
-      this.again = true;
-      return this.loading;
-    }
-    this.loading = (async () => {
-      do {
-        this.again = false;
-        await this.loadOnce().catch((err: unknown) => this.opts.logger.warn({ err }, 'control plane: cannot load the deployed functions; keeping those served'));
-      } while (this.again && !this.closed);
-      this.loading = null;
-    })();
-    return this.loading;
-  }
-
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.timer) clearInterval(this.timer);
+    const closing = this.revisions.close();
     for (const t of this.retiring.values()) clearTimeout(t);
     this.retiring.clear();
-    await this.loading;
-    this.subscriber?.disconnect();
+    await closing;
   }
 
   /** Once the worker has stopped every host (a host forked while draining still loads its module). */
@@ -97,27 +73,10 @@ export class DeployedFunctions {
     rmSync(this.codeRoot, { recursive: true, force: true });
   }
 
-  private async check(): Promise<void> {
-    try {
-      if ((await this.store.revision()) !== this.revision) await this.reload();
-    } catch {
-      // Redis unreachable: the functions served stay.
-    }
-  }
-
-  private async loadOnce(): Promise<void> {
-    if (this.closed) return;
-    const snapshot = await this.store.snapshot();
-    if (snapshot.revision === this.revision) return;
-    const refs = referencedDeployments(snapshot);
-    const missing = refs.filter((r) => !this.deployments.has(deploymentRef(r.api, r.id)));
-    const fetched = await this.store.deploymentsById(missing);
-    fetched.forEach((d) => d && this.deployments.set(deploymentRef(d.api, d.id), d));
-    const wanted = new Set(refs.map((r) => deploymentRef(r.api, r.id)));
-    for (const k of this.deployments.keys()) if (!wanted.has(k)) this.deployments.delete(k);
-
+  /** A deployment that does not exist serves no functions; the rest of the revision is served. */
+  private async serve({ snapshot, deployments }: RevisionToServe): Promise<void> {
     const specs = new Map<string, FunctionSpec>();
-    for (const d of this.deployments.values()) {
+    for (const d of deployments.values()) {
       for (const [name, def] of Object.entries(d.definition.functions ?? {})) {
         const queue = qualifiedFunctionName(name, functionVersion(def));
         if (!specs.has(queue)) specs.set(queue, { name, version: queue.slice(name.length + 1), queue, ...this.code(queue, def), ...defaults(def) });
@@ -153,9 +112,9 @@ export class DeployedFunctions {
   /** Retires a version no deployment serves once its queues stay empty past the grace period. */
   private scheduleRetire(queue: string): void {
     const attempt = async () => {
-      if (this.closed || !this.retiring.has(queue)) return;
+      if (this.revisions.closed || !this.retiring.has(queue)) return;
       if (!(await this.opts.worker.idle(queue).catch(() => false))) {
-        this.retiring.set(queue, setTimeout(() => void attempt(), this.pollMs));
+        this.retiring.set(queue, setTimeout(() => void attempt(), this.revisions.pollMs));
         return;
       }
       this.retiring.delete(queue);
@@ -163,7 +122,7 @@ export class DeployedFunctions {
       await this.opts.worker.retire(queue);
       rmSync(join(this.codeRoot, queue), { recursive: true, force: true });
     };
-    this.retiring.set(queue, setTimeout(() => void attempt(), 2 * this.pollMs));
+    this.retiring.set(queue, setTimeout(() => void attempt(), 2 * this.revisions.pollMs));
   }
 
   /** Writes a version's module to its own directory (its LAMBDA_TASK_ROOT); a version never changes. */

@@ -1,15 +1,6 @@
 import { formatAmount, parseAmount, roundToMinor, times, type Nanos } from './money.js';
+import type { RouteUsageRow } from '@turnpike/redis';
 import { rateFor, versionOn, type PriceVersionConfig, type RateConfig } from './price.js';
-
-/** Billable calls and response bytes of one key, one day, one route (what the edge meters). */
-export interface RouteUsage {
-  date: string;
-  apiId: string;
-  stage: string;
-  route: string;
-  calls: number;
-  bytes: number;
-}
 
 export interface StatementLine {
   kind: 'fee' | 'calls' | 'transfer' | 'unpriced';
@@ -50,7 +41,7 @@ export interface RateInput {
   /** The plan's API stages (`apiId/stage`): usage elsewhere belongs to other plans. */
   apiStages: readonly string[];
   versions: readonly PriceVersionConfig[];
-  usage: readonly RouteUsage[];
+  usage: readonly RouteUsageRow[];
 }
 
 interface LineAcc {

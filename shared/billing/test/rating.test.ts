@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { PriceVersion, rateMonth, statementsToCsv, type PriceVersionConfig, type RouteUsage } from '@turnpike/billing';
+import { PriceVersion, rateMonth, statementsToCsv, type PriceVersionConfig } from '@turnpike/billing';
+import type { RouteUsageRow } from '@turnpike/redis';
 
 const price = (v: unknown): PriceVersionConfig => PriceVersion.parse(v);
 const day = (d: number) => `2026-11-${String(d).padStart(2, '0')}`;
 /** `calls` spread as one row per day from `from` to `to`. */
-function daily(from: number, to: number, callsPerDay: number, route = 'GET /pets', stage = 'prod', bytes = 0): RouteUsage[] {
-  const out: RouteUsage[] = [];
+function daily(from: number, to: number, callsPerDay: number, route = 'GET /pets', stage = 'prod', bytes = 0): RouteUsageRow[] {
+  const out: RouteUsageRow[] = [];
   for (let d = from; d <= to; d++) out.push({ date: day(d), apiId: 'shop', stage, route, calls: callsPerDay, bytes });
   return out;
 }

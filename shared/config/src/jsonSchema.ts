@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type AjvDraft4 from 'ajv-draft-04';
 import type { ValidateFunction } from 'ajv-draft-04';
+import { isObj, type Obj } from '@turnpike/codec/plain';
 
 /**
  * JSON Schema draft 4, the dialect of API Gateway's models, on ajv. The config loader compiles every
@@ -14,3 +15,12 @@ export function compileModel(schema: object): ValidateFunction {
 }
 
 let Ajv: typeof AjvDraft4 | null = null;
+
+/** A copy of `v` whose `$ref`s under `from` point under `to`: schemas moved between Swagger 2 and OpenAPI 3 places. */
+export function moveRefs(v: unknown, from: string, to: string): unknown {
+  if (Array.isArray(v)) return v.map((x) => moveRefs(x, from, to));
+  if (!isObj(v)) return v;
+  const out: Obj = {};
+  for (const [k, x] of Object.entries(v)) out[k] = k === '$ref' && typeof x === 'string' && x.startsWith(from) ? to + x.slice(from.length) : moveRefs(x, from, to);
+  return out;
+}

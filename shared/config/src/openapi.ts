@@ -1,4 +1,5 @@
 import type { ConfigIssue } from './errors.js';
+import { moveRefs } from './jsonSchema.js';
 import { lineOf, sourcePath, zodIssues, type SourceDoc } from './source.js';
 import { Cors, GATEWAY_RESPONSE_TYPES, GatewayResponse, HTTP_METHODS, ROUTE_KEY, Route, type CorsConfig, type GatewayResponseConfig, type RouteConfig } from './schema.js';
 import type { AuthorizerConfig } from './schema.js';
@@ -215,15 +216,7 @@ function importValidation(doc: Obj, item: Obj, operation: Obj, where: PropertyKe
 }
 
 /** `#/components/schemas/X` → `#/definitions/X`, so a model carries the schemas it refers to. */
-function toDefinitions(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(toDefinitions);
-  if (!isObj(v)) return v;
-  const out: Obj = {};
-  for (const [k, x] of Object.entries(v)) {
-    out[k] = k === '$ref' && typeof x === 'string' && x.startsWith('#/components/schemas/') ? `#/definitions/${x.slice('#/components/schemas/'.length)}` : toDefinitions(x);
-  }
-  return out;
-}
+const toDefinitions = (v: unknown) => moveRefs(v, '#/components/schemas/', '#/definitions/');
 
 /** A local `$ref` (`#/components/x-amazon-apigateway-integrations/NAME`, as HTTP API exports write them). */
 function resolveRef(doc: Obj, v: unknown): unknown {

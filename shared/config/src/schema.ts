@@ -81,8 +81,8 @@ export const Mapping = z.strictObject({
 });
 export type MappingConfig = z.output<typeof Mapping>;
 
-export const HttpProxyIntegration = z.strictObject({
-  type: z.literal('http_proxy'),
+/** The upstream request of both HTTP integrations, proxy or mapped. */
+const UpstreamRequest = {
   /** Upstream URL template: `{param}`, `{proxy}` and `${stageVariables.x}` are substituted per request. */
   uri: z.string().min(1),
   /** Overrides the client's method (AWS `httpMethod`); default passes the client's through. */
@@ -92,6 +92,11 @@ export const HttpProxyIntegration = z.strictObject({
   requestHeaders: HeaderMap.default({}),
   /** Query parameters added to the upstream request (API Gateway's `integration.request.querystring.*`), same references. */
   requestQuery: z.record(z.string().min(1), z.string()).default({}),
+};
+
+export const HttpProxyIntegration = z.strictObject({
+  type: z.literal('http_proxy'),
+  ...UpstreamRequest,
 });
 
 export const MockIntegration = z.strictObject({
@@ -106,11 +111,7 @@ export const MockIntegration = z.strictObject({
 /** API Gateway's non-proxy `http` integration: the request and the upstream's response go through `mapping`. */
 export const HttpIntegration = z.strictObject({
   type: z.literal('http'),
-  uri: z.string().min(1),
-  method: z.enum(HTTP_METHODS).optional(),
-  timeoutMs: Millis(50, 29_000, 29_000),
-  requestHeaders: HeaderMap.default({}),
-  requestQuery: z.record(z.string().min(1), z.string()).default({}),
+  ...UpstreamRequest,
   mapping: Mapping.default(Mapping.parse({})),
 });
 
@@ -200,21 +201,13 @@ const IdentitySource = z.string().trim().regex(IDENTITY_SOURCE, 'an identity sou
 const IdentitySources = z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(IdentitySource));
 const HeaderIdentitySource = IdentitySource.regex(/^(?:method\.request|\$request)\.header\./, 'this authorizer reads its token from a header: method.request.header.NAME');
 const ResultTtl = z.number().int().min(0, '0 disables caching').max(3600, 'at most 3600 seconds').default(300);
-const RegexSource = z.string().refine((s) => {
-  try {
-    new RegExp(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'not a valid regular expression');
 
 export const TokenAuthorizer = z.strictObject({
   type: z.literal('token'),
   function: LambdaFunctionName,
   identitySource: HeaderIdentitySource.default('method.request.header.Authorization'),
   /** Checked before the function is called; a token that does not match answers 401. */
-  identityValidationExpression: RegexSource.optional(),
+  identityValidationExpression: Regex.optional(),
   resultTtlSeconds: ResultTtl,
   timeoutMs: Millis(50, 29_000, 10_000),
 });

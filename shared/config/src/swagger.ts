@@ -1,5 +1,6 @@
 import { isObj, type Obj } from '@turnpike/codec/plain';
 import type { ConfigIssue } from './errors.js';
+import { moveRefs } from './jsonSchema.js';
 import { lineOf, type SourceDoc } from './source.js';
 
 /**
@@ -95,12 +96,4 @@ function resolveParameter(p: unknown, shared: Obj): unknown {
 }
 
 /** `#/definitions/X` is `#/components/schemas/X` in OpenAPI 3. */
-function renameRefs(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(renameRefs);
-  if (!isObj(v)) return v;
-  const out: Obj = {};
-  for (const [k, x] of Object.entries(v)) {
-    out[k] = k === '$ref' && typeof x === 'string' && x.startsWith('#/definitions/') ? `#/components/schemas/${x.slice('#/definitions/'.length)}` : renameRefs(x);
-  }
-  return out;
-}
+const renameRefs = (v: unknown) => moveRefs(v, '#/definitions/', '#/components/schemas/');

@@ -21,9 +21,8 @@ with it, code included: each handler module is read as it is (one self-contained
 bundle its dependencies in) and run by workers started with --control (docs/functions.md).
 ${CONTROL_HELP}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { ...CONTROL_OPTIONS, file: { type: 'string', short: 'f' }, api: { type: 'string' }, functions: { type: 'boolean' } });
-    const [action, name, ...extra] = positionals;
-    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    const { values, positionals } = parse(argv, { ...CONTROL_OPTIONS, file: { type: 'string', short: 'f' }, api: { type: 'string' }, functions: { type: 'boolean' } }, 2);
+    const [action, name] = positionals;
     switch (action) {
       case 'put': {
         if (!values.file) throw new UsageError('--file is required');

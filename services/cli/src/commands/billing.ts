@@ -36,9 +36,8 @@ ${STORE_HELP}`,
       'spend-cap': { type: 'string' },
       currency: { type: 'string' },
       'cap-action': { type: 'string' },
-    });
-    const [action, sub, ...extra] = positionals;
-    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    }, 2);
+    const [action, sub] = positionals;
     const format = (values.format ?? 'cloudevents') as ExportFormat;
     if (format !== 'cloudevents' && format !== 'stripe') throw new UsageError('--format is cloudevents or stripe');
     const attempts = intOption(values.attempts, 'attempts', 1, 20);

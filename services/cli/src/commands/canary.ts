@@ -14,9 +14,8 @@ create also changes an existing canary's deployment, percentage or variables. pr
 deployment and variables the stage's own and ends the canary; delete ends it.
 ${CONTROL_HELP}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { ...CONTROL_OPTIONS, api: { type: 'string' }, stage: { type: 'string' }, deployment: { type: 'string' }, percent: { type: 'string' }, variable: { type: 'string', multiple: true } });
-    const [action, ...extra] = positionals;
-    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    const { values, positionals } = parse(argv, { ...CONTROL_OPTIONS, api: { type: 'string' }, stage: { type: 'string' }, deployment: { type: 'string' }, percent: { type: 'string' }, variable: { type: 'string', multiple: true } }, 1);
+    const [action] = positionals;
     const path = `/v1/apis/${seg(required(values.api, 'api'))}/stages/${seg(required(values.stage, 'stage'))}/canary`;
     const done = (s: StageRecord, what: string) => print(values.json, s, () => console.log(`stage ${s.name} of ${s.api}: ${what} (stage version ${s.version})`));
     switch (action) {

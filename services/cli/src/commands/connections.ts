@@ -1,16 +1,7 @@
-import { seg } from '@turnpike/control';
+import { seg, type ConnectionList } from '@turnpike/control';
 import { UsageError, parse, type Command } from '../command.js';
 import { printTable } from './storeAccess.js';
 import { CONTROL_HELP, CONTROL_OPTIONS, print, required, withClient } from './controlAccess.js';
-
-interface ListedConnection {
-  connectionId: string;
-  node: string;
-  api: string;
-  stage: string;
-  connectedAt: number;
-  sourceIp: string;
-}
 
 export const command: Command = {
   help: `turnpike connections list
@@ -24,9 +15,8 @@ message, close it (1000), or publish to every subscriber of a topic of an API st
 @connections and @topics on the edges, through the admin API (scope area connections).
 ${CONTROL_HELP}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { ...CONTROL_OPTIONS, data: { type: 'string' }, api: { type: 'string' }, stage: { type: 'string' }, topic: { type: 'string' } });
-    const [action, id, ...extra] = positionals;
-    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    const { values, positionals } = parse(argv, { ...CONTROL_OPTIONS, data: { type: 'string' }, api: { type: 'string' }, stage: { type: 'string' }, topic: { type: 'string' } }, 2);
+    const [action, id] = positionals;
     const conn = () => {
       if (!id) throw new UsageError(`turnpike connections ${action} needs a connection id`);
       return `/v1/connections/${seg(id)}`;
@@ -34,7 +24,7 @@ ${CONTROL_HELP}`,
     switch (action) {
       case 'list':
         return withClient('connections', values, async (client) => {
-          const r = await client.call<{ connections: ListedConnection[]; truncated: boolean }>('GET', '/v1/connections');
+          const r = await client.call<ConnectionList>('GET', '/v1/connections');
           print(values.json, r, () => {
             printTable(['ID', 'API', 'STAGE', 'NODE', 'SOURCE IP', 'CONNECTED'], r.connections.map((c) => [c.connectionId, c.api, c.stage, c.node, c.sourceIp, new Date(c.connectedAt).toISOString()]));
             if (r.truncated) console.log('(more connections than listed)');

@@ -1,8 +1,8 @@
 import { ControlServer } from '@turnpike/control';
-import { AdminTokenStore, ControlError, RedisKeys, connectRedis } from '@turnpike/redis';
+import { AdminTokenStore, RedisKeys } from '@turnpike/redis';
 import pino from 'pino';
 import { UsageError, intOption, onShutdown, parse, type Command } from '../command.js';
-import { STORE_HELP, STORE_OPTIONS, printTable, redisTarget } from './storeAccess.js';
+import { STORE_HELP, STORE_OPTIONS, printTable, redisTarget, withRedis } from './storeAccess.js';
 
 export const command: Command = {
   help: `turnpike control [--host H] [--port N] [redis options]
@@ -27,9 +27,8 @@ ${STORE_HELP}`,
     }
     const [group, action, ...rest] = positionals;
     if (group !== 'tokens') throw new UsageError(`unknown subcommand "${group}" (tokens)`);
-    const redis = connectRedis({ ...endpoint, name: 'turnpike-control-tokens', maxRetriesPerRequest: 1 });
-    const tokens = new AdminTokenStore(redis, new RedisKeys(keyPrefix));
-    try {
+    return withRedis('control', endpoint, async (redis) => {
+      const tokens = new AdminTokenStore(redis, new RedisKeys(keyPrefix));
       if (action === 'create') {
         if (!values.name) throw new UsageError('--name is required');
         const t = await tokens.create({ name: values.name, scopes: values.scope ?? [], by: `cli:${process.env.USER ?? 'unknown'}` });
@@ -46,14 +45,6 @@ ${STORE_HELP}`,
         console.log(`revoked ${id}`);
       } else throw new UsageError('expected tokens create, list or revoke');
       return 0;
-    } catch (err) {
-      if (err instanceof ControlError) {
-        console.error(`turnpike control: ${err.message}`);
-        return 1;
-      }
-      throw err;
-    } finally {
-      redis.disconnect();
-    }
+    });
   },
 };

@@ -1,6 +1,6 @@
 import { seg } from '@turnpike/control';
 import type { DeploymentRecord, StageRecord } from '@turnpike/redis';
-import { UsageError, parse, type Command } from '../command.js';
+import { parse, type Command } from '../command.js';
 import { CONTROL_HELP, CONTROL_OPTIONS, ifMatch, print, required, withClient } from './controlAccess.js';
 
 export const command: Command = {
@@ -11,8 +11,7 @@ the stage, with the variables the definition gives it, if new). Every edge follo
 serves it within a second; requests in flight finish on the routes they started with.
 ${CONTROL_HELP}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { ...CONTROL_OPTIONS, api: { type: 'string' }, stage: { type: 'string' }, description: { type: 'string' } });
-    if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const { values } = parse(argv, { ...CONTROL_OPTIONS, api: { type: 'string' }, stage: { type: 'string' }, description: { type: 'string' } }, 0);
     const api = required(values.api, 'api');
     const stage = required(values.stage, 'stage');
     return withClient('deploy', values, async (client) => {

@@ -18,10 +18,9 @@ their retries reset (all of them, or only --id ones). Without --function, every 
       redis: { type: 'string' },
       'key-prefix': { type: 'string' },
       json: { type: 'boolean' },
-    });
+    }, 1);
     const action = positionals[0];
     if (action !== 'list' && action !== 'replay') throw new UsageError('expected "list" or "replay"');
-    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
     if (!values.config) throw new UsageError('--config is required');
     if (action === 'list' && values.id) throw new UsageError('--id applies to replay');
     const config = loadConfig(values.config);

@@ -13,9 +13,8 @@ Custom domains and their base path mappings: HOST/PATH/... is served by the API'
 stage in the path); --base-path "(none)" maps the root. A host with mappings is routed by them only.
 ${CONTROL_HELP}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { ...CONTROL_OPTIONS, domain: { type: 'string' }, 'base-path': { type: 'string' }, api: { type: 'string' }, stage: { type: 'string' } });
-    const [action, ...extra] = positionals;
-    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    const { values, positionals } = parse(argv, { ...CONTROL_OPTIONS, domain: { type: 'string' }, 'base-path': { type: 'string' }, api: { type: 'string' }, stage: { type: 'string' } }, 1);
+    const [action] = positionals;
     const path = () => `/v1/domains/${seg(required(values.domain, 'domain'))}/mappings/${seg(required(values['base-path'], 'base-path'))}`;
     switch (action) {
       case 'list':

@@ -17,9 +17,8 @@ ${STORE_HELP}`,
       value: { type: 'string' },
       disabled: { type: 'boolean' },
       id: { type: 'string' },
-    });
-    const [action, ...extra] = positionals;
-    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    }, 1);
+    const [action] = positionals;
     switch (action) {
       case 'create':
         if (!values.name) throw new UsageError('--name is required');

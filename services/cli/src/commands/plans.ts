@@ -25,9 +25,8 @@ ${STORE_HELP}`,
       period: { type: 'string' },
       plan: { type: 'string' },
       key: { type: 'string' },
-    });
-    const [action, ...extra] = positionals;
-    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    }, 1);
+    const [action] = positionals;
     switch (action) {
       case 'create': {
         if (!values.name) throw new UsageError('--name is required');

@@ -1,6 +1,6 @@
 import { seg } from '@turnpike/control';
 import type { StageRecord } from '@turnpike/redis';
-import { UsageError, parse, type Command } from '../command.js';
+import { parse, type Command } from '../command.js';
 import { CONTROL_HELP, CONTROL_OPTIONS, ifMatch, print, required, withClient } from './controlAccess.js';
 
 export const command: Command = {
@@ -9,8 +9,7 @@ export const command: Command = {
 Points STAGE back at DEPLOYMENT, or at the deployment it served before the current one, in one step.
 ${CONTROL_HELP}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { ...CONTROL_OPTIONS, api: { type: 'string' }, stage: { type: 'string' }, to: { type: 'string' } });
-    if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const { values } = parse(argv, { ...CONTROL_OPTIONS, api: { type: 'string' }, stage: { type: 'string' }, to: { type: 'string' } }, 0);
     const api = required(values.api, 'api');
     const stage = required(values.stage, 'stage');
     return withClient('rollback', values, async (client) => {

@@ -22,9 +22,8 @@ ${CONTROL_HELP}`,
       unset: { type: 'string', multiple: true },
       throttle: { type: 'string' },
       'no-throttle': { type: 'boolean' },
-    });
-    const [action, ...extra] = positionals;
-    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    }, 1);
+    const [action] = positionals;
     const api = seg(required(values.api, 'api'));
     const path = () => `/v1/apis/${api}/stages/${seg(required(values.stage, 'stage'))}`;
     const human = (s: StageRecord) => () => console.log(`stage ${s.name} of ${s.api}: deployment ${s.deploymentId}, version ${s.version}${s.canary ? `, canary ${s.canary.deploymentId} at ${s.canary.percent}%` : ''}\nvariables: ${JSON.stringify(s.variables)}`);

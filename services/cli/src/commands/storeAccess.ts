@@ -1,5 +1,5 @@
 import { loadConfig } from '@turnpike/config';
-import { ApiKeyStore, RedisKeys, StoreError, connectRedis, describeRedis, type RedisClient, type RedisEndpoint } from '@turnpike/redis';
+import { ApiKeyStore, ControlError, RedisKeys, StoreError, connectRedis, describeRedis, type RedisClient, type RedisEndpoint } from '@turnpike/redis';
 
 /** The options every store command takes to find Redis: a config file, or the URL and prefix directly. */
 export const STORE_OPTIONS = {
@@ -28,7 +28,7 @@ export function redisTarget(values: { config?: string; redis?: string; 'key-pref
 /**
  * Connects to Redis for one command, runs `fn`, and disconnects. An unreachable Redis is one line naming
  * the URL and the cause (`connect ECONNREFUSED 127.0.0.1:6379`) within a second, exit 1; so is a
- * StoreError (unknown id, invalid input).
+ * StoreError or ControlError (unknown id, invalid input).
  */
 export async function withRedis(command: string, endpoint: RedisEndpoint, fn: (redis: RedisClient) => Promise<number>): Promise<number> {
   let redis: RedisClient;
@@ -43,7 +43,7 @@ export async function withRedis(command: string, endpoint: RedisEndpoint, fn: (r
     await whenReady(redis, describeRedis(endpoint));
     return await fn(redis);
   } catch (err) {
-    if (err instanceof StoreError || err instanceof UnreachableError) {
+    if (err instanceof StoreError || err instanceof ControlError || err instanceof UnreachableError) {
       console.error(`turnpike ${command}: ${err.message}`);
       return 1;
     }

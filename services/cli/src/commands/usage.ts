@@ -10,8 +10,7 @@ with one pair per day (remaining: what is left of a daily quota, else null), plu
 Edges write usage once a second, so the current second may not show yet.
 ${STORE_HELP}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { ...STORE_OPTIONS, key: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } });
-    if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const { values } = parse(argv, { ...STORE_OPTIONS, key: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } }, 0);
     if (!values.key || !values.from || !values.to) throw new UsageError('--key, --from and --to are required');
     return withStore('usage', values, async (store) => {
       const rows = await store.getUsage(values.key!, values.from!, values.to!);

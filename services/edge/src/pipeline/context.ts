@@ -23,22 +23,7 @@ export interface ContextServices {
 }
 
 /** What the edge knows of a request when its head has been read: everything a RequestContext is built from. */
-export interface RequestContextInit {
-  readonly res: ClientResponse;
-  readonly services: ContextServices;
-  readonly requestId: string;
-  readonly method: string;
-  readonly path: string;
-  readonly segments: readonly string[];
-  readonly query: string;
-  readonly headers: Record<string, string>;
-  readonly rawHeaders: string[];
-  readonly host: string;
-  readonly sourceIp: string;
-  readonly api: CompiledApi;
-  readonly stage: ApiStage;
-  readonly routeOffset: number;
-}
+export type RequestContextInit = Pick<RequestContext, 'res' | 'services' | 'requestId' | 'method' | 'path' | 'segments' | 'query' | 'headers' | 'rawHeaders' | 'host' | 'sourceIp' | 'api' | 'stage' | 'routeOffset'>;
 
 /**
  * Per-request state, and the only way stages answer a client. Everything here belongs to this one request;
@@ -114,6 +99,7 @@ export class RequestContext implements ResponseOwner, BodyOwner {
   readonly routeOffset: number;
 
   constructor(init: RequestContextInit) {
+    // One store a field rather than Object.assign: on the request path, ~200 ns less a request.
     this.res = init.res;
     this.services = init.services;
     this.requestId = init.requestId;

@@ -174,27 +174,25 @@ const NO_APIS: readonly CompiledApi[] = [];
 function resolveIn(apis: readonly CompiledApi[], segments: readonly string[]): Resolved | null {
   for (const api of apis) {
     const base = api.basePathSegments;
-    if (segments.length < base.length) continue;
-    let i = 0;
-    while (i < base.length && segments[i] === base[i]) i++;
-    if (i < base.length) continue;
-    const stageSegment = segments[i];
+    if (!startsWith(segments, base)) continue;
+    const stageSegment = segments[base.length];
     const named = stageSegment === undefined ? undefined : api.stages.get(stageSegment);
-    if (named && !named.isDefault) return { api, stage: named, offset: i + 1 };
-    if (api.defaultStage) return { api, stage: api.defaultStage, offset: i };
+    if (named && !named.isDefault) return { api, stage: named, offset: base.length + 1 };
+    if (api.defaultStage) return { api, stage: api.defaultStage, offset: base.length };
   }
   return null;
 }
 
 function resolveMount(mounts: readonly Mount[], segments: readonly string[]): Resolved | null {
-  for (const m of mounts) {
-    const base = m.segments;
-    if (segments.length < base.length) continue;
-    let i = 0;
-    while (i < base.length && segments[i] === base[i]) i++;
-    if (i === base.length) return { api: m.api, stage: m.stage, offset: i };
-  }
+  for (const m of mounts) if (startsWith(segments, m.segments)) return { api: m.api, stage: m.stage, offset: m.segments.length };
   return null;
+}
+
+/** Whether the path's first segments are `base` (a base path, or a domain's mapping). */
+function startsWith(segments: readonly string[], base: readonly string[]): boolean {
+  if (segments.length < base.length) return false;
+  for (let i = 0; i < base.length; i++) if (segments[i] !== base[i]) return false;
+  return true;
 }
 
 /**

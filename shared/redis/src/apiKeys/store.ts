@@ -93,6 +93,7 @@ const resolveScript = createRequire(import.meta.url).resolve;
 /** One metering batch for one key and day: "<apiId>/<stage> <route key>" → [calls, bytes]. */
 export type UsageBatch = ReadonlyMap<string, readonly [number, number]>;
 
+/** Billable calls and response bytes of one key, one day, one route (what the edge meters; what billing rates). */
 export interface RouteUsageRow {
   date: string;
   apiId: string;

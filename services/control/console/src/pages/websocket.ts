@@ -1,25 +1,17 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
+import type { ConnectionList, ListedConnection } from '../../../src/adminTypes.js';
 import { call, seg } from '../api.js';
 import { Empty, ErrorBox, Loading, Status, fmt, useAction, useLoad } from '../ui.js';
 
-interface Conn {
-  connectionId: string;
-  node: string;
-  api: string;
-  stage: string;
-  connectedAt: number;
-  sourceIp: string;
-}
-
-function countBy(conns: Conn[], key: (c: Conn) => string): [string, number][] {
+function countBy(conns: ListedConnection[], key: (c: ListedConnection) => string): [string, number][] {
   const m = new Map<string, number>();
   for (const c of conns) m.set(key(c), (m.get(key(c)) ?? 0) + 1);
   return [...m].sort((a, b) => b[1] - a[1]);
 }
 
 export function WebSocketPage() {
-  const conns = useLoad(() => call<{ connections: Conn[]; truncated: boolean }>('GET', '/v1/connections'), [], 2_000);
+  const conns = useLoad(() => call<ConnectionList>('GET', '/v1/connections'), [], 2_000);
   const list = conns.data?.connections ?? [];
   const table = (title: string, rows: [string, number][]) => html`<table class="compact"><thead><tr><th scope="col">${title}</th><th scope="col">Connections</th></tr></thead>
     <tbody>${rows.map(([k, n]) => html`<tr><td><code>${k}</code></td><td>${n}</td></tr>`)}</tbody></table>`;
@@ -46,7 +38,7 @@ export function WebSocketPage() {
 
 const value = (set: (v: string) => void) => (e: Event) => set((e.target as HTMLInputElement).value);
 
-function Send({ connections }: { connections: Conn[] }) {
+function Send({ connections }: { connections: ListedConnection[] }) {
   const [id, setId] = useState('');
   const [data, setData] = useState('');
   const a = useAction();
@@ -65,7 +57,7 @@ function Send({ connections }: { connections: Conn[] }) {
   </form>`;
 }
 
-function Publish({ connections }: { connections: Conn[] }) {
+function Publish({ connections }: { connections: ListedConnection[] }) {
   const first = connections[0];
   const [target, setTarget] = useState(first ? `${first.api}/${first.stage}` : '');
   const [topic, setTopic] = useState('');
