@@ -95,7 +95,7 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private reader: RedisClient | null = null;
   /**
    * BullMQ, loaded with the first lane rather than with the edge: an edge whose routes never call a
-   * function (a WebSocket-only node) does not hold its modules (~4 MB of heap per process).
+   * function (a WebSocket-only node) does not hold its modules (~3 MB of heap per process).
    */
   private bullmq: Promise<typeof import('bullmq')> | null = null;
   private readLoop: Promise<void> | null = null;
