@@ -7,7 +7,9 @@
 #     ~18,000 connections each: the open-files limit is 20,000 per process;
 #   - ceil(TOTAL / 16,000) client processes of at most 16,000 connections, each from its own 16 source
 #     addresses 127.<20+n>.0.1-16 (~1,000 connections per source address: no ephemeral-port exhaustion,
-#     and the kernel's per-address port search stays short);
+#     and the kernel's per-address port search stays short). They are the C client
+#     (loadtests/src/websocket/idleClient.c, compiled with `cc` on first use; BENCH_WSS_CLIENT=node runs
+#     the Node one, ~90 times the memory per connection);
 #   - every connection passes a `$connect` route that subscribes it to topic "bench"; connections are
 #     opened in two halves (the second half's memory is the marginal cost of a connection);
 #   - then it waits until all are in the Redis registry, publishes once to the topic (every client
@@ -18,11 +20,13 @@
 # deletes the keys under its prefix.
 #
 # Memory, from the runs recorded in loadtests/README.md: ~150 MB RSS per idle edge process, ~1.5-2 KB
-# per connection on the edges, the client processes about as much again, and the kernel ~3 KB per socket
-# with two sockets per loopback connection. The million needs ~20 GB: run it on a quiet machine.
+# per connection on the edges, the C client processes ~1 MB each and ~50 B per connection (the Node
+# client's: ~47 MB and ~4.7 KB), and the kernel ~10 KB per connection (two sockets per loopback
+# connection). The million needs ~20 GB (edges ~9.6, kernel ~10, C clients ~0.1): run it on a quiet
+# machine.
 #
 # Usage: loadtests/million-websockets.sh [TOTAL] [EDGES]   (env: TIMEOUT seconds, default 3600;
-#        BENCH_WSS_SAMPLE @connections sample, default 1000; REDIS_URL)
+#        BENCH_WSS_SAMPLE @connections sample, default 1000; BENCH_WSS_CLIENT c or node, default c; REDIS_URL)
 set -euo pipefail
 TOTAL=${1:-1000000}
 EDGES=${2:-$(( (TOTAL + 17999) / 18000 ))}
@@ -52,7 +56,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 started=$(date +%s)
 # Its own process group (setsid), so the trap reaches the edges and clients it starts.
-BENCH_WSS_TOTAL=$TOTAL BENCH_WSS_NODES=$EDGES BENCH_WSS_SAMPLE=${BENCH_WSS_SAMPLE:-1000} \
+BENCH_WSS_TOTAL=$TOTAL BENCH_WSS_NODES=$EDGES BENCH_WSS_SAMPLE=${BENCH_WSS_SAMPLE:-1000} BENCH_WSS_CLIENT=${BENCH_WSS_CLIENT:-c} \
   setsid timeout --kill-after=30 "$TIMEOUT" npm run bench -- wsscale &
 BENCH_PID=$!
 wait "$BENCH_PID"

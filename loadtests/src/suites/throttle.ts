@@ -1,10 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiKeyStore, RedisKeys, connectRedis } from '@turnpike/redis';
 import { deletePrefix } from '@turnpike/testing';
 import { measureAll, report, type Ratio, type Target } from '../harness.js';
-import { startEdge, startUpstream, type Running } from '../processes.js';
+import { ROOT, TURNPIKE, start, startEdge, startUpstream, type Running } from '../processes.js';
 import { topFunctions } from '../cpuProfile.js';
 
 /**
@@ -12,6 +12,9 @@ import { topFunctions } from '../cpuProfile.js';
  * throttling at the gateway, stage, route and usage plan levels (limits far above the load, so every
  * request pays for every level and none is refused), side by side in one run; target ≥ 0.9×. A third
  * target hammers a route far over its limit: the cost of refusing, which stays on the node.
+ * Issue 19's full pipeline is a second edge of the same build with everything on: the guarded route
+ * plus a cached Lambda TOKEN authorizer, metrics served on a management port and an access log line
+ * per request written to a file; it is compared with the first edge's plain route (nothing on).
  * BENCH_PROFILE=1 also records a CPU profile of the edge and prints its top functions; BENCH_BASELINE
  * (another build's turnpike.mjs) measures that build's plain and guarded routes in the same run.
  */
@@ -50,6 +53,38 @@ apis:
 `;
     const edge = await startEdge(yaml, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
     started.push(edge);
+    // The authorizer's first call runs on a worker; every later one is a policy-cache hit on the edge.
+    const logDir = mkdtempSync(join(tmpdir(), 'tp-bench-log-'));
+    const fullYaml = `
+gateway:
+  throttle: { rateLimit: 5000000, burstLimit: 5000000 }
+  accessLog:
+    destination: ${join(logDir, 'access.log')}
+    format: '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","routeKey":"$context.routeKey","status":"$context.status","latency":"$context.responseLatency","integrationLatency":"$context.integrationLatency","principal":"$context.authorizer.principalId"}'
+functions:
+  tokenAuth: { handler: ${join(ROOT, 'loadtests/functions/tokenAuthorizer.handler')} }
+authorizers:
+  tok: { type: token, function: tokenAuth, resultTtlSeconds: 3600 }
+apis:
+  - name: bench
+    stages:
+      $default: { throttle: { rateLimit: 5000000, burstLimit: 5000000 } }
+    routes:
+      GET /plain: { integration: { type: http_proxy, uri: "${up}" } }
+      GET /authorized: { authorizer: tok, integration: { type: http_proxy, uri: "${up}" } }
+      GET /full:
+        apiKeyRequired: true
+        authorizer: tok
+        throttle: { rateLimit: 5000000, burstLimit: 5000000 }
+        integration: { type: http_proxy, uri: "${up}" }
+`;
+    const fullProfileDir = profileDir ? mkdtempSync(join(tmpdir(), 'tp-prof-full-')) : null;
+    const full = await startEdge(fullYaml, fullProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${fullProfileDir}`] : [], ['--management-port', '0']);
+    started.push(full);
+    const fullFile = join(logDir, 'turnpike.yaml');
+    writeFileSync(fullFile, fullYaml);
+    const worker = await start(process.execPath, [TURNPIKE, 'worker', '--config', fullFile, '--key-prefix', prefix], { readyEvent: 'ready', env: { LOG_LEVEL: 'warn' } });
+    started.push(worker);
     // Another build's edge beside this one (a change's before and after in one run).
     const baselineBin = process.env.BENCH_BASELINE;
     const baseline = baselineBin ? await startEdge(yaml, [], [], baselineBin) : null;
@@ -59,6 +94,15 @@ apis:
       { name: 'plain proxy route', url: `${base}/plain`, pid: edge.proc.pid },
       { name: 'API key + 4 throttle levels + quota', url: `${base}/guarded`, headers: { 'x-api-key': key.value }, pid: edge.proc.pid },
       { name: 'route over its limit (429s)', url: `${base}/limited`, pid: edge.proc.pid },
+      // What each part of the full pipeline adds: metrics and the access log, then the authorizer.
+      { name: 'plain route, metrics + access log on', url: `http://127.0.0.1:${full.info.port as number}/plain`, pid: full.proc.pid },
+      { name: 'cached authorizer, metrics + access log on', url: `http://127.0.0.1:${full.info.port as number}/authorized`, headers: { authorization: 'Bearer bench' }, pid: full.proc.pid },
+      {
+        name: 'full pipeline (+ cached authorizer, metrics, access log)',
+        url: `http://127.0.0.1:${full.info.port as number}/full`,
+        headers: { 'x-api-key': key.value, authorization: 'Bearer bench' },
+        pid: full.proc.pid,
+      },
       ...(baseline
         ? [
             { name: 'baseline plain proxy route', url: `http://127.0.0.1:${baseline.info.port as number}/plain`, pid: baseline.proc.pid },
@@ -67,16 +111,17 @@ apis:
         : []),
     ];
     const results = await measureAll(targets);
-    let profile: { fn: string; selfPct: number }[] | undefined;
-    if (profileDir) {
-      await edge.stop(); // writes the profile on exit
-      profile = topFunctions(profileDir, 40);
+    let profiles: { edgeCpuProfileTop: { fn: string; selfPct: number }[]; fullEdgeCpuProfileTop: { fn: string; selfPct: number }[] } | undefined;
+    if (profileDir && fullProfileDir) {
+      await Promise.all([edge.stop(), full.stop()]); // each writes its profile on exit
+      profiles = { edgeCpuProfileTop: topFunctions(profileDir, 40), fullEdgeCpuProfileTop: topFunctions(fullProfileDir, 40) };
     }
     const ratios: Ratio[] = [
       { label: 'guarded / plain', numerator: 'API key + 4 throttle levels + quota', denominator: 'plain proxy route', target: 0.9 },
+      { label: 'full pipeline / plain', numerator: 'full pipeline (+ cached authorizer, metrics, access log)', denominator: 'plain proxy route', target: 0.9 },
       ...(baseline ? [{ label: 'baseline guarded / plain', numerator: 'baseline guarded route', denominator: 'baseline plain proxy route' }] : []),
     ];
-    report('throttle', results, ratios, profile ? { edgeCpuProfileTop: profile } : {});
+    report('throttle', results, ratios, profiles ?? {});
   } finally {
     await Promise.all(started.map((p) => p.stop()));
     redis.disconnect();

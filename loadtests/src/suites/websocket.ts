@@ -1,4 +1,3 @@
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { RedisKeys, connectRedis } from '@turnpike/redis';
 import { deletePrefix, freePort } from '@turnpike/testing';
 import { measureAll, report, DEFAULTS, type Result, type Target } from '../harness.js';
 import { ROOT, TURNPIKE, start, type Running } from '../processes.js';
+import { startClient, type ClientProcess } from '../websocket/clientProcess.js';
 
 /**
  * Issue 6's benchmark, in three parts:
@@ -18,15 +18,14 @@ import { ROOT, TURNPIKE, start, type Running } from '../processes.js';
  * 3. delivery across two nodes: messages/s through @connections (posted to node A for connections on
  *    node B) and through a topic (published on A, subscribers on A and B), counted at the clients.
  *
- * Clients are separate processes (loadtests/dist/wsIdleClients.mjs), each with its own 16 source
- * addresses 127.<n>.0.x, so 100,000 connections to one port neither run out of ephemeral ports nor
- * slow down in the kernel's port search.
+ * Clients are separate processes (websocket/clientProcess.ts: C, or Node with BENCH_WSS_CLIENT=node),
+ * each with its own 16 source addresses 127.<n>.0.x, so 100,000 connections to one port neither run out of
+ * ephemeral ports nor slow down in the kernel's port search.
  */
 const PER_NODE = Number(process.env.BENCH_WS_PER_NODE ?? 18_000);
 const TOTAL = Number(process.env.BENCH_WS_TOTAL ?? 100_000);
 const NODES = Number(process.env.BENCH_WS_NODES ?? 6);
 export const PER_CLIENT = 16_000;
-const CLIENT_SCRIPT = join(ROOT, 'loadtests/dist/wsIdleClients.mjs');
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const MESSAGE = 'x'.repeat(64);
 
@@ -49,31 +48,6 @@ apis:
         $connect: { integration: { type: mock }, topics: [bench] }
         $default: { integration: { type: mock } }
 `;
-
-export interface ClientProcess {
-  proc: ChildProcess;
-  request<T>(msg: Record<string, unknown>, reply: string): Promise<T>;
-}
-
-export async function startClient(): Promise<ClientProcess> {
-  const proc = fork(CLIENT_SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const waiting = new Map<string, (m: unknown) => void>();
-  proc.on('message', (m: { type: string }) => {
-    const w = waiting.get(m.type);
-    waiting.delete(m.type);
-    w?.(m);
-  });
-  const client: ClientProcess = {
-    proc,
-    request: <T>(msg: Record<string, unknown>, reply: string) =>
-      new Promise<T>((resolve) => {
-        waiting.set(reply, resolve as (m: unknown) => void);
-        proc.send(msg);
-      }),
-  };
-  await new Promise<void>((resolve) => waiting.set('ready', () => resolve()));
-  return client;
-}
 
 interface Connected {
   ok: number;
@@ -172,7 +146,7 @@ export async function run(): Promise<void> {
   const clients: ClientProcess[] = [];
   const extra: Record<string, unknown> = {};
   const stopAll = async () => {
-    for (const c of clients.splice(0)) c.proc.send({ type: 'close' });
+    await Promise.all(clients.splice(0).map((c) => c.close()));
     await Promise.all(running.splice(0).map((r) => r.stop()));
   };
   try {
@@ -242,7 +216,6 @@ export async function run(): Promise<void> {
     if (idOnB === undefined) throw new Error('node B registered none of its 50 connections');
     await receiverA.request({ type: 'connect', host: '127.0.0.1', port: portA, path: '/prod', count: 50, addresses: sourceAddresses(40), concurrency: 10 }, 'connected');
     const presign = (port: number, path: string) => signSigV4({ method: 'POST', host: `127.0.0.1:${port}`, rawPath: path, body: MESSAGE }, creds, 'us-east-1');
-    const frame = 2 + MESSAGE.length;
     const bytesOf = async (c: ClientProcess) => (await c.request<{ bytes: number }>({ type: 'stats' }, 'stats')).bytes;
     const connectionsPath = `/prod/@connections/${encodeURIComponent(idOnB)}`;
     const targets: Target[] = [
@@ -256,7 +229,8 @@ export async function run(): Promise<void> {
       const [r] = await measureAll([t], 1, { ...DEFAULTS, warmupSec: 0 });
       await settle(500);
       const after = (await bytesOf(receiverA)) + (await bytesOf(receiverB));
-      delivered[t.name] = Math.round((after - before) / frame / DEFAULTS.durationSec);
+      // The clients count payload bytes of data frames: MESSAGE.length per message.
+      delivered[t.name] = Math.round((after - before) / MESSAGE.length / DEFAULTS.durationSec);
       if (r !== undefined) results.push(r);
     }
     extra.deliveredMessagesPerSecond = delivered;

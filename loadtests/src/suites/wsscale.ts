@@ -17,17 +17,17 @@ import {
   registeredIds,
   rssBytes,
   settle,
-  startClient,
   startNode,
-  type ClientProcess,
 } from './websocket.js';
+import { CLIENT_KIND, startClient, type ClientProcess } from '../websocket/clientProcess.js';
 
 /**
  * Issue 19's idle-WebSocket scale run: BENCH_WSS_TOTAL connections (20,000 here; one million with
  * loadtests/million-websockets.sh) over BENCH_WSS_NODES edge processes sharing one port
  * (`--port-group`, SO_REUSEPORT), from client processes of at most 16,000 connections each with their
- * own 16 source addresses 127.<n>.0.x. Every connection goes through a `$connect` route that subscribes
- * it to topic "bench". Then, with all of them open, it checks they are still reachable:
+ * own 16 source addresses 127.<n>.0.x (C, or Node with BENCH_WSS_CLIENT=node). Every connection goes
+ * through a `$connect` route that subscribes it to topic "bench". Then, with all of them open, it
+ * checks they are still reachable:
  * - one topic publish on one node: every connection on every node receives it (counted at the clients);
  * - @connections POSTs to a sample of BENCH_WSS_SAMPLE registered ids, sent to the shared port (so most
  *   land on a node that does not hold the connection and go through the registry and node inboxes).
@@ -37,7 +37,6 @@ const NODES = Number(process.env.BENCH_WSS_NODES ?? Math.max(2, Math.ceil(TOTAL 
 const SAMPLE = Number(process.env.BENCH_WSS_SAMPLE ?? 100);
 /** Client process n uses 127.<FIRST_ADDRESS + n>.0.1–16: up to 235 client processes (3.7 M connections). */
 const FIRST_ADDRESS = 20;
-const FRAME = 2 + MESSAGE.length;
 
 export async function run(): Promise<void> {
   if (Math.ceil(TOTAL / PER_CLIENT) > 255 - FIRST_ADDRESS) throw new Error(`BENCH_WSS_TOTAL=${TOTAL} needs more than ${255 - FIRST_ADDRESS} client processes`);
@@ -49,16 +48,19 @@ export async function run(): Promise<void> {
   const clients: ClientProcess[] = [];
   try {
     const port = await freePort();
-    for (let i = 0; i < NODES; i++) running.push(await startNode(file, port, prefix));
+    // Clients first: without a C compiler the run stops before it starts dozens of edges.
     for (let i = 0; i < Math.ceil(TOTAL / PER_CLIENT); i++) clients.push(await startClient());
+    for (let i = 0; i < NODES; i++) running.push(await startNode(file, port, prefix));
     await settle(1_000);
     // In two halves: the first half's RSS growth includes what any connect storm costs once (V8's young
     // generation and malloc's arenas become resident), the second half's is what one more idle
     // connection costs. Memory is read after a full GC on every node (heapProbe.mjs).
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     const rss = () => sum(running.map((r) => rssBytes(r.info.pid as number)));
+    const clientRss = () => sum(clients.map((cl) => rssBytes(cl.pid)));
     const half = Math.floor(TOTAL / 2);
     const rssBefore = rss();
+    const clientRssBefore = clientRss();
     const heapBefore = await heapsAfterGc(running);
     // Each node registers its connections in Redis (a hash and a set entry each) behind the handshakes;
     // the writes still queued are heap too, so memory is read once the registry holds every connection.
@@ -73,6 +75,7 @@ export async function run(): Promise<void> {
     console.log('registered', registered);
     await settle(1_000);
     const rssAfter = rss();
+    const clientRssAfter = clientRss();
     const heapAfter = await heapsAfterGc(running);
     const c = { ok: c1.ok + c2.ok, failed: c1.failed + c2.failed, firstError: c1.firstError ?? c2.firstError, ms: c1.ms + c2.ms };
     const scale = {
@@ -91,6 +94,10 @@ export async function run(): Promise<void> {
       edgeHeapAfterGcMB: +(heapAfter.heapUsed / 2 ** 20).toFixed(1),
       allConnections: perConnectionAfterGc(heapBefore, heapAfter, c.ok),
       secondHalf: perConnectionAfterGc(heapHalf, heapAfter, c2.ok),
+      clientKind: CLIENT_KIND,
+      clientRssBeforeMB: +(clientRssBefore / 2 ** 20).toFixed(1),
+      clientRssAfterMB: +(clientRssAfter / 2 ** 20).toFixed(1),
+      clientRssBytesPerConnection: Math.round((clientRssAfter - clientRssBefore) / Math.max(1, c.ok)),
     };
     console.log('scale', scale);
 
@@ -109,12 +116,12 @@ export async function run(): Promise<void> {
       return r.status;
     };
     const received = async () => sum(await Promise.all(clients.map(async (cl) => (await cl.request<{ bytes: number }>({ type: 'stats' }, 'stats')).bytes)));
-    /** Frames received by all clients since `from` bytes, once `expected` arrived or 20 s passed. */
+    /** Messages received by all clients since `from` bytes (payload bytes of data frames), once `expected` arrived or 20 s passed. */
     const framesSince = async (from: number, expected: number): Promise<{ frames: number; ms: number }> => {
       const t0 = performance.now();
       let frames = 0;
       while (performance.now() - t0 < 20_000) {
-        frames = Math.floor(((await received()) - from) / FRAME);
+        frames = Math.floor(((await received()) - from) / MESSAGE.length);
         if (frames >= expected) break;
         await settle(100);
       }
@@ -135,7 +142,7 @@ export async function run(): Promise<void> {
     console.log('reach', reach);
     report('wsscale', [], [], { scale, registered, reach });
   } finally {
-    for (const cl of clients.splice(0)) cl.proc.send({ type: 'close' });
+    await Promise.all(clients.splice(0).map((cl) => cl.close()));
     await Promise.all(running.splice(0).map((r) => r.stop()));
     await deletePrefix(REDIS_URL, prefix);
   }
