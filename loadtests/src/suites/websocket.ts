@@ -122,8 +122,19 @@ export const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const HEAP_PROBE = join(ROOT, 'loadtests/servers/heapProbe.mjs');
 
+/**
+ * Node flags and C library settings of the edges these suites start: BENCH_EDGE_NODE_FLAGS
+ * (space-separated) and BENCH_EDGE_MALLOC_ARENA_MAX (glibc's MALLOC_ARENA_MAX). Unset, the edges run
+ * with what docs/deployment.md recommends for connection-heavy nodes (young generation capped at 2 × 4 MB,
+ * one malloc arena: 130-140 MB of RSS per edge with 18,000 idle connections against 162-166 MB,
+ * loadtests/README.md); set empty, with Node's and glibc's defaults, to compare.
+ */
+const EDGE_NODE_FLAGS = (process.env.BENCH_EDGE_NODE_FLAGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
+const EDGE_MALLOC_ARENA_MAX = process.env.BENCH_EDGE_MALLOC_ARENA_MAX ?? '1';
+
 export function startNode(file: string, port: number, prefix: string): Promise<Running> {
-  return start(process.execPath, ['--expose-gc', '--import', HEAP_PROBE, TURNPIKE, 'edge', '--config', file, '--port', String(port), '--management-port=-1', '--redis', REDIS_URL, '--key-prefix', prefix, '--port-group', prefix], { env: { LOG_LEVEL: 'warn' } });
+  const env: Record<string, string> = { LOG_LEVEL: 'warn', ...(EDGE_MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: EDGE_MALLOC_ARENA_MAX } : {}) };
+  return start(process.execPath, ['--expose-gc', '--import', HEAP_PROBE, ...EDGE_NODE_FLAGS, TURNPIKE, 'edge', '--config', file, '--port', String(port), '--management-port=-1', '--redis', REDIS_URL, '--key-prefix', prefix, '--port-group', prefix], { env });
 }
 
 export async function run(): Promise<void> {

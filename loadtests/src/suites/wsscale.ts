@@ -87,6 +87,8 @@ export async function run(): Promise<void> {
       connectSeconds: +(c.ms / 1000).toFixed(2),
       connectsPerSecond: Math.round(c.ok / (c.ms / 1000)),
       edgeRssBeforeMB: +(rssBefore / 2 ** 20).toFixed(1),
+      idleEdgeRssMB: +(rssBefore / NODES / 2 ** 20).toFixed(1),
+      idleEdgeRssAfterGcMB: +(heapBefore.rss / NODES / 2 ** 20).toFixed(1),
       edgeRssAfterMB: +(rssAfter / 2 ** 20).toFixed(1),
       edgeRssBytesPerConnection: Math.round((rssAfter - rssBefore) / Math.max(1, c.ok)),
       edgeHeapAfterGcMB: +(heapAfter.heapUsed / 2 ** 20).toFixed(1),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import pino, { type Logger } from 'pino';
 import type { ApiConfig, TurnpikeConfig } from '@turnpike/config';
 import { connectRedis, NodeHeartbeat, NodeHeartbeats, RedisKeys, whenConnected, type RedisClient } from '@turnpike/redis';
@@ -26,6 +26,7 @@ import { TrafficControl } from './services/traffic/trafficControl.js';
 import { WebSocketGateway } from './websocket/gateway.js';
 import { ControlFollower } from './control/follower.js';
 import { UpstreamPools } from './integrations/httpProxy/http1/upstreamPool.js';
+import { UpstreamAgent } from './integrations/httpProxy/upstreamAgent.js';
 
 export interface EdgeOptions {
   config: TurnpikeConfig;
@@ -80,7 +81,7 @@ export class Edge {
   readonly websockets: WebSocketGateway | null;
   private serving: Serving;
   private readonly app: TemplatedApp;
-  private readonly agent: Agent;
+  private readonly agent: UpstreamAgent;
   private readonly upstreams: UpstreamPools;
   private services: EdgeServices;
   private readonly ctxServices: ContextServices;
@@ -98,7 +99,7 @@ export class Edge {
   constructor(private readonly options: EdgeOptions) {
     const { config } = options;
     this.logger = options.logger ?? pino({ name: 'turnpike-edge' });
-    this.agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1 });
+    this.agent = new UpstreamAgent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1 });
     // The plain proxy path's client: the Agent's pool limits, undici's default connect timeout and head size limit.
     this.upstreams = new UpstreamPools({ connections: 256, keepAliveTimeoutMs: 30_000, keepAliveMaxTimeoutMs: 600_000, connectTimeoutMs: 10_000, maxHeadBytes: 16_384 });
     // --redis / REDIS_URL replace the address only: TLS and credentials of the config stay.
@@ -110,7 +111,7 @@ export class Edge {
     const userObserver = options.observer ?? null;
     const meter = this.traffic.observe;
     const observer: RequestObserver = userObserver === null ? meter : (ctx) => (meter(ctx), userObserver(ctx));
-    this.telemetry = new EdgeTelemetry(config, { upstreamSockets: () => openSockets(this.agent) + this.upstreams.openSockets, redis: this.redis, logger: this.logger }, { ...options.telemetry, observer });
+    this.telemetry = new EdgeTelemetry(config, { upstreamSockets: () => openSockets(this.agent.made) + this.upstreams.openSockets, redis: this.redis, logger: this.logger }, { ...options.telemetry, observer });
     // Opens its connections on the first invocation, so an edge that never calls a function pays nothing.
     this.invoker = new QueueFunctionInvoker({ redis: redisEndpoint, keyPrefix, logger: this.logger, timeoutMs: config.gateway.redis.timeoutMs });
     const authorization = new AuthorizationService({ redis: this.redis, keys, logger: this.logger });
@@ -264,7 +265,7 @@ export class Edge {
     this.app.close();
     await this.management?.close();
     await Promise.all(this.portClaims.map((c) => c.release()));
-    await this.agent.close().catch(() => {});
+    await this.agent.made?.close().catch(() => {});
     this.upstreams.close();
     await this.telemetry.close();
     await this.invoker.close();
@@ -432,8 +433,9 @@ function serving(config: TurnpikeConfig, services: EdgeServices): Serving {
 }
 
 
-/** Open undici sockets: an origin is served by a Pool (a count of sockets) or, with connections: 1, a single Client (a flag). */
-function openSockets(agent: Agent): number {
+/** Open undici sockets (none before a route needed the Agent): an origin is served by a Pool (a count of sockets) or, with connections: 1, a single Client (a flag). */
+function openSockets(agent: Agent | null): number {
+  if (agent === null) return 0;
   let n = 0;
   for (const s of Object.values(agent.stats)) n += typeof s.connected === 'number' ? s.connected : s.connected ? 1 : 0;
   return n;

@@ -1,6 +1,5 @@
 import { diag, metrics, ROOT_CONTEXT, trace, type Context, type ContextManager } from '@opentelemetry/api';
 import { getBooleanFromEnv, getNumberFromEnv, getStringFromEnv, getStringListFromEnv } from '@opentelemetry/core';
-import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ConsoleMetricExporter, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { localTelemetry, prometheusPull, type TelemetryProviders } from './providers.js';
 import { RequestSeriesProducer } from './metrics/requestSeries.js';
@@ -27,7 +26,10 @@ export async function startProcessTelemetry(opts: { serviceName: string }): Prom
   if (getBooleanFromEnv('OTEL_SDK_DISABLED')) return localTelemetry({ serviceName: opts.serviceName });
   const requestSeries = new RequestSeriesProducer();
   const prometheus = prometheusPull(requestSeries);
-  const traced = exported('TRACES');
+  const traced = signalExported('TRACES');
+  // Loaded here, not with this module: a command asks signalExported first, and an edge that starts no
+  // SDK does not hold its modules (with the rest of the process telemetry, ~4 MB of heap per process).
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const sdk = new NodeSDK({
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES are read by the SDK's resource detectors.
     ...(getStringFromEnv('OTEL_SERVICE_NAME') ? {} : { serviceName: opts.serviceName }),
@@ -83,13 +85,13 @@ class NoContextManager implements ContextManager {
 }
 
 /** Whether OTEL_<signal>_EXPORTER names an exporter, or (unset) an OTLP endpoint is configured for the signal. */
-function exported(signal: 'TRACES' | 'METRICS'): boolean {
+export function signalExported(signal: 'TRACES' | 'METRICS'): boolean {
   const names = getStringListFromEnv(`OTEL_${signal}_EXPORTER`) ?? [];
   return names.length ? names[0] !== 'none' : otlpEndpointConfigured(signal);
 }
 
 async function pushMetricReaders(requestSeries: RequestSeriesProducer): Promise<IMetricReader[]> {
-  if (!exported('METRICS')) return [];
+  if (!signalExported('METRICS')) return [];
   const names = new Set(getStringListFromEnv('OTEL_METRICS_EXPORTER') ?? ['otlp']);
   if (names.has('none')) return [];
   const interval = getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000;

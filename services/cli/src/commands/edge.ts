@@ -56,16 +56,21 @@ them all.`,
       });
     }
     // The composition root of an edge process: one OpenTelemetry SDK for the process, exporters from
-    // the OTEL_* variables, its providers handed to the edge (docs/monitoring-and-cors.md). Not loaded
-    // when the config turns both metrics and tracing off.
-    const observed = config.gateway.metrics.enabled || config.gateway.tracing.enabled;
-    const telemetry = observed ? await (await import('@turnpike/telemetry/sdk')).startProcessTelemetry({ serviceName: 'turnpike-edge' }) : undefined;
+    // the OTEL_* variables, its providers handed to the edge (docs/monitoring-and-cors.md). Started only
+    // when something reads what it collects: metrics are read on the management listener's /metrics or
+    // by an exporter, spans only by an exporter. An edge without either (e.g. `--management-port=-1` and
+    // no OTEL_* exporter) does not load the SDK.
+    const managementPort = intOption(values['management-port'], 'management-port', -1, 65535);
+    const sdk = await import('@turnpike/telemetry/sdk');
+    const metricsRead = config.gateway.metrics.enabled && ((managementPort ?? config.gateway.management.port) >= 0 || sdk.signalExported('METRICS'));
+    const spansRead = config.gateway.tracing.enabled && sdk.signalExported('TRACES');
+    const telemetry = metricsRead || spansRead ? await sdk.startProcessTelemetry({ serviceName: 'turnpike-edge' }) : undefined;
     const edge = new Edge({
       config,
       telemetry: { providers: telemetry },
       control: values.control ? { pollMs: intOption(values['control-poll-ms'], 'control-poll-ms', 50, 600_000) } : undefined,
       port: intOption(values.port, 'port', 0, 65535),
-      managementPort: intOption(values['management-port'], 'management-port', -1, 65535),
+      managementPort,
       redisUrl: values.redis ?? values.control ?? process.env.REDIS_URL,
       keyPrefix: values['key-prefix'],
       portGroup: values['port-group'] ?? null,

@@ -1,4 +1,4 @@
-import type { Agent } from 'undici';
+import type { UpstreamAgent } from './httpProxy/upstreamAgent.js';
 import type { IntegrationConfig } from '@turnpike/config';
 import type { ApiStage } from '../router/routeTable.js';
 import type { WebSocketEvent } from '../websocket/events.js';
@@ -38,7 +38,7 @@ export interface WsIntegration {
 }
 
 export interface WsIntegrationDeps {
-  readonly agent: Agent;
+  readonly agent: UpstreamAgent;
   /** Read per call: the function runtime may be wired into the edge after the routes are compiled. */
   readonly invoker: FunctionInvoker;
 }
@@ -51,7 +51,7 @@ export function buildWsIntegration(config: IntegrationConfig, stages: Iterable<A
     case 'function':
       return new FunctionWsIntegration(config, deps.invoker);
     case 'http_proxy':
-      return new HttpWsIntegration(config, stages, maxResponseBytes, deps.agent);
+      return new HttpWsIntegration(config, stages, maxResponseBytes, deps.agent.get());
     case 'mock':
       return new MockWsIntegration(config);
     case 'http':

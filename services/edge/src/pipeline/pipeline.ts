@@ -1,8 +1,8 @@
 import type { IntegrationConfig, TurnpikeConfig } from '@turnpike/config';
 import type { RedisKeys } from '@turnpike/redis';
 import type { RedisClient } from '@turnpike/redis';
-import type { Agent } from 'undici';
 import type { UpstreamPools } from '../integrations/httpProxy/http1/upstreamPool.js';
+import type { UpstreamAgent } from '../integrations/httpProxy/upstreamAgent.js';
 import type { Logger } from 'pino';
 import type { FunctionInvoker } from '../services/invoker/invoker.js';
 import { buildHttpProxy } from '../integrations/httpProxy/httpProxy.js';
@@ -42,7 +42,7 @@ import { CONTINUE, STOP, type Stage, type StageResult } from './stage.js';
 export interface EdgeServices {
   readonly config: TurnpikeConfig;
   /** Keep-alive connection pools to upstreams (undici: TLS upstreams, mapped and WebSocket integrations, streamed bodies). */
-  readonly agent: Agent;
+  readonly agent: UpstreamAgent;
   /** The lean HTTP/1.1 client's pools: plain `http_proxy` routes to `http:` upstreams. */
   readonly upstreams: UpstreamPools;
   readonly logger: Logger;

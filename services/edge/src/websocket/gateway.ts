@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import type { TemplatedApp, WebSocketBehavior } from 'uWebSockets.js';
-import type { Agent } from 'undici';
+import type { UpstreamAgent } from '../integrations/httpProxy/upstreamAgent.js';
 import type { Logger } from 'pino';
 import type { RedisClient } from '@turnpike/redis';
 import type { TurnpikeConfig } from '@turnpike/config';
@@ -29,7 +29,7 @@ export interface WebSocketGatewayOptions {
   readonly redis: RedisClient;
   readonly keys: RedisKeys;
   readonly logger: Logger;
-  readonly agent: Agent;
+  readonly agent: UpstreamAgent;
   /** Read per invocation: the function runtime may be wired in after the gateway is built. */
   readonly invoker: FunctionInvoker;
   /** The edge's current route table (host, base path and stage resolution). */

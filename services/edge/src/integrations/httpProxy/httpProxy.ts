@@ -1,5 +1,5 @@
 import { amznTraceId, forwardedFor, forwardedPort, forwardedProto, forwardingHeaders } from '../../http/forwarded.js';
-import type { Agent, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { HttpProxyIntegrationConfig } from '@turnpike/config';
 import { HOP_BY_HOP, connectionTokens } from '../../http/hopByHop.js';
 import type { RequestContext } from '../../pipeline/context.js';
@@ -9,6 +9,7 @@ import { compileUri, expandPath, type CompiledUri } from './uriTemplate.js';
 import { compileHeader, expandHeader, expandQuery, joinQuery, type HeaderTemplate } from './headerTemplate.js';
 import { ProxyExchange } from './proxyExchange.js';
 import type { OriginPool, UpstreamPools } from './http1/upstreamPool.js';
+import type { UpstreamAgent } from './upstreamAgent.js';
 
 /**
  * What the lean client (http1/) needs of one stage's `http:` upstream: its pool, and the request-head
@@ -46,7 +47,7 @@ export class HttpProxyStage implements Stage {
   constructor(
     route: CompiledRoute,
     private readonly config: HttpProxyIntegrationConfig,
-    private readonly agent: Agent,
+    private readonly agent: UpstreamAgent,
     upstreams: UpstreamPools,
   ) {
     const paramNames = new Set<string>();
@@ -84,6 +85,8 @@ export class HttpProxyStage implements Stage {
       lean.set(stage, { pool, hostLine: `host: ${pool.hostHeader}\r\n`, staticLines, dynamic });
     }
     this.leanTargets = lean;
+    // A TLS upstream is always served by undici: loaded with the routes, not by their first request.
+    if (lean.size < uris.size) agent.get();
   }
 
   run(ctx: RequestContext): StageResult {
@@ -118,7 +121,7 @@ export class HttpProxyStage implements Stage {
       bodyTimeout: this.config.timeoutMs,
     };
     const exchange = new ProxyExchange(ctx, this.config.timeoutMs);
-    this.agent.dispatch(options, exchange);
+    this.agent.get().dispatch(options, exchange);
   }
 
   /** The request head as one latin1 string (undici writes its heads the same way) and the body held in memory. */
@@ -201,7 +204,7 @@ function validHeader(name: string, value: string): boolean {
   return TOKEN.test(name) && !INVALID_VALUE.test(value);
 }
 
-export function buildHttpProxy(route: CompiledRoute, agent: Agent, upstreams: UpstreamPools): Stage {
+export function buildHttpProxy(route: CompiledRoute, agent: UpstreamAgent, upstreams: UpstreamPools): Stage {
   const integration = route.config.integration;
   if (integration.type !== 'http_proxy') throw new RouteBuildError('not an http_proxy integration');
   return new HttpProxyStage(route, integration, agent, upstreams);

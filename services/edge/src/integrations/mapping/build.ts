@@ -7,5 +7,5 @@ import { MappedHttpStage } from './httpMapped.js';
 export function buildMappedHttp(route: CompiledRoute, services: EdgeServices): Stage {
   const integration = route.config.integration;
   if (integration.type !== 'http') throw new RouteBuildError('not an http integration');
-  return new MappedHttpStage(route, integration, services.agent, services.config.gateway.accountId, services.logger);
+  return new MappedHttpStage(route, integration, services.agent.get(), services.config.gateway.accountId, services.logger);
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Queue, type JobsOptions } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { connectRedis, duplicateRedis, isCluster, whenConnected, RedisKeys, type RedisClient, type RedisEndpoint } from '@turnpike/redis';
 import {
@@ -39,7 +39,8 @@ interface Pending {
 /** One function as this node calls it: its BullMQ queue, and the sync invocations not sent yet. */
 interface FunctionLane {
   readonly name: string;
-  readonly queue: Queue;
+  /** Made once BullMQ has loaded (see QueueFunctionInvoker.bullmq). */
+  readonly queue: Promise<Queue>;
   readonly syncKey: string;
   readonly metaKey: string;
   batch: Array<{ job: InvocationJob & { r: string; s: number; d: number }; encoded: Buffer }>;
@@ -92,6 +93,11 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private enqueue: RedisBound | null = null;
   private replicaAck: RedisBound | null = null;
   private reader: RedisClient | null = null;
+  /**
+   * BullMQ, loaded with the first lane rather than with the edge: an edge whose routes never call a
+   * function (a WebSocket-only node) does not hold its modules (~3 MB of heap per process).
+   */
+  private bullmq: Promise<typeof import('bullmq')> | null = null;
   private readLoop: Promise<void> | null = null;
   private closed = false;
 
@@ -134,7 +140,9 @@ export class QueueFunctionInvoker implements FunctionInvoker {
       ...(opts.credentials ? { c: [opts.credentials.headers, opts.credentials.query] as const } : {}),
     };
     try {
-      await this.enqueue!.call(() => lane.queue.add(ASYNC_JOB, job, ASYNC_OPTS));
+      // The queue is awaited outside the Redis bound: loading BullMQ the first time is not Redis's delay.
+      const queue = await lane.queue;
+      await this.enqueue!.call(() => queue.add(ASYNC_JOB, job, ASYNC_OPTS));
     } catch (err) {
       throw new FunctionInvokeError('unavailable', `${functionRef}: cannot queue the invocation: ${(err as Error).message}`);
     }
@@ -165,7 +173,7 @@ export class QueueFunctionInvoker implements FunctionInvoker {
     for (const [seq] of this.pending) this.settleError(seq, new FunctionInvokeError('unavailable', 'the edge node is shutting down'));
     this.reader?.disconnect();
     await this.readLoop;
-    await Promise.all([...this.lanes.values()].map((l) => l.queue.close().catch(() => {})));
+    await Promise.all([...this.lanes.values()].map((l) => l.queue.then((q) => q.close()).catch(() => {})));
     this.conn?.disconnect();
   }
 
@@ -181,8 +189,12 @@ export class QueueFunctionInvoker implements FunctionInvoker {
     const name = functionNameOf(functionRef);
     if (name === null) return `"${functionRef}" names no function (a name, a Lambda ARN or an API Gateway invocation URI)`;
     this.start();
-    const queue = new Queue(functionQueueName(name), { ...FUNCTION_QUEUE_OPTIONS, connection: this.conn!, prefix: this.queuePrefix });
-    queue.on('error', (err) => this.options.logger.warn({ err, function: name }, 'function queue error'));
+    const connection = this.conn!;
+    const queue = (this.bullmq ??= import('bullmq')).then(({ Queue }) => {
+      const q = new Queue(functionQueueName(name), { ...FUNCTION_QUEUE_OPTIONS, connection, prefix: this.queuePrefix });
+      q.on('error', (err) => this.options.logger.warn({ err, function: name }, 'function queue error'));
+      return q;
+    });
     const { keyPrefix } = this.options;
     lane = { name, queue, syncKey: functionQueueKey(keyPrefix, name, 'sync'), metaKey: functionQueueKey(keyPrefix, name, 'meta'), batch: [], sending: 0 };
     this.lanes.set(functionRef, lane);
@@ -212,7 +224,7 @@ export class QueueFunctionInvoker implements FunctionInvoker {
             this.sent(lane);
             // The function has a cluster-wide concurrency limit, which only its BullMQ queue enforces.
             if (queued === 0) {
-              for (const { job } of part) enqueue.call(() => lane.queue.add(SYNC_JOB, job, SYNC_OPTS)).catch((err: unknown) => this.cannotQueue(lane, job.s, err));
+              for (const { job } of part) lane.queue.then((queue) => enqueue.call(() => queue.add(SYNC_JOB, job, SYNC_OPTS))).catch((err: unknown) => this.cannotQueue(lane, job.s, err));
             }
           },
           (err: unknown) => {
