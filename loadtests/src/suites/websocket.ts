@@ -44,6 +44,9 @@ apis:
     type: websocket
     stages: { prod: {} }
     websocket:
+      # A million connections take longer to open than API Gateway's 10-minute idle timeout: the first
+      # ones would be closed (1001, correctly) before the publish that checks they are still reachable.
+      idleTimeoutMs: 7200000
       routes:
         $connect: { integration: { type: mock }, topics: [bench] }
         $default: { integration: { type: mock } }
