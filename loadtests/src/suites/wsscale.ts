@@ -36,6 +36,7 @@ const TOTAL = Number(process.env.BENCH_WSS_TOTAL ?? 20_000);
 const NODES = Number(process.env.BENCH_WSS_NODES ?? Math.max(2, Math.ceil(TOTAL / 18_000)));
 const SAMPLE = Number(process.env.BENCH_WSS_SAMPLE ?? 100);
 const SAMPLE_CONCURRENCY = 16;
+const POST_TIMEOUT_MS = 30_000;
 /** Client process n uses 127.<FIRST_ADDRESS + n>.0.1–16: up to 235 client processes (3.7 M connections). */
 const FIRST_ADDRESS = 20;
 
@@ -106,15 +107,19 @@ export async function run(): Promise<void> {
     const creds = await new CredentialStore(redis, new RedisKeys(prefix)).create('bench');
     redis.disconnect();
     const refusals: Record<string, number> = {};
+    const refuse = (key: string) => (refusals[key] = (refusals[key] ?? 0) + 1);
+    /** The status, or 0 when no answer came within POST_TIMEOUT_MS (counted among the refusals, and the run goes on). */
     const post = async (path: string): Promise<number> => {
       const headers = signSigV4({ method: 'POST', host: `127.0.0.1:${port}`, rawPath: path, body: MESSAGE }, creds, 'us-east-1');
-      const r = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers, body: MESSAGE });
-      const text = await r.text();
-      if (r.status >= 300) {
-        const key = `${r.status} ${text.slice(0, 120)}`;
-        refusals[key] = (refusals[key] ?? 0) + 1;
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers, body: MESSAGE, signal: AbortSignal.timeout(POST_TIMEOUT_MS) });
+        const text = await r.text();
+        if (r.status >= 300) refuse(`${r.status} ${text.slice(0, 120)}`);
+        return r.status;
+      } catch (err) {
+        refuse(`no answer: ${(err as Error).name} ${(err as Error).message}`.slice(0, 160));
+        return 0;
       }
-      return r.status;
     };
     const received = async () => sum(await Promise.all(clients.map(async (cl) => (await cl.request<{ bytes: number }>({ type: 'stats' }, 'stats')).bytes)));
     /**
@@ -135,9 +140,12 @@ export async function run(): Promise<void> {
       return { frames, ms: Math.round(performance.now() - t0) };
     };
 
+    const mb = (bytes: number) => +(bytes / 2 ** 20).toFixed(1);
+    const rssBeforeReach = rss();
     let base = await received();
     const publishStatus = await post('/prod/@topics/bench');
     const topic = await framesSince(base, c.ok);
+    const rssAfterTopic = rss();
     const ids = (await registeredIds(prefix, SAMPLE)).slice(0, SAMPLE);
     base = await received();
     // At most SAMPLE_CONCURRENCY POSTs in flight, as a backend posting to its clients would: this checks
@@ -151,6 +159,7 @@ export async function run(): Promise<void> {
     );
     const direct = await framesSince(base, ids.length);
     const reach = {
+      edgeRssMB: { beforeReach: mb(rssBeforeReach), afterTopic: mb(rssAfterTopic), afterSample: mb(rss()) },
       topicPublish: { status: publishStatus, subscribers: c.ok, delivered: topic.frames, ms: topic.ms },
       connectionsSample: { posted: ids.length, accepted: statuses.filter((s) => s === 200).length, delivered: direct.frames, ms: direct.ms, refusals },
     };
