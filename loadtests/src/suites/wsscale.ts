@@ -88,17 +88,17 @@ export async function run(): Promise<void> {
       firstError: c.firstError,
       connectSeconds: +(c.ms / 1000).toFixed(2),
       connectsPerSecond: Math.round(c.ok / (c.ms / 1000)),
-      edgeRssBeforeMB: +(rssBefore / 2 ** 20).toFixed(1),
-      idleEdgeRssMB: +(rssBefore / NODES / 2 ** 20).toFixed(1),
-      idleEdgeRssAfterGcMB: +(heapBefore.rss / NODES / 2 ** 20).toFixed(1),
-      edgeRssAfterMB: +(rssAfter / 2 ** 20).toFixed(1),
+      edgeRssBeforeMB: mb(rssBefore),
+      idleEdgeRssMB: mb(rssBefore / NODES),
+      idleEdgeRssAfterGcMB: mb(heapBefore.rss / NODES),
+      edgeRssAfterMB: mb(rssAfter),
       edgeRssBytesPerConnection: Math.round((rssAfter - rssBefore) / Math.max(1, c.ok)),
-      edgeHeapAfterGcMB: +(heapAfter.heapUsed / 2 ** 20).toFixed(1),
+      edgeHeapAfterGcMB: mb(heapAfter.heapUsed),
       allConnections: perConnectionAfterGc(heapBefore, heapAfter, c.ok),
       secondHalf: perConnectionAfterGc(heapHalf, heapAfter, c2.ok),
       clientKind: CLIENT_KIND,
-      clientRssBeforeMB: +(clientRssBefore / 2 ** 20).toFixed(1),
-      clientRssAfterMB: +(clientRssAfter / 2 ** 20).toFixed(1),
+      clientRssBeforeMB: mb(clientRssBefore),
+      clientRssAfterMB: mb(clientRssAfter),
       clientRssBytesPerConnection: Math.round((clientRssAfter - clientRssBefore) / Math.max(1, c.ok)),
     };
     console.log('scale', scale);
@@ -140,7 +140,6 @@ export async function run(): Promise<void> {
       return { frames, ms: Math.round(performance.now() - t0) };
     };
 
-    const mb = (bytes: number) => +(bytes / 2 ** 20).toFixed(1);
     const rssBeforeReach = rss();
     let base = await received();
     const publishStatus = await post('/prod/@topics/bench');
@@ -170,6 +169,11 @@ export async function run(): Promise<void> {
     await Promise.all(running.splice(0).map((r) => r.stop()));
     await deletePrefix(REDIS_URL, prefix);
   }
+}
+
+/** Bytes as MB with one decimal, for the report. */
+function mb(bytes: number): number {
+  return +(bytes / 2 ** 20).toFixed(1);
 }
 
 /** Polls the registry until `expected` connections are in it (or 120 s pass): how long registration lagged behind the handshakes. */
