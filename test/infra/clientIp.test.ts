@@ -78,6 +78,7 @@ function printed(p: TurnpikeProcess, text: string): Promise<void> {
   });
 }
 
+// Skipped, with the reason in its title, only where network namespaces cannot be made (not root, no iproute2); CI runs as root.
 describe.skipIf(unavailable !== null)(`client IPs reach the edge${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   let subnet: string;
   let upstream: Upstream;
