@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiKeyStore, RedisKeys, connectRedis } from '@turnpike/redis';
 import { deletePrefix } from '@turnpike/testing';
-import { measureAll, report, type Ratio, type Target } from '../harness.js';
+import { measureAll, report, wrkBinary, type Ratio, type Target } from '../harness.js';
 import { ROOT, TURNPIKE, start, startEdge, startUpstream, type Running } from '../processes.js';
 import { topFunctions } from '../cpuProfile.js';
 
@@ -16,7 +16,8 @@ import { topFunctions } from '../cpuProfile.js';
  * plus a cached Lambda TOKEN authorizer, metrics served on a management port and an access log line
  * per request written to a file; it is compared with the first edge's plain route (nothing on).
  * BENCH_PROFILE=1 also records a CPU profile of the edge and prints its top functions; BENCH_BASELINE
- * (another build's turnpike.mjs) measures that build's plain and guarded routes in the same run.
+ * (another build's turnpike.mjs) measures that build's plain, guarded and full-pipeline routes in the
+ * same run (its full edge shares this run's worker: the authorizer's function and queue are the same).
  */
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -87,6 +88,8 @@ apis:${api}
     const baselineBin = process.env.BENCH_BASELINE;
     const baseline = baselineBin ? await startEdge(yaml, [], [], baselineBin) : null;
     if (baseline) started.push(baseline);
+    const baselineFull = baselineBin ? await startEdge(fullYaml, [], ['--management-port', '0'], baselineBin) : null;
+    if (baselineFull) started.push(baselineFull);
     const base = `http://127.0.0.1:${edge.info.port as number}`;
     const targets: Target[] = [
       { name: 'plain proxy route', url: `${base}/plain`, pid: edge.proc.pid },
@@ -105,10 +108,19 @@ apis:${api}
         ? [
             { name: 'baseline plain proxy route', url: `http://127.0.0.1:${baseline.info.port as number}/plain`, pid: baseline.proc.pid },
             { name: 'baseline guarded route', url: `http://127.0.0.1:${baseline.info.port as number}/guarded`, headers: { 'x-api-key': key.value }, pid: baseline.proc.pid },
+            {
+              name: 'baseline full pipeline',
+              url: `http://127.0.0.1:${baselineFull!.info.port as number}/full`,
+              headers: { 'x-api-key': key.value, authorization: 'Bearer bench' },
+              pid: baselineFull!.proc.pid,
+            },
           ]
         : []),
     ];
     const results = await measureAll(targets);
+    // wrk (C) as well: autocannon's own CPU on 2 cores compresses the ratios between fast targets.
+    const wrkResults = wrkBinary() ? await measureAll(targets, undefined, undefined, 'wrk') : null;
+    if (!wrkResults) console.log('wrk is not installed (apt-get install wrk): the wrk table is skipped');
     let profiles: { edgeCpuProfileTop: { fn: string; selfPct: number }[]; fullEdgeCpuProfileTop: { fn: string; selfPct: number }[] } | undefined;
     if (profileDir && fullProfileDir) {
       await Promise.all([edge.stop(), full.stop()]); // each writes its profile on exit
@@ -117,9 +129,15 @@ apis:${api}
     const ratios: Ratio[] = [
       { label: 'guarded / plain', numerator: 'API key + 4 throttle levels + quota', denominator: 'plain proxy route', target: 0.9 },
       { label: 'full pipeline / plain', numerator: 'full pipeline (+ cached authorizer, metrics, access log)', denominator: 'plain proxy route', target: 0.9 },
-      ...(baseline ? [{ label: 'baseline guarded / plain', numerator: 'baseline guarded route', denominator: 'baseline plain proxy route' }] : []),
+      ...(baseline
+        ? [
+            { label: 'baseline guarded / plain', numerator: 'baseline guarded route', denominator: 'baseline plain proxy route' },
+            { label: 'baseline full pipeline / plain', numerator: 'baseline full pipeline', denominator: 'baseline plain proxy route' },
+          ]
+        : []),
     ];
     report('throttle', results, ratios, profiles ?? {});
+    if (wrkResults) report('throttle-wrk', wrkResults, ratios);
   } finally {
     await Promise.all(started.map((p) => p.stop()));
     redis.disconnect();

@@ -23,6 +23,29 @@ describe('telemetry providers', () => {
     await providers.shutdown();
   });
 
+  it('export the per-route counters as cumulative counters, only for routes that counted', async () => {
+    const providers = localTelemetry({ serviceName: 'test' });
+    const m = new GatewayMetrics({ providers });
+    const a = m.labels('api-a', 'prod', 'GET /a');
+    m.labels('api-a', 'prod', 'GET /quiet');
+    m.authorizerCache(a, true);
+    m.authorizerCache(a, true);
+    m.authorizerCache(a, false);
+    m.throttled(a);
+    m.webSocketMessage(m.labels('api-a', 'prod', 'sendMessage'));
+    const first = await providers.prometheusText();
+    expect(first).toMatch(/turnpike_authorizer_cache_hits_total\{api="api-a",stage="prod",route="GET \/a"[^}]*\} 2\n/);
+    expect(first).toMatch(/turnpike_authorizer_cache_misses_total\{api="api-a",stage="prod",route="GET \/a"[^}]*\} 1\n/);
+    expect(first).toMatch(/turnpike_throttled_requests_total\{api="api-a",stage="prod",route="GET \/a"[^}]*\} 1\n/);
+    expect(first).toMatch(/turnpike_websocket_messages_total\{api="api-a",stage="prod",route="sendMessage"[^}]*\} 1\n/);
+    expect(first).not.toContain('GET /quiet');
+    // Cumulative: a second scrape adds to the first.
+    m.authorizerCache(a, true);
+    expect(await providers.prometheusText()).toMatch(/turnpike_authorizer_cache_hits_total\{[^}]*route="GET \/a"[^}]*\} 3\n/);
+    m.shutdown();
+    await providers.shutdown();
+  });
+
   it('never register OpenTelemetry globals', () => {
     const before = metrics.getMeterProvider();
     localTelemetry({ serviceName: 'test' });

@@ -13,14 +13,28 @@ import type { TelemetryProviders } from '../providers.js';
  * Cardinality is bounded by construction: the only per-request labels are the API id, the stage name,
  * the route template (`GET /pets/{id}`, never a raw path) and the status class; callers pass those
  * through `labels()`, which hands out the cached series of each combination, so recording a request
- * allocates nothing and hashes nothing (see requestSeries.ts).
+ * allocates nothing and hashes nothing (see requestSeries.ts). The per-request counters (authorizer
+ * cache, throttled, WebSocket messages) are plain numbers on those cached labels, read by observable
+ * counters at collection time: an SDK counter's `add` hashes its attributes on every call (~1 µs).
  */
 
 /** One API + stage + route: its attributes, and `byStatusClass[n]` the series for status `nXX`. */
 export interface RouteLabels {
   readonly base: Attributes;
   readonly byStatusClass: readonly RequestSeries[];
+  readonly counts: RouteCounts;
 }
+
+/** Cumulative per-route counts, exported by the observable counters of the same names. */
+export interface RouteCounts {
+  authorizerCacheHits: number;
+  authorizerCacheMisses: number;
+  throttled: number;
+  webSocketMessages: number;
+}
+
+/** Which RouteCounts field each observable counter reports. */
+const COUNTED = ['authorizerCacheHits', 'authorizerCacheMisses', 'throttled', 'webSocketMessages'] as const satisfies readonly (keyof RouteCounts)[];
 
 export interface GatewayMetricsOptions {
   /** Where instruments are made and request series registered (the resource names the service). */
@@ -49,11 +63,10 @@ export class GatewayMetrics {
   private readonly revisionCallback: ObservableCallback;
   private readonly processCallback: BatchObservableCallback;
   private readonly processGauges: Observable[];
-  private readonly authorizerCacheHits: Counter;
-  private readonly authorizerCacheMisses: Counter;
-  private readonly throttledRequests: Counter;
+  /** One observable counter per COUNTED field, in that order, and the callback that reads them all. */
+  private readonly routeCounters: Observable[];
+  private readonly routeCountsCallback: BatchObservableCallback;
   private readonly wsConnects: Counter;
-  private readonly wsMessages: Counter;
   private readonly wsConnections: UpDownCounter;
   private readonly wsIntegrationErrors: Counter;
   private readonly wsClientErrors: Counter;
@@ -68,11 +81,28 @@ export class GatewayMetrics {
     this.series = opts.providers.requestSeries;
     const meter = (this.meter = opts.providers.meterProvider.getMeter('turnpike'));
 
-    this.authorizerCacheHits = meter.createCounter('turnpike_authorizer_cache_hits', { description: 'Authorizer decisions served from the policy cache' });
-    this.authorizerCacheMisses = meter.createCounter('turnpike_authorizer_cache_misses', { description: 'Authorizer decisions that ran the authorizer' });
-    this.throttledRequests = meter.createCounter('turnpike_throttled_requests', { description: 'Requests refused with 429 by throttling or usage-plan quotas' });
+    const routeCounters = [
+      meter.createObservableCounter('turnpike_authorizer_cache_hits', { description: 'Authorizer decisions served from the policy cache' }),
+      meter.createObservableCounter('turnpike_authorizer_cache_misses', { description: 'Authorizer decisions that ran the authorizer' }),
+      meter.createObservableCounter('turnpike_throttled_requests', { description: 'Requests refused with 429 by throttling or usage-plan quotas' }),
+      meter.createObservableCounter('turnpike_websocket_messages', { description: 'WebSocket messages received from clients' }),
+    ];
+    this.routeCounters = routeCounters;
+    this.routeCountsCallback = (r) => {
+      for (const byStage of this.cache.values()) {
+        for (const byRoute of byStage.values()) {
+          for (const l of byRoute.values()) {
+            // A route that never counted one is left out, as an SDK counter never added to is.
+            for (let i = 0; i < COUNTED.length; i++) {
+              const n = l.counts[COUNTED[i]!];
+              if (n > 0) r.observe(routeCounters[i]!, n, l.base);
+            }
+          }
+        }
+      }
+    };
+    meter.addBatchObservableCallback(this.routeCountsCallback, routeCounters);
     this.wsConnects = meter.createCounter('turnpike_websocket_connects', { description: 'WebSocket connections accepted' });
-    this.wsMessages = meter.createCounter('turnpike_websocket_messages', { description: 'WebSocket messages received from clients' });
     this.wsConnections = meter.createUpDownCounter('turnpike_websocket_connections', { description: 'WebSocket connections open on this node' });
     this.wsIntegrationErrors = meter.createCounter('turnpike_websocket_integration_errors', { description: 'WebSocket route integrations that failed' });
     this.wsClientErrors = meter.createCounter('turnpike_websocket_client_errors', { description: 'WebSocket frames or handshakes refused for the client\'s fault' });
@@ -137,7 +167,7 @@ export class GatewayMetrics {
         this.series.add(s);
         this.ownSeries.add(s);
       }
-      byRoute.set(route, (l = { base, byStatusClass }));
+      byRoute.set(route, (l = { base, byStatusClass, counts: { authorizerCacheHits: 0, authorizerCacheMisses: 0, throttled: 0, webSocketMessages: 0 } }));
     }
     return l;
   }
@@ -148,11 +178,12 @@ export class GatewayMetrics {
   }
 
   authorizerCache(l: RouteLabels, hit: boolean): void {
-    (hit ? this.authorizerCacheHits : this.authorizerCacheMisses).add(1, l.base);
+    if (hit) l.counts.authorizerCacheHits++;
+    else l.counts.authorizerCacheMisses++;
   }
 
   throttled(l: RouteLabels): void {
-    this.throttledRequests.add(1, l.base);
+    l.counts.throttled++;
   }
 
   webSocketConnected(l: RouteLabels): void {
@@ -165,7 +196,7 @@ export class GatewayMetrics {
   }
 
   webSocketMessage(l: RouteLabels): void {
-    this.wsMessages.add(1, l.base);
+    l.counts.webSocketMessages++;
   }
 
   webSocketIntegrationError(l: RouteLabels): void {
@@ -205,6 +236,7 @@ export class GatewayMetrics {
   shutdown(): void {
     this.loopDelay.disable();
     this.meter.removeBatchObservableCallback(this.processCallback, this.processGauges);
+    this.meter.removeBatchObservableCallback(this.routeCountsCallback, this.routeCounters);
     this.revisionGauge.removeCallback(this.revisionCallback);
     this.series.remove(this.ownSeries);
   }

@@ -26,7 +26,8 @@ export interface CachedKey {
 const MAX_ENTRIES = 100_000;
 
 /**
- * Validated API keys per edge node, by the SHA-256 of the presented value (never the value itself).
+ * Validated API keys per edge node, by the SHA-256 of the presented value (never the value itself; only
+ * the last value presented is kept beside its digest, so that a repeated key is not hashed again).
  *
  * An entry is fresh for `cacheTtlMs`; after that it is stale for up to `maxStaleMs` more: still served at
  * once while one background lookup per key checks it again (stale-while-revalidate), so a valid key never
@@ -46,6 +47,12 @@ export class ApiKeyCache {
   private readonly maxStaleMs: number;
   /** Entries checked before this instant are stale whatever their age (set when change messages may have been missed). */
   private resyncedAt = -Infinity;
+  /**
+   * The value hashed last and its digest: clients send one key request after request, and reusing the
+   * digest string also reuses its computed hash for the map lookup (together ~0.7 µs per request).
+   */
+  private lastValue = '';
+  private lastDigest = '';
 
   constructor(
     private readonly traffic: TrafficControl,
@@ -78,7 +85,11 @@ export class ApiKeyCache {
 
   /** The cached entry when fresh or stale-but-servable, otherwise a Promise of it (lookups of one value are shared). */
   lookup(value: string): CachedKey | Promise<CachedKey> {
-    const digest = digestKeyValueHex(value);
+    let digest = this.lastDigest;
+    if (value !== this.lastValue) {
+      digest = this.lastDigest = digestKeyValueHex(value);
+      this.lastValue = value;
+    }
     const hit = this.entries.get(digest);
     if (hit !== undefined) {
       const age = this.traffic.clock() - hit.checkedAt;
