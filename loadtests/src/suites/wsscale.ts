@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialStore, signSigV4 } from '@turnpike/edge';
 import { RedisKeys, connectRedis, type RedisClient } from '@turnpike/redis';
 import { deletePrefix, freePort } from '@turnpike/testing';
-import { report } from '../harness.js';
+import { cpuMs, report } from '../harness.js';
 import type { Running } from '../processes.js';
 import {
   CONFIG,
@@ -36,6 +36,8 @@ const TOTAL = Number(process.env.BENCH_WSS_TOTAL ?? 20_000);
 const NODES = Number(process.env.BENCH_WSS_NODES ?? Math.max(2, Math.ceil(TOTAL / 18_000)));
 const SAMPLE = Number(process.env.BENCH_WSS_SAMPLE ?? 100);
 const SAMPLE_CONCURRENCY = 16;
+/** Seconds every connection is held with nothing sent, to measure what idle connections cost in CPU. */
+const IDLE_SECONDS = Number(process.env.BENCH_WSS_IDLE_SECONDS ?? 10);
 const POST_TIMEOUT_MS = 30_000;
 /** Client process n uses 127.<FIRST_ADDRESS + n>.0.1–16: up to 235 client processes (3.7 M connections). */
 const FIRST_ADDRESS = 20;
@@ -102,6 +104,8 @@ export async function run(): Promise<void> {
       clientRssBytesPerConnection: Math.round((clientRssAfter - clientRssBefore) / Math.max(1, c.ok)),
     };
     console.log('scale', scale);
+    const idle = await idleCost(running, clients, scale.connections);
+    console.log('idle', idle);
 
     const redis = connectRedis({ url: REDIS_URL, name: 'bench-wss' });
     const creds = await new CredentialStore(redis, new RedisKeys(prefix)).create('bench');
@@ -163,12 +167,36 @@ export async function run(): Promise<void> {
       connectionsSample: { posted: ids.length, accepted: statuses.filter((s) => s === 200).length, delivered: direct.frames, ms: direct.ms, refusals },
     };
     console.log('reach', reach);
-    report('wsscale', [], [], { scale, registered, reach });
+    report('wsscale', [], [], { scale, registered, idle, reach });
   } finally {
     await Promise.all(clients.splice(0).map((cl) => cl.close()));
     await Promise.all(running.splice(0).map((r) => r.stop()));
     await deletePrefix(REDIS_URL, prefix);
   }
+}
+
+/**
+ * CPU used while every connection is open and nothing is sent, over IDLE_SECONDS: the edges' (summed and
+ * per edge, as % of one core, and per connection) and the clients'. Timers that visit every connection
+ * (idle-timeout sweeps, pings) would grow with the count; timers per process (heartbeats, the event-loop
+ * delay monitor) with the number of edges.
+ */
+async function idleCost(edges: readonly Running[], clients: readonly ClientProcess[], connections: number) {
+  const sum = (xs: (number | null)[]) => xs.reduce<number>((a, b) => a + (b ?? 0), 0);
+  const edgeCpu = () => sum(edges.map((r) => cpuMs(r.info.pid as number)));
+  const clientCpu = () => sum(clients.map((cl) => cpuMs(cl.pid)));
+  const [e0, c0, t0] = [edgeCpu(), clientCpu(), performance.now()];
+  await settle(IDLE_SECONDS * 1000);
+  const seconds = (performance.now() - t0) / 1000;
+  const [e1, c1] = [edgeCpu(), clientCpu()];
+  return {
+    seconds: +seconds.toFixed(1),
+    edgeCpuPctOfOneCore: +((100 * (e1 - e0)) / 1000 / seconds).toFixed(1),
+    perEdgeCpuPctOfOneCore: +((100 * (e1 - e0)) / 1000 / seconds / Math.max(1, edges.length)).toFixed(2),
+    edgeCpuUsPerConnectionPerSecond: +(((e1 - e0) * 1000) / seconds / Math.max(1, connections)).toFixed(3),
+    clientCpuPctOfOneCore: +((100 * (c1 - c0)) / 1000 / seconds).toFixed(1),
+    loadAverage1m: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
+  };
 }
 
 /** Bytes as MB with one decimal, for the report. */
