@@ -111,7 +111,11 @@ export class Edge {
     const userObserver = options.observer ?? null;
     const meter = this.traffic.observe;
     const observer: RequestObserver = userObserver === null ? meter : (ctx) => (meter(ctx), userObserver(ctx));
-    this.telemetry = new EdgeTelemetry(config, { upstreamSockets: () => openSockets(this.agent.made) + this.upstreams.openSockets, redis: this.redis, logger: this.logger }, { ...options.telemetry, observer });
+    this.telemetry = new EdgeTelemetry(config, { upstreamSockets: () => openSockets(this.agent.made) + this.upstreams.openSockets, redis: this.redis, logger: this.logger }, {
+      ...options.telemetry,
+      observer,
+      metricsRead: (options.managementPort ?? config.gateway.management.port) >= 0,
+    });
     // Opens its connections on the first invocation, so an edge that never calls a function pays nothing.
     this.invoker = new QueueFunctionInvoker({ redis: redisEndpoint, keyPrefix, logger: this.logger, timeoutMs: config.gateway.redis.timeoutMs });
     const authorization = new AuthorizationService({ redis: this.redis, keys, logger: this.logger });

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ConfigError, parseConfig } from '@turnpike/config';
-import type { Edge } from '@turnpike/edge';
+import pino from 'pino';
+import { Edge } from '@turnpike/edge';
+import { localTelemetry } from '@turnpike/telemetry';
 import { SHARED_REDIS_URL, deletePrefix, echoHandler, spawnTurnpike, startUpstream, testPrefix, type Upstream } from '@turnpike/testing';
 import { rawRequest, json } from './fixtures.js';
 import { startTracedEdge, waitForSpans } from './telemetryFixtures.js';
@@ -223,6 +225,22 @@ describe('monitoring configuration', () => {
     expect(issues.map((i) => i.path)).toEqual(['gateway.accessLog.format', 'gateway.accessLog.format']);
     expect(issues[0]?.line).toBe(3);
     expect(issues.map((i) => i.message).join('\n')).toMatch(/unknown access-log variable \$context\.nope[\s\S]*identity\.apiKey would write API key values/);
+  });
+
+  it('collects metrics only when something can read them: a management listener or the caller\'s providers', async () => {
+    const config = parseConfig('apis:\n  - name: a\n    routes:\n      GET /x: { integration: { type: mock } }\n');
+    const base = { config, port: 0, host: '127.0.0.1', redisUrl: SHARED_REDIS_URL, keyPrefix: testPrefix('metrics-read'), logger: pino({ level: 'silent' }) };
+    const unread = new Edge({ ...base, managementPort: -1 });
+    const served = new Edge({ ...base, managementPort: 0 });
+    const exported = new Edge({ ...base, managementPort: -1, telemetry: { providers: localTelemetry({ serviceName: 'test' }) } });
+    try {
+      expect(unread.telemetry.metrics).toBeNull();
+      expect(unread.telemetry.prometheus).toBeUndefined();
+      expect(served.telemetry.metrics).not.toBeNull();
+      expect(exported.telemetry.metrics).not.toBeNull();
+    } finally {
+      await Promise.all([unread, served, exported].map((e) => e.stop(0)));
+    }
   });
 
   it('refuses a sample ratio outside 0..1', () => {

@@ -59,7 +59,7 @@ them all.`,
     // the OTEL_* variables, its providers handed to the edge (docs/monitoring-and-cors.md). Started only
     // when something reads what it collects: metrics are read on the management listener's /metrics or
     // by an exporter, spans only by an exporter. An edge without either (e.g. `--management-port=-1` and
-    // no OTEL_* exporter) does not load the SDK.
+    // no OTEL_* exporter) does not load the SDK, and collects no metrics (EdgeTelemetry's metricsRead).
     const managementPort = intOption(values['management-port'], 'management-port', -1, 65535);
     const sdk = await import('@turnpike/telemetry/sdk');
     const metricsRead = config.gateway.metrics.enabled && ((managementPort ?? config.gateway.management.port) >= 0 || sdk.signalExported('METRICS'));

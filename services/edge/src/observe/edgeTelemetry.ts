@@ -17,6 +17,12 @@ export interface TelemetryOptions {
   providers?: TelemetryProviders;
   /** Called for every finished request after the built-in reporting. */
   observer?: RequestObserver | null;
+  /**
+   * False when nothing can read this edge's metrics: no management listener for /metrics and no
+   * `providers` given (an exporter). Then none are collected, whatever `gateway.metrics.enabled` says:
+   * no per-request recording, no event-loop delay timer. Default true.
+   */
+  metricsRead?: boolean;
 }
 
 /** The access log as other parts of the edge write to it (the WebSocket edge, per event). */
@@ -35,24 +41,25 @@ export class EdgeTelemetry {
   readonly accessLog: AccessLog | null;
   readonly observer: RequestObserver | null;
   private readonly writer: AccessLogWriter | null;
-  private readonly providers: TelemetryProviders;
-  /** The private set built when none was given: this edge shuts it down. */
+  private readonly providers: TelemetryProviders | null;
+  /** The private set built when none was given and metrics are collected: this edge shuts it down. */
   private readonly ownProviders: TelemetryProviders | null;
 
   constructor(config: TurnpikeConfig, deps: { upstreamSockets: () => number; redis: RedisClient; logger: Logger }, opts: TelemetryOptions = {}) {
     const gw = config.gateway;
-    const providers = opts.providers ?? localTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME ?? 'turnpike-edge' });
+    const collect = gw.metrics.enabled && (opts.providers !== undefined || opts.metricsRead !== false);
+    const providers = opts.providers ?? (collect ? localTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME ?? 'turnpike-edge' }) : null);
     this.providers = providers;
     this.ownProviders = opts.providers ? null : providers;
 
     let gateway: GatewayMetrics | null = null;
-    if (gw.metrics.enabled) {
+    if (collect && providers !== null) {
       gateway = new GatewayMetrics({ providers, upstreamSockets: deps.upstreamSockets });
       measureRedisCommands(deps.redis, gateway);
     }
     this.metrics = gateway && new EdgeMetrics(gateway);
 
-    this.tracer = RequestTracer.create({ ...gw.tracing, tracerProvider: providers.tracerProvider });
+    this.tracer = RequestTracer.create({ ...gw.tracing, tracerProvider: providers?.tracerProvider ?? null });
 
     let logLine: ((ctx: RequestContext) => string) | null = null;
     if (gw.accessLog) {
@@ -92,7 +99,7 @@ export class EdgeTelemetry {
   /** The /metrics body, when metrics are on. */
   get prometheus(): (() => Promise<string>) | undefined {
     const p = this.providers;
-    return this.metrics ? () => p.prometheusText() : undefined;
+    return this.metrics && p ? () => p.prometheusText() : undefined;
   }
 
   /**
