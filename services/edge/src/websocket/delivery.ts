@@ -75,9 +75,13 @@ export class Delivery {
   /** One publish to a topic of an API stage reaches its subscribers on every node (uWS pub/sub on each). */
   async publish(apiId: string, stage: string, topic: string, data: Buffer | string, isBinary: boolean): Promise<void> {
     const e: TopicEnvelope = { n: this.nodeId, t: `${apiId}/${stage}/${topic}`, d: data, b: isBinary };
-    // This node's subscribers get it at once; the others through the topics channel.
+    // The other nodes' subscribers through the topics channel, this node's directly. The PUBLISH goes
+    // out first: the other nodes start their fan-out while this one does its own, and Redis's reply
+    // comes back meanwhile. Sent after a local fan-out of ~18,000 connections, its reply waited behind
+    // it and passed the Redis bound on a loaded machine: a 503 for a message every subscriber got.
+    const published = this.bus.publishTopic(e);
     this.app?.publish(e.t, data, isBinary);
-    await this.bus.publishTopic(e);
+    await published;
   }
 
   private applyLocal(conn: Connection, op: Op, data: Buffer | string | null, isBinary: boolean): boolean {
