@@ -29,9 +29,12 @@ export const PER_CLIENT = 16_000;
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const MESSAGE = 'x'.repeat(64);
 
+/** gateway.websocket.pingIntervalSeconds of the bench edges (BENCH_WSS_PING_SECONDS): what idle connections cost in pings. */
+const PING_SECONDS = Number(process.env.BENCH_WSS_PING_SECONDS ?? 120);
+
 export const CONFIG = `
 gateway:
-  websocket: { maxBufferedBytes: 4194304, slowConsumerPolicy: drop }
+  websocket: { maxBufferedBytes: 4194304, slowConsumerPolicy: drop, pingIntervalSeconds: ${PING_SECONDS} }
 apis:
   - name: idle
     type: websocket

@@ -487,6 +487,13 @@ export const WebSocketNode = z.strictObject({
   heartbeatMs: Millis(100, 60_000, 5_000),
   /** A node silent this long is dead: any other node removes its connections from the registry. */
   nodeTimeoutMs: Millis(300, 600_000, 30_000),
+  /**
+   * A connection that sent nothing for this long gets a ping (uWS, 4 s granularity); one that stays
+   * silent as long again is closed as a dead peer. Independent of an API's `idleTimeoutMs`, which counts
+   * data messages only. Each idle connection costs a ping and a pong per interval: a million at 120 s
+   * took ~1 core of a 2-core machine (loadtests/README.md).
+   */
+  pingIntervalSeconds: z.number().int().min(8).max(960).default(120),
 });
 export type WebSocketNodeConfig = z.output<typeof WebSocketNode>;
 

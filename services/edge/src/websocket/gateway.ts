@@ -122,7 +122,7 @@ export class WebSocketGateway {
       // on an edge following the control plane it must admit what any later deployment allows.
       maxPayloadLength: this.options.followsControl ? MAX_API_MESSAGE_BYTES : maxMessage * 4,
       // uWS's own timeout only detects dead peers (it pings); the API's idle timeout counts data messages.
-      idleTimeout: 120,
+      idleTimeout: node.pingIntervalSeconds,
       sendPingsAutomatically: true,
       maxBackpressure: node.maxBufferedBytes,
       closeOnBackpressureLimit: node.slowConsumerPolicy === 'disconnect',

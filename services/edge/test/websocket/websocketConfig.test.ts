@@ -23,14 +23,14 @@ apis:
         $default: { integration: { type: mock } }
 `);
     expect(c.apis[0]?.websocket).toMatchObject({ routeSelectionExpression: '$request.body.action', idleTimeoutMs: 600_000, maxConnectionDurationMs: 7_200_000, maxMessageBytes: 131_072, maxMessagesPerSecond: 100, messageBurst: 200, maxPendingBytes: 1_048_576 });
-    expect(c.gateway.websocket).toEqual({ maxBufferedBytes: 1_048_576, slowConsumerPolicy: 'disconnect', heartbeatMs: 5_000, nodeTimeoutMs: 30_000 });
+    expect(c.gateway.websocket).toEqual({ maxBufferedBytes: 1_048_576, slowConsumerPolicy: 'disconnect', heartbeatMs: 5_000, nodeTimeoutMs: 30_000, pingIntervalSeconds: 120 });
   });
 
   it('reports every misplaced or invalid field with its path and line', () => {
     expect(
       problems(`
 gateway:
-  websocket: { slowConsumerPolicy: queue }
+  websocket: { slowConsumerPolicy: queue, pingIntervalSeconds: 4 }
 apis:
   - name: chat
     type: websocket
@@ -52,6 +52,8 @@ apis:
 `),
     ).toEqual([
       expect.stringMatching(/^gateway\.websocket\.slowConsumerPolicy@3: .*"drop"\|"disconnect"/),
+      // uWS refuses a timeout under 8 s (or over 960 s) by terminating the process: the config says so first.
+      expect.stringMatching(/^gateway\.websocket\.pingIntervalSeconds@3: .*>=8/),
       expect.stringMatching(/^apis\[0\]\.websocket\.routeSelectionExpression@8: a route selection expression is \$request\.body/),
       expect.stringMatching(/^apis\[0\]\.websocket\.maxMessageBytes@9: /),
       expect.stringMatching(/^apis\[0\]\.websocket\.maxMessagesPerSecond@10: /),
