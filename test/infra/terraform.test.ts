@@ -104,7 +104,8 @@ describe('infra/terraform', () => {
     expect(WS_DEFAULTS.idleTimeoutMs).toBeGreaterThan(NLB_TLS_IDLE_SECONDS * 1000);
     const behavior = readFileSync(join(import.meta.dirname, '../../services/edge/src/websocket/gateway.ts'), 'utf8');
     expect(behavior).toMatch(/sendPingsAutomatically: true/);
-    expect(Number(/\bidleTimeout: (\d+)/.exec(behavior)?.[1])).toBeLessThan(NLB_TLS_IDLE_SECONDS);
+    expect(behavior).toMatch(/\bidleTimeout: node\.pingIntervalSeconds,/);
+    expect(SCHEMA_DEFAULTS.websocket.pingIntervalSeconds).toBeLessThan(NLB_TLS_IDLE_SECONDS);
     expect(res(edge, 'aws_lb_listener.tls').protocol).toBe('TLS');
     expect(res(edge, 'aws_lb_target_group.edge')).toMatchObject({ preserve_client_ip: 'true', target_type: 'ip', protocol: 'TCP', deregistration_delay: '${var.deregistration_delay_seconds}' });
   });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { RedisServer, spawnTurnpike, testPrefix, type TurnpikeProcess } from '@turnpike/testing';
+import { RedisServer, idealBucketDecisions, spawnTurnpike, testPrefix, type TurnpikeProcess } from '@turnpike/testing';
 import { eventually, keyInPlan, openStore } from './trafficFixtures.js';
 
 /**
@@ -60,28 +60,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/**
- * What an ideal single token bucket (rate R, burst B, full at the start) admits of requests arriving at
- * `times` (ms, sorted). On an idle machine the clients keep demand far above R and this is R×T + B; on a
- * busy one the clients stall at times, the bucket sits full and refills are lost, so R×T + B would
- * overstate what any correct limiter admits. The distributed limiter is held to the ideal bucket for the
- * arrivals that really happened.
- */
-function idealAdmissions(times: number[]): number {
-  let tokens = BURST;
-  let last = times[0] ?? 0;
-  let admitted = 0;
-  for (const t of times) {
-    tokens = Math.min(BURST, tokens + ((t - last) * R) / 1000);
-    last = t;
-    if (tokens >= 1) {
-      tokens -= 1;
-      admitted++;
-    }
-  }
-  return admitted;
-}
-
 it(`4 edges admit what one token bucket would (R×${SECONDS} + burst when driven past the limit) within ±5% for one key`, async () => {
   // Request times, taken as each response arrives: a response follows its request by the same small
   // delay whether it was admitted or refused, so the ideal bucket sees the same spacing the edges saw.
@@ -111,7 +89,7 @@ it(`4 edges admit what one token bucket would (R×${SECONDS} + burst when driven
   const last = times.at(-1);
   if (first === undefined || last === undefined) throw new Error('no request was timed');
   const seconds = (last - first) / 1000;
-  const ideal = idealAdmissions(times);
+  const ideal = idealBucketDecisions(times, R, BURST).filter(Boolean).length;
   console.log(`admitted ${admitted} of ${admitted + refused} requests over ${seconds.toFixed(2)} s; an ideal bucket admits ${ideal} of these (R×T + B = ${(R * seconds + BURST).toFixed(0)}); ${((admitted / ideal - 1) * 100).toFixed(2)}%`);
   // The clients really pushed past the limit, on every node.
   expect(refused).toBeGreaterThan(0);
