@@ -23,6 +23,9 @@ const CALLS: Record<string, { keys: string[]; args: (string | number | Buffer)[]
   'function-reply-1.lua': { keys: [keys.tagged('reply', 'node-1')], args: [60_000, Buffer.from('reply')] },
   'usage-flush-2.lua': { keys: [keys.tagged('usage', 'key1', '2026-11-26'), keys.tagged('usage', 'key1', 'batches')], args: ['node-1:1', Date.now(), 172_800_000, 34_560_000_000, 'shop/prod/calls', 3, 'r|calls|shop|prod|GET /pets', 3] },
   'ws-deliver-1.lua': { keys: [keys.tagged('wsconn', 'conn-1')], args: [Buffer.from('envelope')] },
+  'ws-node-beat-1.lua': { keys: [keys.tagged('wsnodes', 'live')], args: ['node-1', '1'] },
+  'ws-node-claim-1.lua': { keys: [keys.tagged('wsnodes', 'live')], args: [30_000, 'node-1', 4] },
+  'ws-conn-reap-1.lua': { keys: [keys.tagged('wsconn', 'conn-1')], args: ['node-2'] },
   'control-cas-3.lua': {
     keys: [keys.tagged('ctl', 'control', 'stages'), keys.tagged('ctl', 'control', 'revision'), keys.tagged('ctl', 'control', 'history', 'stage:shop/prod')],
     args: ['shop/prod', 0, '{"version":1}', '{"version":1}', 200, keys.tagged('ctl', 'control', 'changes')],

@@ -8,9 +8,19 @@ import { RedisGuard, type RedisBound } from '../redis/redisGuard.js';
 import type { Connection } from './connection.js';
 import { RetriedWrites, type RegistryWrite } from './retriedWrites.js';
 
-const DELIVER_LUA = readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/ws-deliver-1.lua'), 'utf8');
+const script = (file: string) => readFileSync(createRequire(import.meta.url).resolve(`@turnpike/redis/scripts/${file}`), 'utf8');
+const DELIVER_LUA = script('ws-deliver-1.lua');
+const SCRIPTS = { tpWsNodeBeat: script('ws-node-beat-1.lua'), tpWsNodeClaim: script('ws-node-claim-1.lua'), tpWsConnReap: script('ws-conn-reap-1.lua') };
 
-type DeliverRedis = RedisClient & { tpWsDeliver(key: string, envelope: Buffer): Promise<number> };
+type RegistryRedis = RedisClient & {
+  tpWsDeliver(key: string, envelope: Buffer): Promise<number>;
+  tpWsNodeBeat(nodesKey: string, incarnation: string, join: '0' | '1'): Promise<number>;
+  tpWsNodeClaim(nodesKey: string, timeoutMs: number, claimer: string, max: number): Promise<string[]>;
+  tpWsConnReap(connKey: string, deadIncarnation: string): Promise<number>;
+};
+
+/** Dead nodes one heartbeat claims at most: the rest wait for the next heartbeat (of any node). */
+const CLAIMS_PER_HEARTBEAT = 4;
 
 /** What GET @connections/{id} reports about a connection held by another node. */
 export interface RegisteredConnection {
@@ -50,23 +60,32 @@ export async function lookupConnection(redis: RedisClient, keys: RedisKeys, id: 
  * The cluster-wide connection registry in Redis:
  * - `wsconn:{id}`: hash of one connection (owning node and its inbox channel, api, stage, times, source
  *   IP, user agent, identity);
- * - `wsnode:{node}:conns`: the ids a node holds, so its entries can be removed when it dies;
- * - `wsnodes:{live}`: sorted set of node id → last heartbeat (ms).
+ * - `wsnode:{incarnation}:conns`: the ids a node holds, so its entries can be removed when it dies;
+ * - `wsnodes:{live}`: sorted set of node incarnation → last heartbeat (ms, Redis's clock).
  * Keys of one connection or one node share a hash tag; nothing needs two slots at once.
  *
- * Every node heartbeats; any node that sees another silent for `nodeTimeoutMs` claims it (ZREM: exactly
- * one claimer wins) and removes its entries. lastActiveAt is written in batches on the heartbeat, not
- * per message.
+ * Every node heartbeats; any node that sees another silent for `nodeTimeoutMs` claims it
+ * (ws-node-claim-1.lua: exactly one claimer, never a node that renewed meanwhile) and removes the entries
+ * that incarnation still owns. A node that was claimed while alive (a stall longer than the timeout)
+ * learns it on its next heartbeat and joins again under a new incarnation (`<node id>#<n>`), registering
+ * its connections again: the claimer's removals are conditional on the old incarnation, so they cannot
+ * undo the new entries in whatever order the two interleave. The inbox channel keeps the node id.
+ * lastActiveAt is written in batches on the heartbeat, not per message.
  */
 export class ConnectionRegistry {
-  private readonly redis: DeliverRedis;
+  private readonly redis: RegistryRedis;
   private readonly nodesKey: string;
-  private readonly connsKey: string;
+  /** This node's entry in the live set and the `node` field of its connections' hashes. */
+  private incarnation: string;
+  private generation = 0;
+  private connsKey: string;
   readonly inbox: string;
   /** Inboxes are shard channels (Redis Cluster), see deliverSharded. */
   private readonly sharded: boolean;
   private readonly dirty = new Set<Connection>();
-  private registered = false;
+  private joined = false;
+  /** Heartbeats overlap when Redis is slow; one removal of dead nodes' entries at a time is enough. */
+  private reaping = false;
   /** @connections lookups and deliveries: answered (503) within the node's Redis bound, never stalled. */
   private readonly requests: RedisBound;
   private readonly writes: RetriedWrites;
@@ -84,9 +103,11 @@ export class ConnectionRegistry {
   ) {
     this.writes = new RetriedWrites(logger, onWriteFailure);
     redis.defineCommand('tpWsDeliver', { numberOfKeys: 1, lua: DELIVER_LUA });
-    this.redis = redis as DeliverRedis;
+    for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 1, lua });
+    this.redis = redis as RegistryRedis;
     this.requests = RedisGuard.of(redis, logger).bound('websocket registry');
     this.nodesKey = keys.tagged('wsnodes', 'live');
+    this.incarnation = nodeId;
     this.connsKey = keys.tagged('wsnode', nodeId, 'conns');
     this.inbox = keys.tagged('wsnode', nodeId, 'inbox');
     this.sharded = isCluster(redis);
@@ -108,7 +129,7 @@ export class ConnectionRegistry {
   private writeEntries(conn: Connection): Promise<unknown> {
     return Promise.all([
       this.redis.hset(this.connKey(conn.id), {
-        node: this.nodeId,
+        node: this.incarnation,
         inbox: this.inbox,
         api: conn.api.id,
         stage: conn.stage.name,
@@ -146,16 +167,17 @@ export class ConnectionRegistry {
     return this.requests.call(() => (this.sharded ? deliverSharded(this.redis, key, envelope) : this.redis.tpWsDeliver(key, envelope)));
   }
 
-  /** One heartbeat: renew this node, flush lastActiveAt, and reap one dead node if there is one. */
+  /**
+   * One heartbeat: renew this node (or join again if it was claimed), flush lastActiveAt, and remove the
+   * entries of up to CLAIMS_PER_HEARTBEAT dead nodes. Renewal comes first and waits for nothing else, so
+   * a slow removal never makes this node look dead.
+   */
   async heartbeat(): Promise<void> {
-    const now = Date.now();
-    const added = await this.redis.zadd(this.nodesKey, now, this.nodeId);
-    if (added === 1 && this.registered) {
-      // Another node took this one for dead (a long Redis outage or pause) and removed its entries.
-      this.logger.warn({ node: this.nodeId }, 'websocket registry: this node was reaped while alive; registering its connections again');
-      for (const c of this.local()) this.register(c);
-    }
-    this.registered = true;
+    const incarnation = this.incarnation;
+    const renewed = await this.redis.tpWsNodeBeat(this.nodesKey, incarnation, this.joined ? '0' : '1');
+    this.joined = true;
+    // Heartbeats can overlap: only the first to learn of a claim of this incarnation joins again.
+    if (renewed === 0 && incarnation === this.incarnation) await this.rejoin();
     if (this.dirty.size) {
       // One command per connection, auto-pipelined (per node on Redis Cluster, where each connection's
       // key is in its own slot and an explicit pipeline would have to stay on one node).
@@ -167,15 +189,29 @@ export class ConnectionRegistry {
       this.dirty.clear();
       await Promise.all(writes);
     }
-    await this.reap(now);
+    if (this.reaping) return;
+    this.reaping = true;
+    try {
+      await this.reap();
+    } finally {
+      this.reaping = false;
+    }
   }
 
-  private async reap(now: number): Promise<void> {
-    const dead = await this.redis.zrangebyscore(this.nodesKey, '-inf', now - this.settings.nodeTimeoutMs, 'LIMIT', 0, 4);
-    for (const node of dead) {
-      if (node === this.nodeId) continue;
-      // ZREM answers 1 to exactly one node: the one that removes the dead node's entries.
-      if ((await this.redis.zrem(this.nodesKey, node)) !== 1) continue;
+  private async rejoin(): Promise<void> {
+    const old = this.connsKey;
+    this.incarnation = `${this.nodeId}#${++this.generation}`;
+    this.connsKey = this.keys.tagged('wsnode', this.incarnation, 'conns');
+    this.logger.warn({ node: this.nodeId, incarnation: this.incarnation }, 'websocket registry: this node was taken for dead while alive (a stall longer than nodeTimeoutMs); registering its connections again');
+    await this.redis.tpWsNodeBeat(this.nodesKey, this.incarnation, '1');
+    for (const c of this.local()) this.register(c);
+    // Whatever the claimer has not removed yet of the old set is registered again above.
+    await this.redis.unlink(old);
+  }
+
+  private async reap(): Promise<void> {
+    const claimed = await this.redis.tpWsNodeClaim(this.nodesKey, this.settings.nodeTimeoutMs, this.incarnation, CLAIMS_PER_HEARTBEAT);
+    for (const node of claimed) {
       const removed = await this.removeNodeEntries(node);
       this.logger.info({ node, removed }, 'websocket registry: removed the connections of a dead node');
     }
@@ -188,10 +224,8 @@ export class ConnectionRegistry {
     do {
       const [next, ids] = await this.redis.sscan(set, cursor, 'COUNT', 1000);
       cursor = next;
-      if (ids.length) {
-        await Promise.all(ids.map((id) => this.redis.unlink(this.connKey(id))));
-        removed += ids.length;
-      }
+      const results = await Promise.all(ids.map((id) => this.redis.tpWsConnReap(this.connKey(id), node)));
+      for (const r of results) removed += r;
     } while (cursor !== '0');
     await this.redis.unlink(set);
     return removed;
@@ -200,7 +234,7 @@ export class ConnectionRegistry {
   /** Leaves the registry on a graceful stop (connections were unregistered as they closed). */
   async leave(): Promise<void> {
     this.writes.stop();
-    await this.redis.zrem(this.nodesKey, this.nodeId);
+    await this.redis.zrem(this.nodesKey, this.incarnation);
     await this.redis.unlink(this.connsKey);
   }
 }
