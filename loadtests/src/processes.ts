@@ -20,13 +20,15 @@ export const TURNPIKE = join(ROOT, 'bin/turnpike.mjs');
 export interface Running {
   readonly proc: ChildProcess;
   readonly info: Record<string, unknown>;
+  /** Everything the process printed so far (edges run with LOG_LEVEL=warn: their warnings). */
+  output?(): string;
   stop(): Promise<void>;
 }
 
 /** Spawns a process and resolves when it prints a JSON line with `"event": readyEvent`. */
 export async function start(cmd: string, args: string[], opts: { readyEvent?: string; env?: Record<string, string> } = {}): Promise<Running> {
-  const { proc, info } = await spawnReady(cmd, args, { cwd: ROOT, ...opts });
-  return { proc, info, stop: () => stopProcess(proc) };
+  const { proc, info, output } = await spawnReady(cmd, args, { cwd: ROOT, ...opts });
+  return { proc, info, output, stop: () => stopProcess(proc) };
 }
 
 export function stopProcess(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

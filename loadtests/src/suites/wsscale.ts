@@ -167,12 +167,36 @@ export async function run(): Promise<void> {
       connectionsSample: { posted: ids.length, accepted: statuses.filter((s) => s === 200).length, delivered: direct.frames, ms: direct.ms, refusals },
     };
     console.log('reach', reach);
-    report('wsscale', [], [], { scale, registered, idle, reach });
+    const warnings = edgeWarnings(running);
+    console.log('edge warnings', warnings);
+    report('wsscale', [], [], { scale, registered, idle, reach, edgeWarnings: warnings });
   } finally {
     await Promise.all(clients.splice(0).map((cl) => cl.close()));
     await Promise.all(running.splice(0).map((r) => r.stop()));
     await deletePrefix(REDIS_URL, prefix);
   }
+}
+
+/**
+ * The edges' warnings over the run, counted by message: a node taken for dead while alive (its
+ * registry heartbeat stalled past nodeTimeoutMs), failed heartbeats or registry writes, slow consumers.
+ */
+function edgeWarnings(edges: readonly Running[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const e of edges) {
+    for (const line of (e.output?.() ?? '').split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        const { msg, level, err } = JSON.parse(line) as { msg?: string; level?: number; err?: { message?: string } };
+        if (!msg || level === undefined || level < 40) continue;
+        const key = err?.message ? `${msg} (${err.message.slice(0, 80)})` : msg;
+        counts[key] = (counts[key] ?? 0) + 1;
+      } catch {
+        /* not a log line */
+      }
+    }
+  }
+  return counts;
 }
 
 /**
