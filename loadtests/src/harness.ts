@@ -135,11 +135,17 @@ export async function measure(t: Target, opts: MeasureOptions = DEFAULTS, genera
   };
 }
 
-/** Measures targets one after the other, alternating rounds so drift on the machine hits all alike. */
-export async function measureAll(targets: Target[], rounds = Number(process.env.BENCH_ROUNDS ?? 1), opts = DEFAULTS, generator: LoadGenerator = 'autocannon'): Promise<Result[]> {
+/**
+ * Measures targets one after the other, in rounds, so drift on the machine hits all alike; every other
+ * round runs them in reverse order, so no target always follows the same one (a target right after
+ * the 429 flood, say, inherits its garbage).
+ */
+export async function measureAll(all: Target[], rounds = Number(process.env.BENCH_ROUNDS ?? 1), opts = DEFAULTS, generator: LoadGenerator = 'autocannon'): Promise<Result[]> {
+  const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
+  const targets = only ? all.filter((t) => only.test(t.name)) : all;
   const acc = new Map<string, Result[]>();
   for (let r = 0; r < rounds; r++) {
-    for (const t of targets) {
+    for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
       const res = await measure(t, opts, generator);
       acc.set(t.name, [...(acc.get(t.name) ?? []), res]);
     }
