@@ -202,7 +202,10 @@ export class ConnectionRegistry {
     const old = this.connsKey;
     this.incarnation = `${this.nodeId}#${++this.generation}`;
     this.connsKey = this.keys.tagged('wsnode', this.incarnation, 'conns');
-    this.logger.warn({ node: this.nodeId, incarnation: this.incarnation }, 'websocket registry: this node was taken for dead while alive (a stall longer than nodeTimeoutMs); registering its connections again');
+    this.logger.warn(
+      { node: this.nodeId, incarnation: this.incarnation },
+      'websocket registry: this node was missing from the live set (taken for dead after a stall longer than nodeTimeoutMs, or Redis lost its data); registering its connections again',
+    );
     await this.redis.tpWsNodeBeat(this.nodesKey, this.incarnation, '1');
     for (const c of this.local()) this.register(c);
     // Whatever the claimer has not removed yet of the old set is registered again above.

@@ -62,6 +62,22 @@ describe('websocket registry: node liveness', () => {
     expect(await admin.zscore(nodesKey, 'claim-c')).not.toBeNull();
   });
 
+  it('registers its connections again after Redis lost the registry (a restart without persistence)', async () => {
+    const b = node('lost-b', [connection('lost-1'), connection('lost-2')]);
+    await b.registry.heartbeat();
+    for (const conn of b.local) b.registry.register(conn);
+    await b.redis.ping();
+    const registryKeys = [nodesKey, keys.tagged('wsnode', 'lost-b', 'conns'), keys.tagged('wsconn', 'lost-1'), keys.tagged('wsconn', 'lost-2')];
+    expect(await admin.exists(...registryKeys)).toBe(4);
+    await admin.del(...registryKeys);
+
+    await b.registry.heartbeat();
+    await b.redis.ping();
+    expect(await admin.smembers(keys.tagged('wsnode', 'lost-b#1', 'conns'))).toEqual(expect.arrayContaining(['lost-1', 'lost-2']));
+    expect(await admin.hget(keys.tagged('wsconn', 'lost-2'), 'inbox')).toBe(b.registry.inbox);
+    expect(b.warnings).toHaveLength(1);
+  });
+
   it('keeps every connection of a node taken for dead while alive, while another node removes its old entries', async () => {
     const ids = Array.from({ length: 20_000 }, (_, i) => `alive-${i}`);
     const a = node('alive-a');
@@ -81,7 +97,7 @@ describe('websocket registry: node liveness', () => {
     await reaping;
     await b.redis.ping();
 
-    expect(b.warnings.filter((w) => w.includes('taken for dead while alive'))).toHaveLength(1);
+    expect(b.warnings.filter((w) => w.includes('missing from the live set'))).toHaveLength(1);
     expect(await admin.zscore(nodesKey, 'alive-b#1')).not.toBeNull();
     expect(await admin.scard(keys.tagged('wsnode', 'alive-b#1', 'conns'))).toBe(ids.length);
     expect(await admin.exists(keys.tagged('wsnode', 'alive-b', 'conns'))).toBe(0);
