@@ -39,7 +39,8 @@ export function fleetRoutes(router: Router, deps: { redis: RedisClient; keys: Re
       return metrics.stage(call.params.api!, stage, windowS * 1000);
     })
     .add('GET', '/v1/connections', 'connections', async (): Promise<ConnectionList> => {
-      const nodeIds = await redis.zrange(keys.tagged('wsnodes', 'live'), 0, -1);
+      // Live nodes only: a negative score is a dead node whose entries are being removed.
+      const nodeIds = await redis.zrangebyscore(keys.tagged('wsnodes', 'live'), 0, '+inf');
       const out: ListedConnection[] = [];
       let truncated = false;
       for (const node of nodeIds) {

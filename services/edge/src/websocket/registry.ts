@@ -61,12 +61,14 @@ export async function lookupConnection(redis: RedisClient, keys: RedisKeys, id: 
  * - `wsconn:{id}`: hash of one connection (owning node and its inbox channel, api, stage, times, source
  *   IP, user agent, identity);
  * - `wsnode:{incarnation}:conns`: the ids a node holds, so its entries can be removed when it dies;
- * - `wsnodes:{live}`: sorted set of node incarnation → last heartbeat (ms, Redis's clock).
+ * - `wsnodes:{live}`: sorted set of node incarnation → last heartbeat (ms, Redis's clock), or minus the
+ *   time it was claimed while its entries are being removed.
  * Keys of one connection or one node share a hash tag; nothing needs two slots at once.
  *
  * Every node heartbeats; any node that sees another silent for `nodeTimeoutMs` claims it
  * (ws-node-claim-1.lua: exactly one claimer, never a node that renewed meanwhile) and removes the entries
- * that incarnation still owns. A node that was claimed while alive (a stall longer than the timeout)
+ * that incarnation still owns, then the claim; a claim older than `nodeTimeoutMs` (its claimer died
+ * meanwhile) is claimed again. A node that was claimed while alive (a stall longer than the timeout)
  * learns it on its next heartbeat and joins again under a new incarnation (`<node id>#<n>`), registering
  * its connections again: the claimer's removals are conditional on the old incarnation, so they cannot
  * undo the new entries in whatever order the two interleave. The inbox channel keeps the node id.
@@ -216,6 +218,8 @@ export class ConnectionRegistry {
     const claimed = await this.redis.tpWsNodeClaim(this.nodesKey, this.settings.nodeTimeoutMs, this.incarnation, CLAIMS_PER_HEARTBEAT);
     for (const node of claimed) {
       const removed = await this.removeNodeEntries(node);
+      // Only now: had this node died before here, another would claim the dead node again (the claim's age).
+      await this.redis.zrem(this.nodesKey, node);
       this.logger.info({ node, removed }, 'websocket registry: removed the connections of a dead node');
     }
   }

@@ -62,6 +62,22 @@ describe('websocket registry: node liveness', () => {
     expect(await admin.zscore(nodesKey, 'claim-c')).not.toBeNull();
   });
 
+  it('removes the entries of a dead node whose first claimer died while removing them, and leaves a fresh claim alone', async () => {
+    const a = node('orphan-a');
+    const b = node('orphan-b', [connection('orphan-1')]);
+    await b.registry.heartbeat();
+    for (const conn of b.local) b.registry.register(conn);
+    await b.redis.ping();
+    // B is dead and was claimed an hour ago by a node that died before removing anything; C was claimed a
+    // moment ago by a node still removing its entries.
+    await admin.zadd(nodesKey, -(Date.now() - 3_600_000), 'orphan-b', -Date.now(), 'orphan-c');
+    await a.registry.heartbeat();
+    expect(await admin.exists(keys.tagged('wsconn', 'orphan-1'), keys.tagged('wsnode', 'orphan-b', 'conns'))).toBe(0);
+    expect(await admin.zscore(nodesKey, 'orphan-b')).toBeNull();
+    expect(Number(await admin.zscore(nodesKey, 'orphan-c'))).toBeLessThan(0);
+    await admin.zrem(nodesKey, 'orphan-c');
+  });
+
   it('registers its connections again after Redis lost the registry (a restart without persistence)', async () => {
     const b = node('lost-b', [connection('lost-1'), connection('lost-2')]);
     await b.registry.heartbeat();
@@ -92,7 +108,8 @@ describe('websocket registry: node liveness', () => {
     // finds itself claimed and registers them all again.
     await stall('alive-b');
     const reaping = a.registry.heartbeat();
-    while ((await admin.zscore(nodesKey, 'alive-b')) !== null);
+    // Claimed: scored minus the claim's time until A has removed the entries.
+    while (Number(await admin.zscore(nodesKey, 'alive-b')) > 0);
     await b.registry.heartbeat();
     await reaping;
     await b.redis.ping();
