@@ -6,8 +6,9 @@
   ARGV[1]  the node's incarnation id
   ARGV[2]  '1' to join the set, '0' to renew only
   Returns 1 when the node is in the set now, 0 when it was not there to renew: another node took it for
-  dead and claimed it, so its registry entries are being removed and it must join again under a new
-  incarnation (renewing the old one would let the claimer remove what the node registers again).
+  dead and claimed it (its registry entries are being removed), or Redis lost its data. Either way it
+  must join again under a new incarnation: renewing the old one would let a claimer remove what the
+  node registers again.
 ]]
 if ARGV[2] == '0' then
   -- Absent, or claimed (a negative score: see ws-node-claim-1.lua): not renewed.
