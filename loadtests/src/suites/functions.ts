@@ -7,7 +7,7 @@ import pino from 'pino';
 import { QueueFunctionInvoker } from '@turnpike/edge/internals';
 import { HostPool, hostLauncher } from '@turnpike/worker/internals';
 import { readdirSync } from 'node:fs';
-import { measure, measureAll, procStat, quantileOf, report, type Result, type Target } from '../harness.js';
+import { measure, measureAll, procStat, quantileOf, report, wrkBinary, type Ratio, type Result, type Target } from '../harness.js';
 import { ROOT, TURNPIKE, start, startUpstream, type Running } from '../processes.js';
 import { topFunctions } from '../cpuProfile.js';
 
@@ -70,6 +70,10 @@ apis:
       { name: 'proxy route (256 conns)', url: `${base}/item`, connections: IN_FLIGHT, pid },
     ];
     const results = await measureAll(targets);
+    // wrk (C) as well: autocannon's own CPU, on the same 2 cores, is a large share of a function route's.
+    const wrkTargets = targets.filter((t) => t.connections === IN_FLIGHT);
+    const wrkResults = wrkBinary() ? await measureAll(wrkTargets, undefined, undefined, 'wrk') : null;
+    if (!wrkResults) console.log('wrk is not installed (apt-get install wrk): the wrk table is skipped');
     const cpu = await cpuPerInvocation(functionRoute, edge.proc.pid!, worker.proc.pid!, cleanup);
     const invoker = await invokerOnly(prefix);
     let profiles: Record<string, unknown> = { cpuMicrosPerInvocation: cpu };
@@ -79,17 +83,22 @@ apis:
       await worker.stop();
       profiles = { edgeCpuProfileTop: topFunctions(profile.edge), workerCpuProfileTop: topFunctions(profile.worker) };
     }
+    const versusNaive: Ratio[] = [
+      { label: 'function route / naive BullMQ round trip', numerator: 'function route 1.0 (256 conns)', denominator: naive.name, target: 3 },
+      { label: 'function route 2.0 / naive BullMQ round trip', numerator: 'function route 2.0 (256 conns)', denominator: naive.name, target: 3 },
+    ];
     report(
       'functions',
       [naive, naiveSerial, sandboxed, ...results, invoker, ...isolation],
       [
-        { label: 'function route / naive BullMQ round trip', numerator: 'function route 1.0 (256 conns)', denominator: naive.name, target: 2 },
+        ...versusNaive,
         { label: 'function route / proxy route', numerator: 'function route 1.0 (256 conns)', denominator: 'proxy route (256 conns)' },
         { label: 'function route / invoker alone', numerator: 'function route 1.0 (256 conns)', denominator: invoker.name },
         { label: 'BullMQ sandboxed / in-process processor', numerator: sandboxed.name, denominator: naive.name },
       ],
       profiles,
     );
+    if (wrkResults) report('functions-wrk', [naive, ...wrkResults], versusNaive);
   } finally {
     await Promise.all(started.map((p) => p.stop()));
     const keys = await cleanup.keys(`${prefix}*`);
@@ -173,7 +182,7 @@ async function isolationCost(): Promise<Result[]> {
   const { handler } = (await import(modulePath)) as { handler: (e: unknown) => Promise<unknown> };
   const spec = { name: 'noop', version: '$LATEST', queue: 'noop', modulePath, exportName: 'handler', root: join(ROOT, 'examples/functions'), timeoutMs: 3000, memoryMB: 128, environment: {}, concurrency: undefined, maxRetries: 2, retryBackoffMs: 1000, deadLetterRetentionMs: 14 * 86_400_000 };
   const pool = new HostPool(spec, { region: 'us-east-1', accountId: '000000000000', logger: pino({ level: 'warn' }), launcher: hostLauncher() }, 4);
-  const msg = () => ({ t: 'invoke' as const, event: '{"path":"/fn"}', traceparent: null, requestId: 'bench', deadline: Date.now() + 3000 });
+  const msg = () => ({ event: '{"path":"/fn"}', traceparent: null, requestId: 'bench' });
   try {
     const inProcess = await closedLoop('handler in-process (1 at a time)', 1, async () => JSON.stringify(await handler(JSON.parse(msg().event))));
     await pool.warm();

@@ -19,7 +19,6 @@ import { loadFunctions, type FunctionSpec } from './registry.js';
 import { ReplySender } from './replySender.js';
 import { HostPool, type Outcome } from './sandbox/hostPool.js';
 import { hostLauncher } from './sandbox/hostLauncher.js';
-import type { InvokeMessage } from './sandbox/protocol.js';
 import { SyncLane } from './syncLane.js';
 import { DeployedFunctions } from './deployedFunctions.js';
 
@@ -236,13 +235,11 @@ export class FunctionWorker {
 
   /** Runs a sync invocation (from either lane) and replies to the edge that waits for it. */
   private async invokeSync(spec: FunctionSpec, pool: HostPool, deadline: number, replyKey: string, seq: number, event: string, traceparent: string | null, requestId: string): Promise<void> {
-    const now = Date.now();
     // Nobody waits for a sync result past its deadline (a backlog, or a job back from a dead worker).
-    if (now > deadline) return;
-    const msg: InvokeMessage = { t: 'invoke', event, traceparent, requestId, deadline: now + spec.timeoutMs };
+    if (Date.now() > deadline) return;
     // Whatever goes wrong here, the waiting edge gets an answer rather than its timeout.
-    const outcome = await pool.run(msg).catch((err: unknown): Outcome => ({ status: 'crash', payload: `the worker could not run the function: ${(err as Error).message}`, errorType: 'Runtime.WorkerError' }));
-    if (outcome.status !== 'ok') this.logFailure(spec, msg.requestId, outcome);
+    const outcome = await pool.run({ event, traceparent, requestId }).catch((err: unknown): Outcome => ({ status: 'crash', payload: `the worker could not run the function: ${(err as Error).message}`, errorType: 'Runtime.WorkerError' }));
+    if (outcome.status !== 'ok') this.logFailure(spec, requestId, outcome);
     this.replies.send(replyKey, encodeReply({ seq, status: outcome.status, payload: outcome.payload, errorType: outcome.errorType }));
   }
 
@@ -252,7 +249,7 @@ export class FunctionWorker {
       if (data.r !== undefined && data.s !== undefined) await this.invokeSync(spec, pool, data.d ?? Infinity, data.r, data.s, eventJson(data), data.t ?? null, data.id);
       return;
     }
-    const outcome = await pool.run({ t: 'invoke', event: eventJson(data), traceparent: data.t ?? null, requestId: data.id, deadline: Date.now() + spec.timeoutMs });
+    const outcome = await pool.run({ event: eventJson(data), traceparent: data.t ?? null, requestId: data.id });
     if (outcome.status === 'ok') return;
     this.logFailure(spec, data.id, outcome);
     const reason = `${outcome.errorType ?? outcome.status}: ${outcome.payload}`;

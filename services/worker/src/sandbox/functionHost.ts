@@ -2,6 +2,8 @@
  * The process one function's handler runs in (bundled to services/worker/dist/functionHost.mjs and forked
  * by the worker's host pool). It loads the module once, then runs one invocation at a time for as long as
  * the worker keeps it; whatever the handler does (throw, exit, loop forever, crash) stays in this process.
+ * Invocations handed over while one runs wait here in order; outcomes finished in the same turn of the
+ * event loop go back in one message (protocol.ts).
  * The function's timeout is enforced by the parent, which kills this process: a handler spinning in a
  * loop never yields to a timer here.
  *
@@ -12,7 +14,7 @@
  * account (TP_* names, removed before the handler loads).
  */
 import { pathToFileURL } from 'node:url';
-import type { DoneMessage, InitMessage, InvokeMessage } from './protocol.js';
+import type { DoneMessage, InitMessage, Invocation, ParentMessage, ReleasedMessage, Result } from './protocol.js';
 import { lambdaContext, type FunctionIdentity } from './lambdaContext.js';
 
 type Handler = (event: unknown, context: unknown, callback: (err: unknown, result?: unknown) => void) => unknown;
@@ -29,11 +31,23 @@ const identity: FunctionIdentity = {
 };
 delete process.env.TP_ACCOUNT_ID;
 
-/** The invocation running now; an uncaught error is charged to it. */
-let current: ((msg: DoneMessage) => void) | null = null;
+/** Handed over, not started. */
+const queued: Invocation[] = [];
+/** The invocation running now (an uncaught error is charged to it), by id; null when idle. */
+let running: number | null = null;
+/** Outcomes not sent yet: they leave together at the end of this turn of the event loop. */
+let results: Result[] = [];
+let flushScheduled = false;
 
-function send(msg: InitMessage | DoneMessage, then?: () => void): void {
+function send(msg: InitMessage | DoneMessage | ReleasedMessage, then?: () => void): void {
   process.send!(msg, undefined, undefined, then);
+}
+
+function flush(): void {
+  flushScheduled = false;
+  if (results.length === 0) return;
+  send({ t: 'done', results });
+  results = [];
 }
 
 function errorOf(err: unknown): { errorType: string; message: string } {
@@ -42,15 +56,19 @@ function errorOf(err: unknown): { errorType: string; message: string } {
   return { errorType: typeof err, message: typeof err === 'string' ? err : String(JSON.stringify(err)) };
 }
 
-/** An uncaught error: the process state is unknown now, so report it and exit; the pool forks a fresh host. */
+/**
+ * An uncaught error: the process state is unknown now, so report it with whatever finished before it, and
+ * exit; the pool forks a fresh host and runs the invocations still queued here elsewhere.
+ */
 function fatal(err: unknown, origin: string): void {
   const e = errorOf(err);
   const errorType = origin === 'unhandledRejection' ? 'Runtime.UnhandledPromiseRejection' : e.errorType;
-  const message = e.message;
-  const wasRunning = current !== null;
-  current = null;
-  if (!wasRunning) process.exit(1);
-  send({ t: 'done', ok: false, errorType, message, fatal: true }, () => process.exit(1));
+  if (running !== null) results.push({ id: running, ok: false, errorType, message: e.message, fatal: true });
+  running = null;
+  queued.length = 0;
+  if (results.length === 0) process.exit(1);
+  send({ t: 'done', results }, () => process.exit(1));
+  results = [];
 }
 process.on('uncaughtException', (err) => fatal(err, 'uncaughtException'));
 process.on('unhandledRejection', (err) => fatal(err, 'unhandledRejection'));
@@ -70,35 +88,38 @@ async function load(): Promise<Handler> {
   return handler as Handler;
 }
 
-function run(handler: Handler, msg: InvokeMessage): void {
+/** Starts the next queued invocation unless one is running. */
+function next(handler: Handler): void {
+  const inv = running === null ? queued.shift() : undefined;
+  if (inv !== undefined) run(handler, inv);
+}
+
+function run(handler: Handler, inv: Invocation): void {
+  running = inv.id;
   let settled = false;
   const finish = (err: unknown, result?: unknown) => {
     if (settled) return;
     settled = true;
-    const report = current;
-    current = null;
-    if (!report) return;
-    if (err !== null && err !== undefined) {
-      report({ t: 'done', ok: false, ...errorOf(err), fatal: false });
-      return;
+    // A fatal error charged to this invocation already reported it.
+    if (running !== inv.id) return;
+    running = null;
+    results.push(outcome(inv.id, err, result));
+    // Idle now: the outcomes leave at once; else they wait for the end of this turn, so the ones the
+    // next invocations come to meanwhile go with them.
+    if (queued.length === 0) return flush();
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
     }
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(result);
-    } catch (e) {
-      report({ t: 'done', ok: false, errorType: 'Runtime.MarshalError', message: `Unable to stringify response body: ${(e as Error).message}`, fatal: false });
-      return;
-    }
-    report({ t: 'done', ok: true, json: json ?? 'null' });
+    next(handler);
   };
-  current = send;
-  const context = lambdaContext(identity, msg.requestId, msg.deadline, {
+  const context = lambdaContext(identity, inv.requestId, Date.now() + inv.timeoutMs, {
     succeed: (result) => finish(null, result),
     fail: (err) => finish(err ?? new Error('handled')),
     done: (err, result) => finish(err, result),
   });
   try {
-    const out = handler(withTraceparent(JSON.parse(msg.event), msg.traceparent), context, (err, result) => finish(err, result));
+    const out = handler(withTraceparent(JSON.parse(inv.event), inv.traceparent), context, (err, result) => finish(err, result));
     // An async handler (or one returning a promise) answers with its promise; a callback handler by calling back.
     if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<unknown>).then === 'function') {
       (out as PromiseLike<unknown>).then((r) => finish(null, r), (e: unknown) => finish(e ?? new Error('rejected')));
@@ -106,6 +127,17 @@ function run(handler: Handler, msg: InvokeMessage): void {
   } catch (err) {
     finish(err);
   }
+}
+
+function outcome(id: number, err: unknown, result: unknown): Result {
+  if (err !== null && err !== undefined) return { id, ok: false, ...errorOf(err), fatal: false };
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(result);
+  } catch (e) {
+    return { id, ok: false, errorType: 'Runtime.MarshalError', message: `Unable to stringify response body: ${(e as Error).message}`, fatal: false };
+  }
+  return { id, ok: true, json: json ?? 'null' };
 }
 
 /** The caller's trace context reaches the handler as its event's `traceparent` header. */
@@ -121,8 +153,15 @@ function withTraceparent(event: unknown, traceparent: string | null): unknown {
 
 load().then(
   (handler) => {
-    process.on('message', (msg: InvokeMessage) => {
-      if (msg.t === 'invoke') run(handler, msg);
+    process.on('message', (msg: ParentMessage) => {
+      if (msg.t === 'invoke') {
+        for (const inv of msg.invocations) queued.push(inv);
+        next(handler);
+      } else if (msg.t === 'release') {
+        // Outcomes first: the worker reads the two in order and must not take back what finished.
+        flush();
+        send({ t: 'released', ids: queued.splice(0).map((inv) => inv.id) });
+      }
     });
     send({ t: 'ready' });
   },

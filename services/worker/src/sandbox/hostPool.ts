@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import type { ReplyStatus } from '@turnpike/codec';
 import type { FunctionSpec } from '../registry.js';
-import type { DoneMessage, HostMessage, InvokeMessage } from './protocol.js';
+import type { DoneMessage, HostMessage, Invocation } from './protocol.js';
 import type { HostLauncher } from './hostLauncher.js';
 
 /** What one invocation came to; `payload` is the result's JSON text when ok, else the error message. */
@@ -27,18 +27,69 @@ function hostScriptPath(): string {
   return (hostScript ??= createRequire(import.meta.url).resolve('@turnpike/worker/dist/functionHost.mjs'));
 }
 
+/** An invocation to run, without the pool's id and the function's timeout. */
+export type InvocationRequest = Omit<Invocation, 'id' | 'timeoutMs'>;
+
+/**
+ * How many invocations one host holds at most (running and queued in it): beyond that they wait in the
+ * pool. The worker keeps 8 jobs in flight per host (worker.ts), so a busy host gets them in batches.
+ */
+const MAX_HANDED_OVER = 8;
+/**
+ * A host whose running invocation has taken this long gives back the ones queued behind it and takes no
+ * more until it finishes, so a slow handler holds up others for at most this long (a fast one takes
+ * well under 1 ms here).
+ */
+export const RELEASE_AFTER_MS = 10;
+
+const SHUTDOWN: Outcome = { status: 'crash', payload: 'the worker is shutting down', errorType: 'Runtime.Shutdown' };
+
+interface Pending {
+  readonly inv: Invocation;
+  readonly resolve: (o: Outcome) => void;
+}
+
+/** What a host tells its pool. */
+interface PoolEvents {
+  /** It can take more (an invocation finished). */
+  freed(host: Host): void;
+  /** It will not run these (it gave them back, or it is gone before starting them): run them elsewhere. */
+  returned(pending: Pending[]): void;
+  /** It is gone. */
+  gone(host: Host): void;
+}
+
 /**
  * One function's execution environments: pre-forked host processes, each running one invocation at a
  * time and reused across invocations (a warm Lambda container). A host that crashed, exited or ran past
- * the timeout is killed and forgotten; the next invocation forks a fresh one. At most `size` hosts exist;
- * invocations beyond that wait (in order) for a host to come free, so the worker can keep more jobs in
- * flight than it has hosts and overlap their Redis round trips with the handlers' work.
+ * the timeout is killed and forgotten; the next invocation forks a fresh one. At most `maxHosts` exist.
+ *
+ * An invocation goes to an idle host, else to a new one while there are fewer than `maxHosts`, else it
+ * queues in the busy host holding the fewest (up to MAX_HANDED_OVER), so the worker writes to a busy
+ * host once per batch rather than once per invocation (protocol.ts); with every host full it waits here,
+ * in order. Queued invocations never wait long behind a slow one (RELEASE_AFTER_MS), and a host that
+ * dies hands back the ones it had not started: only the one it was running is charged with its death.
  */
 export class HostPool {
-  private readonly idle: Host[] = [];
   private readonly all = new Set<Host>();
-  private readonly waiters: Array<(host: Host | null) => void> = [];
+  private readonly waiting: Pending[] = [];
+  private nextId = 0;
   private closed = false;
+  private readonly events: PoolEvents = {
+    freed: (host) => {
+      let p: Pending | undefined;
+      while (host.accepting && (p = this.waiting.shift()) !== undefined) host.hand(p);
+    },
+    returned: (pending) => {
+      // They are older than any waiting here.
+      this.waiting.unshift(...pending);
+      this.drain();
+    },
+    gone: (host) => {
+      this.all.delete(host);
+      this.drain();
+    },
+  };
 
   constructor(
     readonly spec: FunctionSpec,
@@ -48,53 +99,50 @@ export class HostPool {
 
   /** Forks one host and waits until its module is loaded, so the first invocation is warm. */
   async warm(): Promise<void> {
-    const host = this.spawn();
-    await host.ready;
-    if (host.alive) this.idle.push(host);
+    await this.spawn().ready;
   }
 
-  async run(msg: InvokeMessage): Promise<Outcome> {
-    const host = await this.acquire();
-    if (host === null) return { status: 'crash', payload: 'the worker is shutting down', errorType: 'Runtime.Shutdown' };
-    try {
-      const initError = await host.ready;
-      if (initError !== null) return initError;
-      return await host.run(msg, this.spec.timeoutMs);
-    } finally {
-      this.release(host);
-    }
+  run(req: InvocationRequest): Promise<Outcome> {
+    return new Promise((resolve) => this.dispatch({ inv: { id: this.nextId++, event: req.event, traceparent: req.traceparent, requestId: req.requestId, timeoutMs: this.spec.timeoutMs }, resolve }));
   }
 
-  private acquire(): Promise<Host | null> | Host | null {
-    if (this.closed) return null;
-    let host = this.idle.pop();
-    while (host !== undefined && !host.alive) host = this.idle.pop();
-    if (host !== undefined) return host;
-    if (this.all.size < this.maxHosts) return this.spawn();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  private release(host: Host): void {
-    if (!host.alive) this.all.delete(host);
-    const next = this.waiters.shift();
-    if (next !== undefined) {
-      // A dead host's slot goes to a fresh one (its exit has already removed it from `all`).
-      next(this.closed ? null : host.alive ? host : this.spawn());
-      return;
-    }
-    if (host.alive && !this.closed) this.idle.push(host);
-  }
-
-  /** Kills every host (running invocations end as crashes; the worker drains before calling this). */
+  /** Kills every host (running invocations end as crashes, the rest as shutdowns; the worker drains first). */
   close(): void {
     this.closed = true;
-    for (const w of this.waiters.splice(0)) w(null);
+    for (const p of this.waiting.splice(0)) p.resolve(SHUTDOWN);
     for (const h of this.all) h.kill();
-    this.idle.length = 0;
   }
 
   get size(): number {
     return this.all.size;
+  }
+
+  private dispatch(p: Pending): void {
+    if (this.closed) return p.resolve(SHUTDOWN);
+    const host = this.pick();
+    if (host === null) this.waiting.push(p);
+    else host.hand(p);
+  }
+
+  private drain(): void {
+    if (this.closed) {
+      for (const p of this.waiting.splice(0)) p.resolve(SHUTDOWN);
+      return;
+    }
+    let host: Host | null;
+    while (this.waiting.length > 0 && (host = this.pick()) !== null) host.hand(this.waiting.shift()!);
+  }
+
+  /** An idle host, else a new one, else the accepting host holding the fewest; null when none can take more. */
+  private pick(): Host | null {
+    let best: Host | null = null;
+    for (const h of this.all) {
+      if (!h.accepting) continue;
+      if (h.load === 0) return h;
+      if (best === null || h.load < best.load) best = h;
+    }
+    if (this.all.size < this.maxHosts) return this.spawn();
+    return best;
   }
 
   private spawn(): Host {
@@ -129,69 +177,101 @@ export class HostPool {
       // structured-clone one (measured: docs/functions.md, "What changed for speed").
       serialization: 'json',
     });
-    const host = new Host(proc, spec.name, this.ctx.logger);
+    const host = new Host(proc, spec.name, spec.timeoutMs, this.ctx.logger, this.events);
     this.all.add(host);
-    proc.once('exit', () => this.all.delete(host));
     return host;
   }
 }
 
-/** One forked host process and the invocation it is running. */
+/**
+ * One forked host process and the invocations handed to it, in order: the first is running (or finished,
+ * its outcome on the way), the rest wait in the host.
+ */
 class Host {
   alive = true;
-  /** Resolves null once the module is loaded, or with the outcome every invocation gets if it failed to load. */
-  readonly ready: Promise<Outcome | null>;
-  private current: ((o: Outcome) => void) | null = null;
+  /** Resolves once the module is loaded, failed to load, or the host is gone. */
+  readonly ready: Promise<void>;
+  private isReady = false;
+  private readonly handed: Pending[] = [];
+  /** Handed, not sent yet: they leave together at the end of this turn of the event loop. */
+  private outbox: Invocation[] = [];
+  private flushScheduled = false;
+  /** When the first of `handed` started, as far as this process can tell (the previous one's outcome arrived). */
+  private headSince = 0;
   private timer: NodeJS.Timeout | null = null;
-  private exitReason: string | null = null;
+  /** The first of `handed` ran past RELEASE_AFTER_MS: the host takes nothing more until it finishes. */
+  private slow = false;
+  /** The first of `handed` ran past the function's timeout: answered already, and the host is being killed. */
+  private timedOut: Pending | null = null;
+  /** The host reported a fatal error: it started nothing after it. */
+  private fatal = false;
+  private initError: Outcome | null = null;
 
   constructor(
     private readonly proc: ChildProcess,
     functionName: string,
+    private readonly timeoutMs: number,
     private readonly logger: Logger,
+    private readonly pool: PoolEvents,
   ) {
-    this.ready = new Promise((resolve) => {
-      const onMessage = (m: HostMessage) => {
-        if (m.t === 'ready') resolve(null);
-        else if (m.t === 'init_error') {
-          this.logger.error({ function: functionName, errorType: m.errorType }, `function failed to load: ${m.message}`);
-          resolve({ status: 'handler', payload: m.message, errorType: m.errorType });
-        }
-        if (m.t !== 'done') proc.off('message', onMessage);
-      };
-      proc.on('message', onMessage);
-      proc.once('exit', (code, signal) => resolve({ status: 'crash', payload: `the function's process exited during init (${signal ?? code})`, errorType: 'Runtime.ExitError' }));
-    });
+    let loaded!: () => void;
+    this.ready = new Promise((resolve) => (loaded = resolve));
     proc.on('message', (m: HostMessage) => {
-      if (m.t === 'done') this.done(m);
+      switch (m.t) {
+        case 'done':
+          return this.done(m);
+        case 'released':
+          return this.released(m.ids);
+        case 'ready':
+          this.isReady = true;
+          loaded();
+          if (this.handed.length > 0) this.startHead();
+          return this.flush();
+        case 'init_error':
+          this.logger.error({ function: functionName, errorType: m.errorType }, `function failed to load: ${m.message}`);
+          this.initError = { status: 'handler', payload: m.message, errorType: m.errorType };
+          for (const p of this.handed.splice(0)) p.resolve(this.initError);
+          return loaded();
+      }
     });
-    proc.once('exit', (code, signal) => {
+    proc.once('exit', () => {
       this.alive = false;
-      const why = this.exitReason;
-      this.finish(
-        why === 'timeout'
-          ? null
-          : { status: 'crash', payload: `RequestId exited: Runtime exited ${signal ? `with signal ${signal}` : `with error: exit status ${code}`}`, errorType: 'Runtime.ExitError' },
-      );
+      this.stopTimer();
+    });
+    // After the exit and the last message from the pipe: what the host finished before dying was read.
+    proc.once('close', (code, signal) => {
+      this.alive = false;
+      this.stopTimer();
+      loaded();
+      this.settleAfterDeath(code, signal);
+      this.pool.gone(this);
     });
     proc.on('error', (err) => this.logger.warn({ err, function: functionName }, 'function host process error'));
   }
 
-  run(msg: InvokeMessage, timeoutMs: number): Promise<Outcome> {
-    return new Promise<Outcome>((resolve) => {
-      if (!this.alive) {
-        resolve({ status: 'crash', payload: "the function's process is gone", errorType: 'Runtime.ExitError' });
-        return;
-      }
-      this.current = resolve;
-      this.timer = setTimeout(() => {
-        // Killing is the only way to stop a handler that never yields; its host is not reused.
-        this.exitReason = 'timeout';
-        this.finish({ status: 'function_timeout', payload: `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`, errorType: 'Sandbox.Timedout' });
-        this.kill();
-      }, timeoutMs);
-      this.proc.send(msg);
-    });
+  /** How many invocations it holds. */
+  get load(): number {
+    return this.handed.length;
+  }
+
+  get accepting(): boolean {
+    return this.alive && !this.slow && this.initError === null && this.handed.length < MAX_HANDED_OVER;
+  }
+
+  hand(p: Pending): void {
+    if (this.initError !== null) return p.resolve(this.initError);
+    this.handed.push(p);
+    this.outbox.push(p.inv);
+    if (!this.isReady) return;
+    if (this.handed.length === 1) {
+      // An idle host starts at once; others wait for the rest of this turn's invocations to go with them.
+      this.startHead();
+      return this.flush();
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   kill(): void {
@@ -199,21 +279,100 @@ class Host {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
   }
 
-  private done(m: DoneMessage): void {
-    if (m.ok) this.finish({ status: 'ok', payload: m.json, errorType: null });
-    else {
-      if (m.fatal) this.alive = false;
-      this.finish({ status: m.fatal ? 'crash' : 'handler', payload: m.message, errorType: m.errorType });
-    }
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.outbox.length === 0 || !this.alive || !this.proc.connected) return;
+    this.proc.send({ t: 'invoke', invocations: this.outbox });
+    this.outbox = [];
   }
 
-  private finish(o: Outcome | null): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
+  private done(m: DoneMessage): void {
+    for (const r of m.results) {
+      const i = this.handed.findIndex((p) => p.inv.id === r.id);
+      if (i < 0) continue;
+      const [p] = this.handed.splice(i, 1);
+      // A late outcome of an invocation answered as timed out already.
+      if (p === this.timedOut) continue;
+      if (r.ok) p!.resolve({ status: 'ok', payload: r.json, errorType: null });
+      else {
+        if (r.fatal) {
+          this.fatal = true;
+          this.alive = false;
+        }
+        p!.resolve({ status: r.fatal ? 'crash' : 'handler', payload: r.message, errorType: r.errorType });
+      }
     }
-    const c = this.current;
-    this.current = null;
-    if (c !== null && o !== null) c(o);
+    if (!this.alive) return;
+    this.stopTimer();
+    this.slow = false;
+    if (this.handed.length > 0) this.startHead();
+    this.pool.freed(this);
+  }
+
+  private released(ids: readonly number[]): void {
+    const back: Pending[] = [];
+    for (const id of ids) {
+      const i = this.handed.findIndex((p) => p.inv.id === id);
+      if (i >= 0) back.push(this.handed.splice(i, 1)[0]!);
+    }
+    if (back.length > 0) this.pool.returned(back);
+  }
+
+  private startHead(): void {
+    this.headSince = Date.now();
+    this.timer = setTimeout(() => this.headTimer(), Math.min(RELEASE_AFTER_MS, this.timeoutMs));
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private headTimer(): void {
+    this.timer = null;
+    const head = this.handed[0];
+    if (head === undefined || !this.alive) return;
+    const elapsed = Date.now() - this.headSince;
+    if (elapsed >= this.timeoutMs) {
+      // Killing is the only way to stop a handler that never yields; its host is not reused.
+      this.timedOut = head;
+      head.resolve({ status: 'function_timeout', payload: `Task timed out after ${(this.timeoutMs / 1000).toFixed(2)} seconds`, errorType: 'Sandbox.Timedout' });
+      this.kill();
+      return;
+    }
+    if (!this.slow) {
+      this.slow = true;
+      if (this.handed.length > 1) {
+        // Those not sent yet need no asking.
+        const unsent = this.outbox.length;
+        if (unsent > 0) {
+          this.outbox = [];
+          this.pool.returned(this.handed.splice(this.handed.length - unsent));
+        }
+        if (this.handed.length > 1 && this.proc.connected) this.proc.send({ t: 'release' });
+      }
+    }
+    this.timer = setTimeout(() => this.headTimer(), this.timeoutMs - elapsed);
+  }
+
+  /**
+   * The host is gone. It runs its invocations in order, one at a time, and its outcomes have all been
+   * read: so of those still held, only the first can have started. That one is charged with the death
+   * (unless it was answered already: timed out, or the host said it was fatal), the rest run elsewhere.
+   */
+  private settleAfterDeath(code: number | null, signal: NodeJS.Signals | null): void {
+    this.outbox = [];
+    const left = this.handed.splice(0);
+    if (!this.isReady) {
+      const o: Outcome = { status: 'crash', payload: `the function's process exited during init (${signal ?? code})`, errorType: 'Runtime.ExitError' };
+      for (const p of left) p.resolve(this.initError ?? o);
+      return;
+    }
+    const first = left[0];
+    if (first !== undefined && first !== this.timedOut && !this.fatal) {
+      first.resolve({ status: 'crash', payload: `RequestId exited: Runtime exited ${signal ? `with signal ${signal}` : `with error: exit status ${code}`}`, errorType: 'Runtime.ExitError' });
+    }
+    const rest = first === undefined || this.fatal ? left : left.slice(1);
+    if (rest.length > 0) this.pool.returned(rest);
   }
 }
