@@ -150,7 +150,7 @@ export async function measureAll(all: Target[], rounds = Number(process.env.BENC
       acc.set(t.name, [...(acc.get(t.name) ?? []), res]);
     }
   }
-  return targets.flatMap((t) => median(acc.get(t.name) ?? []) ?? []);
+  return targets.flatMap((t) => medianRun(acc.get(t.name) ?? []) ?? []);
 }
 
 /** User + system CPU time of a process in ms (Linux /proc; null elsewhere). */
@@ -177,7 +177,7 @@ export function quantileOf(sorted: readonly number[], q: number): number {
 }
 
 /** The run with the median requests/s; undefined with no runs. */
-function median(rs: Result[]): Result | undefined {
+export function medianRun(rs: Result[]): Result | undefined {
   const sorted = [...rs].sort((a, b) => a.requestsPerSec - b.requestsPerSec);
   return sorted[Math.floor(sorted.length / 2)];
 }

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { QueueFunctionInvoker } from '@turnpike/edge/internals';
 import { HostPool, hostLauncher } from '@turnpike/worker/internals';
 import { readdirSync } from 'node:fs';
-import { measure, measureAll, procStat, quantileOf, report, wrkBinary, type Ratio, type Result, type Target } from '../harness.js';
+import { measure, measureAll, medianRun, procStat, quantileOf, report, wrkBinary, type Ratio, type Result, type Target } from '../harness.js';
 import { ROOT, TURNPIKE, start, startUpstream, type Running } from '../processes.js';
 import { topFunctions } from '../cpuProfile.js';
 
@@ -17,19 +17,22 @@ import { topFunctions } from '../cpuProfile.js';
  * (Queue.add + waitUntilFinished on QueueEvents, 256 in flight, producer and worker in one process).
  * Then where the time goes: the invoker alone (no HTTP), and the host process round trip alone.
  *
- * BENCH_SECONDS (default 8) per target; BENCH_WORKER_CONCURRENCY (default 4) host processes per worker;
+ * BENCH_SECONDS (default 8) per target; BENCH_ROUNDS (default 1) rounds of the routes (median, every other
+ * round reversed) and measurements of the naive baseline (first, the rest after the routes; median);
+ * BENCH_WORKER_CONCURRENCY (default 4) host processes per worker;
  * BENCH_PROFILE=1 records CPU profiles of the edge and the worker and prints their top functions.
  */
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const IN_FLIGHT = 256;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 
 export async function run(): Promise<void> {
   const prefix = `bench-fn-${process.pid}`;
   const started: Running[] = [];
   const cleanup = new Redis(REDIS);
   try {
-    const naive = await naiveBullmq(prefix, IN_FLIGHT);
+    const naiveRuns = [await naiveBullmq(prefix, IN_FLIGHT)];
     const naiveSerial = await naiveBullmq(prefix, 1);
     const sandboxed = await naiveBullmq(prefix, IN_FLIGHT, true);
     const isolation = await isolationCost();
@@ -74,6 +77,10 @@ apis:
     const wrkTargets = targets.filter((t) => t.connections === IN_FLIGHT);
     const wrkResults = wrkBinary() ? await measureAll(wrkTargets, undefined, undefined, 'wrk') : null;
     if (!wrkResults) console.log('wrk is not installed (apt-get install wrk): the wrk table is skipped');
+    // With BENCH_ROUNDS > 1 the baseline is measured again after the routes too (the median is used): a
+    // single measurement of it, taken first, moved the ratios more than anything the routes did.
+    for (let r = 1; r < ROUNDS; r++) naiveRuns.push(await naiveBullmq(prefix, IN_FLIGHT));
+    const naive = medianRun(naiveRuns)!;
     const cpu = await cpuPerInvocation(functionRoute, edge.proc.pid!, worker.proc.pid!, cleanup);
     const invoker = await invokerOnly(prefix);
     let profiles: Record<string, unknown> = { cpuMicrosPerInvocation: cpu };
