@@ -63,6 +63,16 @@ describe('host pool', () => {
     expect([...runs.values()].every((pids) => pids.length === 1)).toBe(true);
   });
 
+  it('runs what it was handed while its hosts were still starting, each once', async () => {
+    const { pool: p, started } = pool(2);
+    const markers = Array.from({ length: 20 }, (_, i) => `c${i}`);
+    const outcomes = await Promise.all(markers.map((marker) => invoke(p, { marker })));
+    expect(outcomes.map((o) => o.status)).toEqual(markers.map(() => 'ok'));
+    expect(p.size).toBe(2);
+    const runs = started();
+    for (const m of markers) expect(runs.get(m)).toHaveLength(1);
+  });
+
   it('takes back what waits behind a slow invocation and runs it on another host', async () => {
     const { pool: p, started } = pool(2);
     await Promise.all([p.warm(), p.warm()]);

@@ -36,9 +36,9 @@ export type InvocationRequest = Omit<Invocation, 'id' | 'timeoutMs'>;
  */
 const MAX_HANDED_OVER = 8;
 /**
- * A host whose running invocation has taken this long gives back the ones queued behind it and takes no
- * more until it finishes, so a slow handler holds up others for at most this long (a fast one takes
- * well under 1 ms here).
+ * How long an invocation waits in a host, behind others, before the host is asked to give back what it
+ * has not started and takes nothing more until the one it runs finishes (a trivial handler takes well
+ * under 1 ms here, so with fast handlers nothing waits this long).
  */
 export const RELEASE_AFTER_MS = 10;
 
@@ -47,6 +47,8 @@ const SHUTDOWN: Outcome = { status: 'crash', payload: 'the worker is shutting do
 interface Pending {
   readonly inv: Invocation;
   readonly resolve: (o: Outcome) => void;
+  /** When it was handed to its host (ms). */
+  handedAt: number;
 }
 
 /** What a host tells its pool. */
@@ -67,7 +69,7 @@ interface PoolEvents {
  * An invocation goes to an idle host, else to a new one while there are fewer than `maxHosts`, else it
  * queues in the busy host holding the fewest (up to MAX_HANDED_OVER), so the worker writes to a busy
  * host once per batch rather than once per invocation (protocol.ts); with every host full it waits here,
- * in order. Queued invocations never wait long behind a slow one (RELEASE_AFTER_MS), and a host that
+ * in order. No invocation waits in a host for long (RELEASE_AFTER_MS), and a host that
  * dies hands back the ones it had not started: only the one it was running is charged with its death.
  */
 export class HostPool {
@@ -103,7 +105,7 @@ export class HostPool {
   }
 
   run(req: InvocationRequest): Promise<Outcome> {
-    return new Promise((resolve) => this.dispatch({ inv: { id: this.nextId++, event: req.event, traceparent: req.traceparent, requestId: req.requestId, timeoutMs: this.spec.timeoutMs }, resolve }));
+    return new Promise((resolve) => this.dispatch({ inv: { id: this.nextId++, event: req.event, traceparent: req.traceparent, requestId: req.requestId, timeoutMs: this.spec.timeoutMs }, resolve, handedAt: 0 }));
   }
 
   /** Kills every host (running invocations end as crashes, the rest as shutdowns; the worker drains first). */
@@ -199,8 +201,8 @@ class Host {
   /** When the first of `handed` started, as far as this process can tell (the previous one's outcome arrived). */
   private headSince = 0;
   private timer: NodeJS.Timeout | null = null;
-  /** The first of `handed` ran past RELEASE_AFTER_MS: the host takes nothing more until it finishes. */
-  private slow = false;
+  /** It was asked to give back what waited too long: it takes nothing more until the one it runs finishes. */
+  private behind = false;
   /** The first of `handed` ran past the function's timeout: answered already, and the host is being killed. */
   private timedOut: Pending | null = null;
   /** The host reported a fatal error: it started nothing after it. */
@@ -222,11 +224,15 @@ class Host {
           return this.done(m);
         case 'released':
           return this.released(m.ids);
-        case 'ready':
+        case 'ready': {
           this.isReady = true;
           loaded();
+          // Their wait in this host counts from when it can run them, not from its cold start.
+          const now = Date.now();
+          for (const p of this.handed) p.handedAt = now;
           if (this.handed.length > 0) this.startHead();
           return this.flush();
+        }
         case 'init_error':
           this.logger.error({ function: functionName, errorType: m.errorType }, `function failed to load: ${m.message}`);
           this.initError = { status: 'handler', payload: m.message, errorType: m.errorType };
@@ -255,11 +261,12 @@ class Host {
   }
 
   get accepting(): boolean {
-    return this.alive && !this.slow && this.initError === null && this.handed.length < MAX_HANDED_OVER;
+    return this.alive && !this.behind && this.initError === null && this.handed.length < MAX_HANDED_OVER;
   }
 
   hand(p: Pending): void {
     if (this.initError !== null) return p.resolve(this.initError);
+    p.handedAt = Date.now();
     this.handed.push(p);
     this.outbox.push(p.inv);
     if (!this.isReady) return;
@@ -268,6 +275,7 @@ class Host {
       this.startHead();
       return this.flush();
     }
+    if (this.handed.length === 2) this.arm();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -304,7 +312,7 @@ class Host {
     }
     if (!this.alive) return;
     this.stopTimer();
-    this.slow = false;
+    this.behind = false;
     if (this.handed.length > 0) this.startHead();
     this.pool.freed(this);
   }
@@ -320,7 +328,17 @@ class Host {
 
   private startHead(): void {
     this.headSince = Date.now();
-    this.timer = setTimeout(() => this.headTimer(), Math.min(RELEASE_AFTER_MS, this.timeoutMs));
+    this.arm();
+  }
+
+  /** Sets the timer to the running invocation's timeout, or earlier to when the oldest waiting one has waited too long. */
+  private arm(): void {
+    this.stopTimer();
+    if (this.handed.length === 0) return;
+    let at = this.headSince + this.timeoutMs;
+    const oldestWaiting = this.handed[1];
+    if (oldestWaiting !== undefined && !this.behind) at = Math.min(at, oldestWaiting.handedAt + RELEASE_AFTER_MS);
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, at - Date.now()));
   }
 
   private stopTimer(): void {
@@ -328,31 +346,30 @@ class Host {
     this.timer = null;
   }
 
-  private headTimer(): void {
+  private onTimer(): void {
     this.timer = null;
     const head = this.handed[0];
     if (head === undefined || !this.alive) return;
-    const elapsed = Date.now() - this.headSince;
-    if (elapsed >= this.timeoutMs) {
+    const now = Date.now();
+    if (now - this.headSince >= this.timeoutMs) {
       // Killing is the only way to stop a handler that never yields; its host is not reused.
       this.timedOut = head;
       head.resolve({ status: 'function_timeout', payload: `Task timed out after ${(this.timeoutMs / 1000).toFixed(2)} seconds`, errorType: 'Sandbox.Timedout' });
       this.kill();
       return;
     }
-    if (!this.slow) {
-      this.slow = true;
-      if (this.handed.length > 1) {
-        // Those not sent yet need no asking.
-        const unsent = this.outbox.length;
-        if (unsent > 0) {
-          this.outbox = [];
-          this.pool.returned(this.handed.splice(this.handed.length - unsent));
-        }
-        if (this.handed.length > 1 && this.proc.connected) this.proc.send({ t: 'release' });
+    const oldestWaiting = this.handed[1];
+    if (!this.behind && oldestWaiting !== undefined && now - oldestWaiting.handedAt >= RELEASE_AFTER_MS) {
+      this.behind = true;
+      // Those not sent yet need no asking.
+      const unsent = this.outbox.length;
+      if (unsent > 0) {
+        this.outbox = [];
+        this.pool.returned(this.handed.splice(this.handed.length - unsent));
       }
+      if (this.handed.length > 1 && this.proc.connected) this.proc.send({ t: 'release' });
     }
-    this.timer = setTimeout(() => this.headTimer(), this.timeoutMs - elapsed);
+    this.arm();
   }
 
   /**
