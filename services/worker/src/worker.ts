@@ -72,6 +72,12 @@ export class FunctionWorker {
   readonly configured: readonly FunctionSpec[];
   readonly concurrency: number;
   private readonly connection: RedisClient;
+  /**
+   * BullMQ's own: it defines its ~50 scripts on the client it is given, and ioredis copies every script a
+   * client defines onto each auto-pipeline it builds (one per event-loop turn that sends commands), which
+   * made each batch of replies on a shared client cost ~100 property copies.
+   */
+  private readonly queueConnection: RedisClient;
   private readonly replies: ReplySender;
   /** By queue (the function's name, or `name@version` for a deployed one). */
   private readonly served = new Map<string, Served>();
@@ -93,7 +99,7 @@ export class FunctionWorker {
     this.lockDuration = options.lockDurationMs ?? 30_000;
     // BullMQ needs maxRetriesPerRequest null on worker connections: commands wait out a Redis restart.
     this.connection = connectRedis({ ...endpoint, name: 'turnpike-worker', maxRetriesPerRequest: null });
-    // Replies share BullMQ's command connection (auto-pipelined with its commands).
+    this.queueConnection = duplicateRedis(this.connection, { name: 'turnpike-worker-queues' });
     this.replies = new ReplySender(this.connection, this.logger);
   }
 
@@ -132,7 +138,7 @@ export class FunctionWorker {
     const pool = new HostPool(spec, { region: gateway.region, accountId: gateway.accountId, logger: this.logger, launcher: this.launcher }, hosts);
     const queueName = functionQueueName(spec.queue);
     // The cluster-wide limit lives on the queue, so every worker of the cluster obeys the same one.
-    const queue = new Queue(queueName, { ...FUNCTION_QUEUE_OPTIONS, connection: this.connection, prefix: this.prefix });
+    const queue = new Queue(queueName, { ...FUNCTION_QUEUE_OPTIONS, connection: this.queueConnection, prefix: this.prefix });
     try {
       if (spec.concurrency !== undefined) await queue.setGlobalConcurrency(spec.concurrency);
       else await queue.removeGlobalConcurrency();
@@ -141,7 +147,7 @@ export class FunctionWorker {
       throw err;
     }
     const worker = new Worker(queueName, (job: Job<InvocationJob>) => this.process(spec, pool, job), {
-      connection: this.connection,
+      connection: this.queueConnection,
       prefix: this.prefix,
       // More jobs in flight than hosts: a job's Redis round trips (fetch, reply, complete) overlap other
       // jobs' handlers instead of leaving a host idle; the extra jobs wait for a host in the pool.
@@ -217,6 +223,7 @@ export class FunctionWorker {
     await Promise.all(served.map((s) => this.stopServed(s)));
     this.deployed?.removeCode();
     await this.replies.drain();
+    this.queueConnection.disconnect();
     this.connection.disconnect();
     this.logger.info('worker stopped');
   }

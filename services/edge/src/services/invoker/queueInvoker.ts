@@ -94,6 +94,11 @@ export class QueueFunctionInvoker implements FunctionInvoker {
   private replicaAck: RedisBound | null = null;
   private reader: RedisClient | null = null;
   /**
+   * BullMQ's own client: it defines its ~50 scripts on the client it is given, and ioredis copies every
+   * script a client defines onto each auto-pipeline it builds (one per event-loop turn that enqueues).
+   */
+  private queueConn: RedisClient | null = null;
+  /**
    * BullMQ, loaded with the first lane rather than with the edge: an edge whose routes never call a
    * function (a WebSocket-only node) does not hold its modules (~3 MB of heap per process).
    */
@@ -148,22 +153,23 @@ export class QueueFunctionInvoker implements FunctionInvoker {
     }
     const ack = this.options.redis.replicaAck;
     if (ack !== undefined && !isCluster(this.conn!)) {
-      // WAIT covers every write this connection made before it, the job's included.
+      // WAIT covers every write its connection made before it: on BullMQ's, the job's included.
       // Bounded like the enqueue, with a breaker of its own: replicas lagging must not refuse enqueues.
-      const conn = this.conn!;
+      const conn = this.queueConn!;
       const held = await this.replicaAck!.call(() => conn.wait(ack.replicas, ack.timeoutMs)).catch(() => 0);
       if (held < ack.replicas) throw new FunctionInvokeError('unavailable', `${functionRef}: the invocation reached ${held} of ${ack.replicas} Redis replicas in ${ack.timeoutMs} ms; it may or may not run`);
     }
   }
 
   /**
-   * Opens the invocation connection now instead of at the first invocation, and resolves once it takes
+   * Opens the invocation connections now instead of at the first invocation, and resolves once they take
    * commands (see whenConnected): an edge that serves function routes is ready when its first call can
    * be queued. False when Redis did not answer within `timeoutMs`.
    */
-  connect(timeoutMs: number): Promise<boolean> {
+  async connect(timeoutMs: number): Promise<boolean> {
     this.start();
-    return whenConnected(this.conn!, timeoutMs);
+    const connected = await Promise.all([whenConnected(this.conn!, timeoutMs), whenConnected(this.queueConn!, timeoutMs)]);
+    return connected.every(Boolean);
   }
 
   /** Stops reading replies; invocations still waiting fail as `unavailable`. */
@@ -174,6 +180,7 @@ export class QueueFunctionInvoker implements FunctionInvoker {
     this.reader?.disconnect();
     await this.readLoop;
     await Promise.all([...this.lanes.values()].map((l) => l.queue.then((q) => q.close()).catch(() => {})));
+    this.queueConn?.disconnect();
     this.conn?.disconnect();
   }
 
@@ -189,7 +196,7 @@ export class QueueFunctionInvoker implements FunctionInvoker {
     const name = functionNameOf(functionRef);
     if (name === null) return `"${functionRef}" names no function (a name, a Lambda ARN or an API Gateway invocation URI)`;
     this.start();
-    const connection = this.conn!;
+    const connection = this.queueConn!;
     const queue = (this.bullmq ??= import('bullmq')).then(({ Queue }) => {
       const q = new Queue(functionQueueName(name), { ...FUNCTION_QUEUE_OPTIONS, connection, prefix: this.queuePrefix });
       q.on('error', (err) => this.options.logger.warn({ err, function: name }, 'function queue error'));
@@ -255,6 +262,7 @@ export class QueueFunctionInvoker implements FunctionInvoker {
       numberOfKeys: 2,
       lua: readFileSync(createRequire(import.meta.url).resolve('@turnpike/redis/scripts/function-enqueue-2.lua'), 'utf8'),
     });
+    this.queueConn = duplicateRedis(this.conn, { name: 'turnpike-edge-queues' });
     // The blocking reader waits out a Redis restart (no command timeout: BLMPOP blocks), and has nothing to pipeline.
     this.reader = duplicateRedis(this.conn, { name: 'turnpike-edge-replies', enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false, blocking: true });
     this.readLoop = this.readReplies(this.reader);
