@@ -54,7 +54,7 @@ interface Pending {
 /** What a host tells its pool. */
 interface PoolEvents {
   /** It can take more (an invocation finished). */
-  freed(host: Host): void;
+  freed(): void;
   /** It will not run these (it gave them back, or it is gone before starting them): run them elsewhere. */
   returned(pending: Pending[]): void;
   /** It is gone. */
@@ -78,10 +78,7 @@ export class HostPool {
   private nextId = 0;
   private closed = false;
   private readonly events: PoolEvents = {
-    freed: (host) => {
-      let p: Pending | undefined;
-      while (host.accepting && (p = this.waiting.shift()) !== undefined) host.hand(p);
-    },
+    freed: () => this.drain(),
     returned: (pending) => {
       // They are older than any waiting here.
       this.waiting.unshift(...pending);
@@ -314,7 +311,7 @@ class Host {
     this.stopTimer();
     this.behind = false;
     if (this.handed.length > 0) this.startHead();
-    this.pool.freed(this);
+    this.pool.freed();
   }
 
   private released(ids: readonly number[]): void {
