@@ -1,14 +1,16 @@
 // Bench-only preload for edge processes (`node --expose-gc --import heapProbe.mjs`): on SIGUSR2 it
-// collects garbage and prints the heap as one JSON line, `{"event":"heap",...}`. RSS right after a
-// connect storm still holds garbage V8 has not collected; the heap after a full GC is what each idle
-// connection really keeps in JavaScript, and the committed new space what the storm's garbage made V8
-// keep of its young generation.
+// collects garbage and prints the heap as one JSON line, `{"event":"heap",...}`.
+//
+// The collection is V8's "last resort" one (repeated full GCs, then the young generation shrunk and
+// the pages V8 pooled for reuse given back), which is what V8's memory reducer does by itself about
+// 8-13 s after a process goes quiet. Right after a connect storm an edge's RSS still holds the storm's
+// young generation and pooled pages: 138-141 MB per edge with 18,000 connections, 100-101 MB once the
+// reducer has run, unforced (`BENCH_WSS_RSS_SERIES`, loadtests/README.md); this probe gives the
+// settled figure without the wait. A plain `gc()` frees the garbage but keeps those pages resident.
 import { getHeapSpaceStatistics } from 'node:v8';
 
 process.on('SIGUSR2', () => {
-  // Twice: the first collection can leave objects whose finalization frees more.
-  globalThis.gc();
-  globalThis.gc();
+  globalThis.gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   const m = process.memoryUsage();
   const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
   const heap = { heapUsed: m.heapUsed, heapTotal: m.heapTotal, newSpace: newSpace?.space_size ?? 0, external: m.external, rss: m.rss };

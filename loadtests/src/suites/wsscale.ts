@@ -36,6 +36,12 @@ const TOTAL = Number(process.env.BENCH_WSS_TOTAL ?? 20_000);
 const NODES = Number(process.env.BENCH_WSS_NODES ?? Math.max(2, Math.ceil(TOTAL / 18_000)));
 const SAMPLE = Number(process.env.BENCH_WSS_SAMPLE ?? 100);
 const SAMPLE_CONCURRENCY = 16;
+/**
+ * BENCH_WSS_RSS_SERIES=N: the edges' RSS, with no forced GC, once a second for N seconds before the
+ * connections and again after they are registered, and the per-connection figure from the last sample of
+ * each: what the edges settle at by themselves (V8's memory reducer), against the heap probe's forced one.
+ */
+const RSS_SERIES_SECONDS = Number(process.env.BENCH_WSS_RSS_SERIES ?? 0);
 /** Seconds every connection is held with nothing sent, to measure what idle connections cost in CPU. */
 const IDLE_SECONDS = Number(process.env.BENCH_WSS_IDLE_SECONDS ?? 10);
 const POST_TIMEOUT_MS = 30_000;
@@ -58,11 +64,12 @@ export async function run(): Promise<void> {
     await settle(1_000);
     // In two halves: the first half's RSS growth includes what any connect storm costs once (V8's young
     // generation and malloc's arenas become resident), the second half's is what one more idle
-    // connection costs. Memory is read after a full GC on every node (heapProbe.mjs).
+    // connection costs. Memory is read after a full, last-resort GC on every node (heapProbe.mjs: what V8 settles at by itself).
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     const rss = () => sum(running.map((r) => rssBytes(r.info.pid as number)));
     const clientRss = () => sum(clients.map((cl) => rssBytes(cl.pid)));
     const half = Math.floor(TOTAL / 2);
+    const idleSeries = await rssSeries(rss);
     const rssBefore = rss();
     const clientRssBefore = clientRss();
     const heapBefore = await heapsAfterGc(running);
@@ -77,6 +84,7 @@ export async function run(): Promise<void> {
     const c2 = await openConnections(clients, port, '/prod', TOTAL - half, FIRST_ADDRESS);
     const registered = await untilRegistered(prefix, c1.ok + c2.ok);
     console.log('registered', registered);
+    const connectedSeries = await rssSeries(rss);
     await settle(1_000);
     const rssAfter = rss();
     const clientRssAfter = clientRss();
@@ -98,6 +106,12 @@ export async function run(): Promise<void> {
       edgeHeapAfterGcMB: mb(heapAfter.heapUsed),
       allConnections: perConnectionAfterGc(heapBefore, heapAfter, c.ok),
       secondHalf: perConnectionAfterGc(heapHalf, heapAfter, c2.ok),
+      ...(RSS_SERIES_SECONDS > 0
+        ? {
+            unforcedRssMB: { idle: idleSeries, connected: connectedSeries },
+            unforcedSettledRssBytesPerConnection: Math.round((connectedSeries.at(-1)! - idleSeries.at(-1)!) * 2 ** 20 / Math.max(1, c.ok)),
+          }
+        : {}),
       clientKind: CLIENT_KIND,
       clientRssBeforeMB: mb(clientRssBefore),
       clientRssAfterMB: mb(clientRssAfter),
@@ -221,6 +235,17 @@ async function idleCost(edges: readonly Running[], clients: readonly ClientProce
     clientCpuPctOfOneCore: +((100 * (c1 - c0)) / 1000 / seconds).toFixed(1),
     loadAverage1m: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   };
+}
+
+/** The edges' summed RSS in MB once a second for RSS_SERIES_SECONDS (none when it is 0). */
+async function rssSeries(rss: () => number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < RSS_SERIES_SECONDS; i++) {
+    out.push(mb(rss()));
+    await settle(1000);
+  }
+  if (RSS_SERIES_SECONDS > 0) out.push(mb(rss()));
+  return out;
 }
 
 /** Bytes as MB with one decimal, for the report. */
