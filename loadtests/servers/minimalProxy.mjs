@@ -19,6 +19,11 @@ function upstream() {
   s.res = null;
   s.held = null;
   s.on('error', () => {});
+  s.on('close', () => {
+    const i = idle.indexOf(s);
+    if (i >= 0) idle.splice(i, 1);
+    if (s.res !== null && !s.res.aborted) s.res.close();
+  });
   return s;
 }
 
