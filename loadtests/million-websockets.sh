@@ -22,9 +22,10 @@
 # Memory, from the runs recorded in loadtests/README.md: the edges run with --max-semi-space-size=4 and
 # MALLOC_ARENA_MAX=1 (the suite's default, BENCH_EDGE_NODE_FLAGS / BENCH_EDGE_MALLOC_ARENA_MAX): ~90-100 MB
 # RSS per idle edge process (~52 MB of it the node binary's code, shared by all of them), 130-140 MB with
-# 18,000 connections right after the connect storm, ~100 MB once V8 has given the storm's memory back; the C client processes ~1 MB each and ~50 B per connection (the Node client's:
-# ~47 MB and ~4.7 KB), and the kernel ~10 KB per connection (two sockets per loopback connection). The
-# million needs ~18 GB (edges ~7.6 summed RSS, kernel ~10, C clients ~0.1): run it on a quiet machine.
+# 18,000 connections right after the connect storm, ~100 MB once V8 has given the storm's memory back;
+# the C client processes ~1 MB each and ~50 B per connection (the Node client's: ~47 MB and ~4.7 KB),
+# and the kernel ~10 KB per connection (two sockets per loopback connection). The million needs ~18 GB
+# (edges ~7.6 summed RSS, kernel ~10, C clients ~0.1): run it on a quiet machine.
 #
 # A watchdog stops the run (as TIMEOUT does) when the machine's MemAvailable falls below MIN_AVAILABLE_MB,
 # so that a run too large for the machine ends as a failed benchmark, not in the kernel's OOM killer; it

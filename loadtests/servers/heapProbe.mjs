@@ -2,8 +2,8 @@
 // collects garbage and prints the heap as one JSON line, `{"event":"heap",...}`.
 //
 // The collection is V8's "last resort" one (repeated full GCs, then the young generation shrunk and
-// the pages V8 pooled for reuse given back), which is what V8's memory reducer does by itself about
-// 8-13 s after a process goes quiet. Right after a connect storm an edge's RSS still holds the storm's
+// the pages V8 pooled for reuse given back), which is what V8's memory reducer does by itself once a
+// process goes quiet (13-16 s after a storm of 36,000 connections on 2 edges, 55-80 s after a million). Right after a connect storm an edge's RSS still holds the storm's
 // young generation and pooled pages: 138-141 MB per edge with 18,000 connections, 100-101 MB once the
 // reducer has run, unforced (`BENCH_WSS_RSS_SERIES`, loadtests/README.md); this probe gives the
 // settled figure without the wait. A plain `gc()` frees the garbage but keeps those pages resident.
