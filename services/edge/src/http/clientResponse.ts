@@ -1,4 +1,5 @@
 import type { HttpResponse, RecognizedString } from 'uWebSockets.js';
+import { peerAddress } from './peerAddress.js';
 
 /** Told once when the client went away before the response was finished. */
 export interface ResponseOwner {
@@ -38,7 +39,7 @@ export class ClientResponse {
 
   /** The client's address (valid only in the handler's synchronous part, like the request itself). */
   remoteAddress(): string {
-    return remoteAddressOf(this.res);
+    return peerAddress(this.res);
   }
 
   /** True until the response is ended or the connection is gone. */
@@ -145,9 +146,4 @@ export class ClientResponse {
 
 function byteLength(chunk: RecognizedString): number {
   return typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-}
-
-/** The peer address of a request (HTTP or WebSocket upgrade) as text: `identity.sourceIp`. */
-export function remoteAddressOf(res: HttpResponse): string {
-  return Buffer.from(res.getRemoteAddressAsText()).toString();
 }

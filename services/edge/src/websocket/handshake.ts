@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponse, WebSocket, us_socket_context_t } from 'uWebSockets.js';
 import type { Logger } from 'pino';
-import { remoteAddressOf } from '../http/clientResponse.js';
+import { peerAddress } from '../http/peerAddress.js';
 import { hostOf } from '../http/hostHeader.js';
 import { normalizePath } from '../http/normalizePath.js';
 import { statusLine } from '../http/statusLine.js';
@@ -79,7 +79,7 @@ export class Handshakes {
     // A client may offer several subprotocols; without a choice by `$connect`, the first one is taken.
     const protocol = req.getHeader('sec-websocket-protocol').replace(/,.*$/s, '').trim();
     const extensions = req.getHeader('sec-websocket-extensions');
-    const sourceIp = remoteAddressOf(res);
+    const sourceIp = peerAddress(res);
     const id = randomBytes(16).toString('base64');
     const domainName = this.hosts.of(hostHeader);
     if (api.connect === null && api.guard === null) {
