@@ -58,6 +58,7 @@ export class UsageMeter {
    * APIs of a replaced deployment leave with it.
    */
   private readonly routeNames = new WeakMap<CompiledApi, Map<ApiStage, Map<string, string>>>();
+  private lastRoute: { readonly api: CompiledApi; readonly stage: ApiStage; readonly route: RequestContext['route']; readonly name: string } | null = null;
 
   constructor(private readonly options: UsageMeterOptions) {
     this.billable = BILLABLE[options.billable];
@@ -89,6 +90,15 @@ export class UsageMeter {
 
   /** "<apiId>/<stage> <route key>", the name a route's calls are counted under. */
   private routeName(ctx: RequestContext): string {
+    // Consecutive requests mostly share their route: the last one's name is kept at hand.
+    const last = this.lastRoute;
+    if (last !== null && last.api === ctx.api && last.stage === ctx.stage && last.route === ctx.route) return last.name;
+    const name = this.lookupRouteName(ctx);
+    this.lastRoute = { api: ctx.api, stage: ctx.stage, route: ctx.route, name };
+    return name;
+  }
+
+  private lookupRouteName(ctx: RequestContext): string {
     let byStage = this.routeNames.get(ctx.api);
     if (byStage === undefined) this.routeNames.set(ctx.api, (byStage = new Map()));
     let byRoute = byStage.get(ctx.stage);

@@ -48,7 +48,7 @@ export function httpVariables(accountId: string): Record<AccessLogVariable, Valu
     routeKey: (c) => c.route?.routeKey,
     status: (c) => (c.status === 0 ? null : c.status),
     responseLength: (c) => c.responseBytes,
-    responseLatency: (c) => Math.round(performance.now() - c.startHr),
+    responseLatency: (c) => Math.round(c.latencyMs >= 0 ? c.latencyMs : performance.now() - c.startHr),
     integrationLatency: (c) => ms(c.integrationLatency),
     'integration.latency': (c) => ms(c.integrationLatency),
     protocol: () => 'HTTP/1.1',

@@ -122,7 +122,7 @@ function buildObserver(
 ): RequestObserver | null {
   if (!metrics && !writer && !tracing) return extra;
   return (ctx) => {
-    if (metrics !== null) metrics.request(ctx, performance.now() - ctx.startHr);
+    if (metrics !== null) metrics.request(ctx, ctx.latencyMs);
     if (writer !== null) writer.write(logLine!(ctx));
     if (ctx.trace !== null) endTrace(ctx, ctx.trace);
     if (extra !== null) extra(ctx);

@@ -52,6 +52,8 @@ export class RequestContext implements ResponseOwner, BodyOwner {
   extraHeaders: string[] | null = null;
   /** Time spent waiting for the integration, in ms, for logs and metrics. */
   integrationLatency = -1;
+  /** Time from the request arriving to its response finishing, in ms; set by `finish` for the observer (-1 before). */
+  latencyMs = -1;
   /** Why the gateway answered with an error, for the access log (`$context.error.message`). */
   errorMessage: string | null = null;
   /** Values an authorizer put in its context; carried to integrations. */
@@ -286,7 +288,11 @@ export class RequestContext implements ResponseOwner, BodyOwner {
     this.body?.discard();
     const observer = this.services.observer;
     try {
-      if (observer !== null) observer(this);
+      if (observer !== null) {
+        // One clock read for the metrics and the access log both.
+        this.latencyMs = performance.now() - this.startHr;
+        observer(this);
+      }
     } catch (err) {
       this.services.logError(this, 'request observer failed', err);
     }

@@ -7,10 +7,23 @@ import type { RequestContext } from '../../pipeline/context.js';
  * context, so no caller can put a raw path or an id into a label.
  */
 export class EdgeMetrics {
+  /** The last request's API, stage and route and their labels: consecutive requests mostly share them. */
+  private lastApi: RequestContext['api'] | null = null;
+  private lastStage: RequestContext['stage'] | null = null;
+  private lastRoute: RequestContext['route'] = null;
+  private lastLabels: RouteLabels | null = null;
+
   constructor(readonly gateway: GatewayMetrics) {}
 
   private labelsOf(ctx: RequestContext): RouteLabels {
-    return this.gateway.labels(ctx.api.id, ctx.stage.name, ctx.route === null ? '-' : ctx.route.routeKey, ctx.stage.isCanary);
+    const { api, stage, route } = ctx;
+    if (api === this.lastApi && stage === this.lastStage && route === this.lastRoute && this.lastLabels !== null) return this.lastLabels;
+    const labels = this.gateway.labels(api.id, stage.name, route === null ? '-' : route.routeKey, stage.isCanary);
+    this.lastApi = api;
+    this.lastStage = stage;
+    this.lastRoute = route;
+    this.lastLabels = labels;
+    return labels;
   }
 
   /** Called by the observer once per finished request. */
