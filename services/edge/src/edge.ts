@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { newRequestId } from './http/requestIds.js';
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Agent } from 'undici';
@@ -282,7 +283,7 @@ export class Edge {
   // ---- the request path --------------------------------------------------------------------------
 
   private handle(res: HttpResponse, req: HttpRequest): void {
-    const requestId = randomUUID();
+    const requestId = newRequestId();
     const out = new ClientResponse(res);
     let ctx: RequestContext | null = null;
     try {
@@ -290,16 +291,13 @@ export class Edge {
       const method = req.getCaseSensitiveMethod();
       const rawPath = req.getUrl();
       const query = req.getQuery() ?? '';
-      const headers: Record<string, string> = {};
-      const rawHeaders: string[] = [];
+      const head = this.head;
+      const headers: Record<string, string> = (head.headers = {});
+      const rawHeaders: string[] = (head.raw = []);
       // The request line and header bytes as received ("GET /p?q HTTP/1.1\r\n", "name: value\r\n", "\r\n").
-      let headBytes = method.length + rawPath.length + (query ? query.length + 1 : 0) + 13;
-      req.forEach((k, v) => {
-        rawHeaders.push(k, v);
-        headBytes += k.length + v.length + 4;
-        const prev = headers[k];
-        headers[k] = prev === undefined ? v : prev + (k === 'cookie' ? '; ' : ', ') + v;
-      });
+      head.bytes = method.length + rawPath.length + (query ? query.length + 1 : 0) + 13;
+      req.forEach(this.collectHeader);
+      const headBytes = head.bytes;
       const framing = ambiguousFraming(rawHeaders);
       const host = hostOf(headers.host);
       const peerIp = out.remoteAddress();
@@ -397,6 +395,18 @@ export class Edge {
   }
 
   private readonly routeStep = (ctx: RequestContext): void => this.route(ctx);
+
+  /** The request head being copied out of uWS: `forEach` calls back synchronously, so one serves every request. */
+  private readonly head: { headers: Record<string, string>; raw: string[]; bytes: number } = { headers: {}, raw: [], bytes: 0 };
+  /** The header callback, made once rather than a closure per request. */
+  private readonly collectHeader = (k: string, v: string): void => {
+    const head = this.head;
+    head.raw.push(k, v);
+    head.bytes += k.length + v.length + 4;
+    const headers = head.headers;
+    const prev = headers[k];
+    headers[k] = prev === undefined ? v : prev + (k === 'cookie' ? '; ' : ', ') + v;
+  };
 
   private route(ctx: RequestContext): void {
     const m = ctx.api.trie.match(ctx.method, ctx.segments, ctx.routeOffset);

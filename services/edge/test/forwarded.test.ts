@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { clientAddress } from '../src/http/forwarded.js';
 import { titleCaseHeader } from '../src/http/headerCase.js';
 import { randomUUID } from 'node:crypto';
-import { extendedRequestId, traceIdDigits } from '../src/http/requestIds.js';
+import { extendedRequestId, newRequestId, traceIdDigits } from '../src/http/requestIds.js';
 
 describe('the client address with gateway.trustedProxyHops', () => {
   it('believes only the socket peer by default, whatever X-Forwarded-For says', () => {
@@ -44,5 +44,14 @@ describe('forms of a request id', () => {
       expect(extendedRequestId(id)).toBe(Buffer.from(hex.slice(0, 22), 'hex').toString('base64'));
       expect(traceIdDigits(id)).toBe(hex.slice(8));
     }
+  });
+
+  it('are made for random version 4 UUIDs, never the same twice', () => {
+    // Past the 256 ids of one pool of random bytes, several times.
+    const ids = Array.from({ length: 5000 }, () => newRequestId());
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Every hex digit turns up in every random position (a stuck nibble would not).
+    for (const at of [0, 7, 14, 15, 20, 35]) expect(new Set(ids.map((id) => id[at])).size).toBe(at === 14 ? 1 : at === 19 ? 4 : 16);
   });
 });

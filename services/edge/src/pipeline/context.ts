@@ -7,6 +7,11 @@ import { extendedRequestId } from '../http/requestIds.js';
 import type { ApiStage, CompiledApi, CompiledRoute } from '../router/routeTable.js';
 import type { PlanBinding } from '../services/traffic/apiKeyCache.js';
 
+/** Told when the client goes away before the response is done (an object rather than a callback: no closure per request). */
+export interface AbortListener {
+  clientAborted(): void;
+}
+
 /** Called once per request when its response is finished or the client went away (logs, metrics). */
 export type RequestObserver = (ctx: RequestContext) => void;
 
@@ -76,7 +81,7 @@ export class RequestContext implements ResponseOwner, BodyOwner {
   /** How long the route's Lambda authorizer took, in ms (`requestContext.authorizer.integrationLatency`); -1 when none ran. */
   authorizerLatency = -1;
 
-  private abortListener: (() => void) | null = null;
+  private abortListener: AbortListener | null = null;
   private finished = false;
   private extendedId: string | null = null;
 
@@ -124,8 +129,8 @@ export class RequestContext implements ResponseOwner, BodyOwner {
     this.body = new RequestBody(this.res, limits, this);
   }
 
-  /** Registers the one action to take if the client goes away before the response is done. */
-  onAbort(listener: (() => void) | null): void {
+  /** Registers the one party to tell if the client goes away before the response is done. */
+  onAbort(listener: AbortListener | null): void {
     this.abortListener = listener;
   }
 
@@ -144,7 +149,7 @@ export class RequestContext implements ResponseOwner, BodyOwner {
     const l = this.abortListener;
     this.abortListener = null;
     this.body?.discard();
-    if (l) l();
+    if (l) l.clientAborted();
     if (!this.responded) this.errorMessage ??= 'client disconnected';
     this.finish();
   }

@@ -1,4 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { newRequestId } from '../http/requestIds.js';
 import type { HttpRequest, HttpResponse, WebSocket, us_socket_context_t } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { peerAddress } from '../http/peerAddress.js';
@@ -95,7 +96,7 @@ export class Handshakes {
     let aborted = false;
     res.onAborted(() => (aborted = true));
     const conn = new Connection(id, api, resolved.stage, Date.now(), sourceIp, this.userAgents.of(handshake.lookup['user-agent'] ?? ''), domainName);
-    const requestId = randomUUID();
+    const requestId = newRequestId();
     const { log, metrics } = this.deps;
     const done = this.connect(conn, requestId, handshake, rawHeaders, query, url).then(
       (outcome) => {

@@ -1,4 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { newRequestId } from '../http/requestIds.js';
 import type { WebSocket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { wsFailureStatus, type WsResult } from '../integrations/webSocket.js';
@@ -56,7 +57,7 @@ export class WsRoutes {
     // uWS neuters the buffer when this callback returns: copy what outlives it.
     const text = isBinary ? null : Buffer.from(message).toString('utf8');
     const route = api.select(text);
-    const requestId = randomUUID();
+    const requestId = newRequestId();
     if (route === null) {
       api.messageLimits.settled(conn, bytes);
       metrics?.webSocketClientError(api.id, conn.stage.name, '-');
@@ -87,7 +88,7 @@ export class WsRoutes {
   /** Runs `$disconnect` for a closed connection; the promise (null without the route) is for draining. */
   disconnect(conn: Connection, code: number, reason: string): Promise<void> | null {
     const route = conn.api.disconnect;
-    const requestId = randomUUID();
+    const requestId = newRequestId();
     const now = Date.now();
     const { log, metrics } = this.deps;
     if (route === null) {
@@ -112,7 +113,7 @@ export class WsRoutes {
   private closeForLimit(ws: WebSocket<UserData>, conn: Connection, breach: LimitBreach, now: number): void {
     conn.limited = true;
     this.deps.metrics?.webSocketLimitClose(conn.api.id, conn.stage.name, breach);
-    this.deps.log.line(conn, 'MESSAGE', '-', randomUUID(), now, 429, null, BREACH_REASON[breach]);
+    this.deps.log.line(conn, 'MESSAGE', '-', newRequestId(), now, 429, null, BREACH_REASON[breach]);
     ws.end(CLOSE_POLICY_VIOLATION, BREACH_REASON[breach]);
   }
 

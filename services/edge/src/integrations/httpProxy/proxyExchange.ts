@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { HOP_BY_HOP, connectionTokens } from '../../http/hopByHop.js';
-import type { RequestContext } from '../../pipeline/context.js';
+import type { AbortListener, RequestContext } from '../../pipeline/context.js';
 
 class IntegrationTimeout extends Error {
   readonly code = 'TP_INTEGRATION_TIMEOUT';
@@ -18,7 +18,7 @@ class ClientGone extends Error {
  * Every callback here runs on an undici, uWS or timer event; whatever it throws is contained to this
  * request (`fault`): the upstream request is aborted and the client answered 500 or cut off.
  */
-export class ProxyExchange implements Dispatcher.DispatchHandler {
+export class ProxyExchange implements Dispatcher.DispatchHandler, AbortListener {
   private controller: Dispatcher.DispatchController | null = null;
   private timer: NodeJS.Timeout | null;
   private started = false;
@@ -39,7 +39,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   ) {
     // A module function with the exchange as its argument: no closure per request for the timer.
     this.timer = setTimeout(exchangeTimedOut, timeoutMs, this);
-    ctx.onAbort(() => this.abortUpstream(new ClientGone('client disconnected')));
+    ctx.onAbort(this);
+  }
+
+  /** The client went away: the upstream request is let go. */
+  clientAborted(): void {
+    this.abortUpstream(new ClientGone('client disconnected'));
   }
 
   /** The integration timeout fired before the upstream's head (a timer callback: nothing may escape it). */
