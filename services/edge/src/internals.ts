@@ -4,6 +4,9 @@
  */
 export { normalizePath } from './http/normalizePath.js';
 export { RouteTrie } from './router/routeTrie.js';
+export { ResponseParser } from './integrations/httpProxy/http1/responseParser.js';
+export { extendedRequestId, newRequestId, traceIdDigits } from './http/requestIds.js';
+export { addressText } from './http/peerAddress.js';
 export { compilePolicy, isAllowed, reducePolicy } from './services/authorization/policy/policy.js';
 export { WildcardPattern } from './services/authorization/policy/wildcard.js';
 export { PolicyCache } from './services/authorization/cache/policyCache.js';

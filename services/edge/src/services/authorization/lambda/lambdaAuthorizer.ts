@@ -47,7 +47,7 @@ export class LambdaAuthorizer implements Authorizer {
     if (this.ttlMs === 0) {
       return this.invoke(req, methodArn, identity).then((result) => outcome(result, policyDecision(compilePolicy(result), methodArn)), refusal);
     }
-    const hit = this.deps.cache.peek(this.namespace, identity);
+    const hit = this.deps.cache.peek(this.namespace, identity, req.requestTimeEpoch);
     if (hit !== undefined) {
       req.onCacheLookup?.(true);
       return verdict(hit, methodArn);
