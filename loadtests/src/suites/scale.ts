@@ -4,7 +4,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredentialStore, signSigV4 } from '@turnpike/edge';
 import { ApiKeyStore, RedisKeys, connectRedis, scanKeys, whenConnected } from '@turnpike/redis';
-import { RedisServer, freePort } from '@turnpike/testing';
+import { freePort, startClusterNode, type RedisServer } from '@turnpike/testing';
 import { cpuMs, measure, report, type Result, type Target } from '../harness.js';
 import { ROOT, TURNPIKE, start, startUpstream, type Running } from '../processes.js';
 
@@ -256,7 +256,7 @@ apis:
 async function startCluster(masters: number): Promise<{ url: string; ports: number[]; destroy: () => Promise<void> }> {
   const conf = `scale-${process.pid}-${Date.now()}`;
   const nodes: RedisServer[] = [];
-  for (let i = 0; i < masters; i++) nodes.push(await RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${conf}-${i}.conf`, '--cluster-node-timeout', '2000', '--cluster-announce-ip', '127.0.0.1']));
+  for (let i = 0; i < masters; i++) nodes.push(await startClusterNode(`nodes-${conf}-${i}.conf`, ['--cluster-node-timeout', '2000', '--cluster-announce-ip', '127.0.0.1']));
   const cli = (port: number, ...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
   const per = Math.ceil(16384 / masters);
   nodes.forEach((n, i) => cli(n.port, 'CLUSTER', 'ADDSLOTSRANGE', String(i * per), String(Math.min(16383, (i + 1) * per - 1))));

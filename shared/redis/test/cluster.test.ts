@@ -5,7 +5,7 @@ import { Cluster } from 'ioredis';
 import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { RedisKeys } from '@turnpike/redis';
 import { functionQueueKey } from '@turnpike/codec';
-import { RedisServer } from '@turnpike/testing';
+import { startClusterNode, type RedisServer } from '@turnpike/testing';
 
 /**
  * Every Lua script, run on a real 3-node Redis Cluster with the keys the services build for it: a key
@@ -36,7 +36,7 @@ const nodes: RedisServer[] = [];
 let cluster: Cluster;
 
 beforeAll(async () => {
-  for (let i = 0; i < 3; i++) nodes.push(await RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${process.pid}-${i}.conf`]));
+  for (let i = 0; i < 3; i++) nodes.push(await startClusterNode(`nodes-${process.pid}-${i}.conf`));
   execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' });
   cluster = new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), { enableOfflineQueue: true });
   // The cluster is usable once every node agrees every slot is served (no event says so: poll, bounded).

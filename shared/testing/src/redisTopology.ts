@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './net.js';
 import { RedisServer } from './redis.js';
 
 const cli = (port: number, ...args: string[]): string => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
@@ -15,6 +16,21 @@ async function until(what: string, check: () => boolean, timeoutMs = 20_000): Pr
   }
 }
 
+/**
+ * A cluster node on two free ports, its own and its cluster bus's: the bus's default, the port + 10000,
+ * is one nothing keeps free (a test run's own outgoing connections took it once). A port taken between
+ * the check and the bind is picked again.
+ */
+export async function startClusterNode(configFile: string, extraArgs: string[] = []): Promise<RedisServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', configFile, '--cluster-port', String(await freePort()), ...extraArgs]);
+    } catch (err) {
+      if (attempt >= 5 || !String(err).includes('Address already in use')) throw err;
+    }
+  }
+}
+
 /** A private Redis Cluster on loopback: `masters` masters, each with `replicasPerMaster` replicas. */
 export class RedisClusterFixture {
   private constructor(readonly nodes: RedisServer[]) {}
@@ -23,7 +39,7 @@ export class RedisClusterFixture {
     const nodes: RedisServer[] = [];
     const conf = `tp-${process.pid}-${Date.now()}`;
     for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
-      nodes.push(await RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${conf}-${i}.conf`, '--cluster-node-timeout', '1000']));
+      nodes.push(await startClusterNode(`nodes-${conf}-${i}.conf`, ['--cluster-node-timeout', '1000']));
     }
     const f = new RedisClusterFixture(nodes);
     execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'], { stdio: 'ignore' });
