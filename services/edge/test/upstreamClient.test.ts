@@ -140,6 +140,29 @@ describe('the upstream response parser', () => {
     for (const wire of bad) expect(() => parse([Buffer.from(wire, 'latin1')]), wire).toThrow(UpstreamProtocolError);
   });
 
+  it('says why a head was refused', () => {
+    const why = (wire: string) => () => parse([Buffer.from(wire, 'latin1')]);
+    expect(why('HTTP/1.1 200 OK\r\nX-A: 1\r\n b\r\n\r\n')).toThrow('obsolete header line folding');
+    expect(why('HTTP/1.1 200 OK\r\nNo-Colon\r\nContent-Length: 0\r\n\r\n')).toThrow('invalid header line');
+    expect(why('HTTP/1.1 200 OK\r\n: empty name\r\n\r\n')).toThrow('invalid header line');
+    expect(why('HTTP/1.1 200 OK\r\nX\rY: v\r\n\r\n')).toThrow('bare CR or LF in the response head');
+    expect(why('HTTP/1.1 200 OK\r\nX\nY: v\r\n\r\n')).toThrow('bare CR or LF in the response head');
+    expect(why('HTTP/1.1 200 OK\r\nX-V: a\rb\r\n\r\n')).toThrow('bare CR or LF in the response head');
+    expect(why('HTTP/1.1 200 OK\r\nBad Name: v\r\n\r\n')).toThrow('invalid header name');
+    expect(why('HTTP/1.1 200 OK\r\nX-Nul: a\0b\r\n\r\n')).toThrow('NUL in the response head');
+    expect(why('HTTP/1.1 20x OK\r\n\r\n')).toThrow('invalid status line: "HTTP/1.1 20x OK"');
+    expect(why('HTTP/1.1 200 O\nK\r\n\r\n')).toThrow('invalid status line');
+  });
+
+  it('takes values without the whitespace around them, keeps repeated fields and merges equal Content-Lengths', () => {
+    const { r } = parse([Buffer.from('HTTP/1.1 200 OK\r\nX-Pad: \t a b \t\r\nX-Empty:\r\nX-Two: 1\r\nX-Two: 2\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok', 'latin1')]);
+    expect(r.headers['x-pad']).toBe('a b');
+    expect(r.headers['x-empty']).toBe('');
+    expect(r.headers['x-two']).toEqual(['1', '2']);
+    expect(r.headers['content-length']).toBe('2');
+    expect(r.text).toBe('ok');
+  });
+
   it('limits the head, however it arrives', () => {
     const head = `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(300)}\r\nContent-Length: 0\r\n\r\n`;
     expect(parse([Buffer.from(head)], { maxHead: 400 }).r.completed).toBe(true);

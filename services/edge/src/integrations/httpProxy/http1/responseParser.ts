@@ -41,6 +41,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * `Object.create(null)`'s dictionary.
  */
 class HeaderFields {}
+Object.setPrototypeOf(HeaderFields.prototype, null);
+delete (HeaderFields.prototype as { constructor?: unknown }).constructor;
 /**
  * Header names as upstreams spell them, by a hash of their characters -> validated, lowercased; bounded
  * (a name not kept, or sharing a hash with a kept one, is only slower).
@@ -82,6 +84,16 @@ function statusOf(text: string, eol: number): number {
   return d0 * 100 + d1 * 10 + d2;
 }
 
+/** Why a header line at `at` has no `name:` (its scan stopped at `stop`, a CR, LF or the head's end). */
+function noNameReason(text: string, at: number, stop: number): string {
+  const first = text.charCodeAt(at);
+  if (first === 0x20 || first === 0x09) return 'obsolete header line folding';
+  const c = text.charCodeAt(stop);
+  // A CRLF ends a line that had no colon; a CR or LF alone is never a line end.
+  if (c === LF || (c === CR && text.charCodeAt(stop + 1) !== LF)) return 'bare CR or LF in the response head';
+  return 'invalid header line';
+}
+
 function isOws(c: number): boolean {
   return c === 0x20 || c === 0x09;
 }
@@ -97,8 +109,6 @@ function decimal(v: string): number {
   }
   return n;
 }
-Object.setPrototypeOf(HeaderFields.prototype, null);
-delete (HeaderFields.prototype as { constructor?: unknown }).constructor;
 const HEAD_END = Buffer.from('\r\n\r\n');
 
 /**
@@ -292,7 +302,8 @@ export class ResponseParser {
   private parseHead(text: string): void {
     if (text.indexOf('\0') >= 0) throw new UpstreamProtocolError('NUL in the response head');
     // One pass over the head's characters, no regex, split or per-line strings but the values: this
-    // runs once per proxied request (it was ~1.3 µs with split and a status-line regex, ~0.5 µs now).
+    // runs once per proxied request (a response's parse took 1.3 µs with split and a status-line regex,
+    // 0.7-0.85 µs now, in the micro suite).
     const len = text.length;
     let eol = text.indexOf('\r\n');
     if (eol < 0) eol = len;
@@ -310,10 +321,7 @@ export class ResponseParser {
         if (c === CR || c === LF) break;
         hash = (Math.imul(hash, 31) + c) | 0;
       }
-      if (colon === at || colon >= len || text.charCodeAt(colon) !== 58) {
-        const c = text.charCodeAt(at);
-        throw new UpstreamProtocolError(c === 0x20 || c === 0x09 ? 'obsolete header line folding' : colon < len && text.charCodeAt(colon) === LF ? 'bare CR or LF in the response head' : 'invalid header line');
-      }
+      if (colon === at || colon >= len || text.charCodeAt(colon) !== 58) throw new UpstreamProtocolError(noNameReason(text, at, colon));
       const name = headerName(text, at, colon, hash);
       // Value: to the line's CRLF, without the optional whitespace around it (SP and HTAB, RFC 9110 5.6.3).
       let end = colon + 1;
