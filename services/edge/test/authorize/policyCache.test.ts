@@ -156,6 +156,30 @@ describe('the per-node LRU', () => {
     expect(() => new BoundedLru(0)).toThrow(RangeError);
   });
 
+  it('finds long keys (JWT-sized tokens) by their ends and answers only for the whole key', () => {
+    const lru = new BoundedLru<{ expiresAt: number; v: string }>(10);
+    const now = Date.now();
+    const later = now + 1000;
+    const header = 'ns-a\0Bearer eyJhbGciOiJSUzI1NiJ9.';
+    const middle = (c: string) => c.repeat(700);
+    const sig = '.' + 's'.repeat(60);
+    const one = header + middle('a') + sig;
+    const two = header + middle('b') + sig; // same length, start and end: the same slot
+    lru.set(one, { expiresAt: later, v: 'one' });
+    // A new string with the same characters, as each request's header value is.
+    expect(lru.get((' ' + one).slice(1), now)?.v).toBe('one');
+    expect(lru.get(two, now)).toBeUndefined();
+    lru.set(two, { expiresAt: later, v: 'two' });
+    expect(lru.get(two, now)?.v).toBe('two');
+    expect(lru.get(one, now)).toBeUndefined();
+    // The same token under another namespace (another authorizer) is another slot.
+    const other = 'ns-b' + two.slice(4);
+    lru.set(other, { expiresAt: later, v: 'other' });
+    expect(lru.get(two, now)?.v).toBe('two');
+    expect(lru.get(other, now)?.v).toBe('other');
+    expect(lru.size).toBe(2);
+  });
+
   it('bounds the policy cache per node', async () => {
     const a = await node(SHARED_REDIS_URL, 3);
     for (let i = 0; i < 5; i++) await a.fetch('ns6', `t${i}`, 60_000, async () => result(`p${i}`));
