@@ -38,13 +38,19 @@ export class RedisClusterFixture {
   static async start(masters = 3, replicasPerMaster = 0): Promise<RedisClusterFixture> {
     const nodes: RedisServer[] = [];
     const conf = `tp-${process.pid}-${Date.now()}`;
-    for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
-      nodes.push(await startClusterNode(`nodes-${conf}-${i}.conf`, ['--cluster-node-timeout', '1000']));
+    try {
+      for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
+        nodes.push(await startClusterNode(`nodes-${conf}-${i}.conf`, ['--cluster-node-timeout', '1000']));
+      }
+      const f = new RedisClusterFixture(nodes);
+      execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'], { stdio: 'ignore' });
+      await f.waitHealthy();
+      return f;
+    } catch (err) {
+      // The test never gets the fixture to stop: the nodes started so far would outlive the run.
+      await Promise.all(nodes.map((n) => n.stop()));
+      throw err;
     }
-    const f = new RedisClusterFixture(nodes);
-    execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'], { stdio: 'ignore' });
-    await f.waitHealthy();
-    return f;
   }
 
   /** redis+cluster://... naming every node as a seed. */
