@@ -35,6 +35,13 @@ export interface Result {
    * shared machine throughput swings with whatever else runs; the CPU a request costs hardly does.
    */
   cpuUsPerRequest?: number | null;
+  /**
+   * The same split into user and kernel (system) time. Proxies make the same system calls per request
+   * (nginx, the runtime floor and Turnpike: five each), so a gap in user time is work of the code, and
+   * a gap in kernel time mostly how often the peers had to be woken.
+   */
+  cpuUserUsPerRequest?: number | null;
+  cpuSystemUsPerRequest?: number | null;
 }
 
 export interface MeasureOptions {
@@ -125,11 +132,14 @@ export function parseWrk(out: string): Counted {
 export async function measure(t: Target, opts: MeasureOptions = DEFAULTS, generator: LoadGenerator = 'autocannon'): Promise<Result> {
   const load = generator === 'wrk' ? runWrk : runAutocannon;
   if (opts.warmupSec > 0) await load(t, opts.warmupSec);
-  const before = t.pid === undefined ? null : cpuMs(t.pid);
+  const before = t.pid === undefined ? null : cpuTimes(t.pid);
   const r = await load(t, opts.durationSec);
-  const after = t.pid === undefined ? null : cpuMs(t.pid);
+  const after = t.pid === undefined ? null : cpuTimes(t.pid);
+  const perRequest = (ms: (c: CpuTimes) => number) => (before === null || after === null || r.total === 0 ? null : Math.round((10_000 * (ms(after) - ms(before))) / r.total) / 10);
   return {
-    cpuUsPerRequest: before === null || after === null || r.total === 0 ? null : Math.round((10_000 * (after - before)) / r.total) / 10,
+    cpuUsPerRequest: perRequest((c) => c.userMs + c.systemMs),
+    cpuUserUsPerRequest: perRequest((c) => c.userMs),
+    cpuSystemUsPerRequest: perRequest((c) => c.systemMs),
     name: t.name,
     ...r,
   };
@@ -153,11 +163,22 @@ export async function measureAll(all: Target[], rounds = Number(process.env.BENC
   return targets.flatMap((t) => medianRun(acc.get(t.name) ?? []) ?? []);
 }
 
-/** User + system CPU time of a process in ms (Linux /proc; null elsewhere). */
-export function cpuMs(pid: number): number | null {
+export interface CpuTimes {
+  userMs: number;
+  systemMs: number;
+}
+
+/** User and system CPU time of a process in ms (Linux /proc; null elsewhere). */
+export function cpuTimes(pid: number): CpuTimes | null {
   const fields = procStat(pid);
   // utime and stime, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
-  return fields === null ? null : (Number(fields[11]) + Number(fields[12])) * 10;
+  return fields === null ? null : { userMs: Number(fields[11]) * 10, systemMs: Number(fields[12]) * 10 };
+}
+
+/** User + system CPU time of a process in ms (Linux /proc; null elsewhere). */
+export function cpuMs(pid: number): number | null {
+  const t = cpuTimes(pid);
+  return t === null ? null : t.userMs + t.systemMs;
 }
 
 /** The fields of /proc/PID/stat after the command name (`state` first); null without such a process (or /proc). */
@@ -194,9 +215,11 @@ export interface Ratio {
 export function report(suite: string, results: Result[], ratios: Ratio[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   const byName = new Map(results.map((r) => [r.name, r]));
   console.log(`\n== ${suite} ==`);
-  console.log(`${'target'.padEnd(36)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'errors'.padStart(7)} ${'non2xx'.padStart(7)} ${'cpu µs/req'.padStart(10)}`);
+  console.log(`${'target'.padEnd(36)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'errors'.padStart(7)} ${'non2xx'.padStart(7)} ${'cpu µs/req'.padStart(10)} ${'user'.padStart(6)} ${'sys'.padStart(6)}`);
   for (const r of results) {
-    console.log(`${r.name.padEnd(36)} ${String(r.requestsPerSec).padStart(9)} ${String(r.p50Ms).padStart(7)} ${String(r.p99Ms).padStart(7)} ${String(r.errors).padStart(7)} ${String(r.non2xx).padStart(7)} ${String(r.cpuUsPerRequest ?? '-').padStart(10)}`);
+    console.log(
+      `${r.name.padEnd(36)} ${String(r.requestsPerSec).padStart(9)} ${String(r.p50Ms).padStart(7)} ${String(r.p99Ms).padStart(7)} ${String(r.errors).padStart(7)} ${String(r.non2xx).padStart(7)} ${String(r.cpuUsPerRequest ?? '-').padStart(10)} ${String(r.cpuUserUsPerRequest ?? '-').padStart(6)} ${String(r.cpuSystemUsPerRequest ?? '-').padStart(6)}`,
+    );
   }
   const computed = ratios.map((q) => {
     const n = byName.get(q.numerator);
