@@ -219,8 +219,9 @@ Try:
   curl -i -X POST ${base}/petstore/prod/pets -H 'x-api-key: ${key.value}' -H 'content-type: application/json' -d '{"type":"cat","price":9.5}'
   curl -i -X POST ${base}/petstore/prod/pets -H 'content-type: application/json' -d '{}'   # no key: 403
   curl -i ${base}/echo/anything?x=1
-  curl -i ${base}/hello              # a Lambda-style function (examples/functions/hello.mjs) on the worker;
-                                     # throttled at 5 req/s: the sixth quick call answers 429
+  curl -i ${base}/hello              # a Lambda-style function (examples/functions/hello.mjs) on the worker,
+                                     # throttled at 5 req/s with a burst of 5: eight calls at once get 429s
+  for i in 1 2 3 4 5 6 7 8; do curl -s -o /dev/null -w '%{http_code} ' ${base}/hello & done; wait; echo
   curl -i -X OPTIONS ${base}/hello -H 'Origin: http://localhost:3000' -H 'Access-Control-Request-Method: GET'   # CORS preflight
   curl -i -X POST ${base}/echo-fn -d 'hi'   # the payload 2.0 event the function received
   curl -i ${base}/nowhere            # 403 Missing Authentication Token, as a REST API answers it

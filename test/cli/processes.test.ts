@@ -145,6 +145,12 @@ describe('the demo (npm start)', () => {
         const want = expected.find(([re]) => re.test(line))![1];
         expect({ line, status }).toEqual({ line, status: want });
       }
+      // The throttled route's line: eight calls at once, past its burst of five.
+      const burst = demo.printed().split('\n').map((l) => l.trim()).find((l) => l.startsWith('for i in '));
+      const codes = spawnSync('sh', ['-c', burst!], { encoding: 'utf8' }).stdout.trim().split(/\s+/);
+      expect(codes).toHaveLength(8);
+      expect(codes.filter((c) => c !== '200' && c !== '429')).toEqual([]);
+      expect(codes).toContain('429');
     }
 
     const exited = new Promise<number | null>((resolve) => demo.proc.once('exit', (code) => resolve(code)));
