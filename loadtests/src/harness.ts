@@ -42,6 +42,12 @@ export interface Result {
    */
   cpuUserUsPerRequest?: number | null;
   cpuSystemUsPerRequest?: number | null;
+  /**
+   * Every round's run of this target, in round order, when `measureAll` ran more than one: a ratio is
+   * also taken round by round (targets of one round ran minutes apart at most, the same machine state),
+   * and its range says more about a target than one median does.
+   */
+  rounds?: Result[];
 }
 
 export interface MeasureOptions {
@@ -160,7 +166,11 @@ export async function measureAll(all: Target[], rounds = Number(process.env.BENC
       acc.set(t.name, [...(acc.get(t.name) ?? []), res]);
     }
   }
-  return targets.flatMap((t) => medianRun(acc.get(t.name) ?? []) ?? []);
+  return targets.flatMap((t) => {
+    const runs = acc.get(t.name) ?? [];
+    const median = medianRun(runs);
+    return median === undefined ? [] : [runs.length > 1 ? { ...median, rounds: runs } : median];
+  });
 }
 
 export interface CpuTimes {
@@ -203,6 +213,23 @@ export function medianRun(rs: Result[]): Result | undefined {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+/** A ratio's value in each round both targets ran (null with fewer than two rounds). */
+function roundRatios(n: Result, d: Result): { value: number[]; cpu: number[] } | null {
+  const rn = n.rounds;
+  const rd = d.rounds;
+  if (rn === undefined || rd === undefined || rn.length !== rd.length) return null;
+  const value: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < rn.length; i++) {
+    const a = rn[i];
+    const b = rd[i];
+    if (a === undefined || b === undefined) continue;
+    if (b.requestsPerSec > 0) value.push(a.requestsPerSec / b.requestsPerSec);
+    if (a.cpuUsPerRequest && b.cpuUsPerRequest) cpu.push(a.cpuUsPerRequest / b.cpuUsPerRequest);
+  }
+  return { value, cpu };
+}
+
 export interface Ratio {
   label: string;
   numerator: string;
@@ -227,8 +254,13 @@ export function report(suite: string, results: Result[], ratios: Ratio[], extra:
     const value = n && d && d.requestsPerSec > 0 ? n.requestsPerSec / d.requestsPerSec : null;
     // CPU per request the other way round: how many times the denominator's CPU the numerator spends.
     const cpuRatio = n?.cpuUsPerRequest && d?.cpuUsPerRequest ? n.cpuUsPerRequest / d.cpuUsPerRequest : null;
-    console.log(`ratio ${q.label}: ${value === null ? 'n/a' : value.toFixed(2)}${q.target !== undefined ? ` (target >= ${q.target})` : ''}${cpuRatio === null ? '' : `; CPU per request ${cpuRatio.toFixed(2)}×`}`);
-    return { ...q, value, cpuRatio };
+    const byRound = n && d ? roundRatios(n, d) : null;
+    const range = (xs: number[], unit: string) => (xs.length === 0 ? '' : ` ${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}${unit}`);
+    console.log(
+      `ratio ${q.label}: ${value === null ? 'n/a' : value.toFixed(2)}${q.target !== undefined ? ` (target >= ${q.target})` : ''}${cpuRatio === null ? '' : `; CPU per request ${cpuRatio.toFixed(2)}×`}` +
+        (byRound === null ? '' : `; round by round${range(byRound.value, '')}${byRound.cpu.length > 0 ? `, CPU${range(byRound.cpu, '×')}` : ''}`),
+    );
+    return { ...q, value, cpuRatio, byRound };
   });
   for (const [k, v] of Object.entries(extra)) console.log(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   const out = { suite, at: new Date().toISOString(), results, ratios: computed, ...extra };
