@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './processes.js';
 
@@ -157,8 +157,7 @@ export async function measure(t: Target, opts: MeasureOptions = DEFAULTS, genera
  * the 429 flood, say, inherits its garbage).
  */
 export async function measureAll(all: Target[], rounds = Number(process.env.BENCH_ROUNDS ?? 1), opts = DEFAULTS, generator: LoadGenerator = 'autocannon'): Promise<Result[]> {
-  const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
-  const targets = only ? all.filter((t) => only.test(t.name)) : all;
+  const targets = selected(all);
   const acc = new Map<string, Result[]>();
   for (let r = 0; r < rounds; r++) {
     for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
@@ -173,6 +172,12 @@ export async function measureAll(all: Target[], rounds = Number(process.env.BENC
   });
 }
 
+/** The targets BENCH_ONLY (a regular expression over their names) selects; all without it. */
+function selected<T extends Target>(all: readonly T[]): T[] {
+  const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
+  return only ? all.filter((t) => only.test(t.name)) : [...all];
+}
+
 export interface CpuTimes {
   userMs: number;
   systemMs: number;
@@ -183,6 +188,27 @@ export function cpuTimes(pid: number): CpuTimes | null {
   const fields = procStat(pid);
   // utime and stime, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
   return fields === null ? null : { userMs: Number(fields[11]) * 10, systemMs: Number(fields[12]) * 10 };
+}
+
+/**
+ * On-CPU time of all of a process's threads in µs, to the nanosecond (Linux schedstat; null elsewhere or
+ * when the kernel keeps no schedstats). /proc/PID/stat counts in 10 ms ticks, too coarse for one-second
+ * slices: a busy process gets about a hundred of them.
+ */
+export function onCpuUs(pid: number): number | null {
+  try {
+    let ns = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // A thread that ended between the listing and the read: its time is gone from both readings.
+      }
+    }
+    return Number.isFinite(ns) && ns > 0 ? ns / 1000 : null;
+  } catch {
+    return null;
+  }
 }
 
 /** User + system CPU time of a process in ms (Linux /proc; null elsewhere). */
@@ -230,6 +256,77 @@ function roundRatios(n: Result, d: Result): { value: number[]; cpu: number[] } |
   return { value, cpu };
 }
 
+/** The median of a set of ratios and its interquartile range. */
+export interface Spread {
+  median: number;
+  q1: number;
+  q3: number;
+}
+
+/** Median and quartiles (nearest rank) of `xs`; null when it is empty. */
+export function spreadOf(xs: readonly number[]): Spread | null {
+  if (xs.length === 0) return null;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return { median: quantileOf(sorted, 0.5), q1: quantileOf(sorted, 0.25), q3: quantileOf(sorted, 0.75) };
+}
+
+/** A ratio measured in pairs of short slices (`measurePaired`). */
+export interface PairedRatio {
+  label: string;
+  target?: number;
+  generator: LoadGenerator;
+  pairs: number;
+  sliceSec: number;
+  /** numerator / denominator requests/s, pair by pair. */
+  value: Spread | null;
+  /** numerator / denominator CPU per request, pair by pair: how many times the denominator's CPU the numerator spends. */
+  cpu: Spread | null;
+}
+
+/**
+ * Each ratio's two targets measured in alternating slices of `sliceSec` (BENCH_SLICE_SECONDS, 1), `pairs`
+ * times (BENCH_SLICES; 0, the default, measures none), the order flipping every pair, and the ratio taken
+ * pair by pair: its median and quartiles. The machine's state drifts over seconds to minutes, so two
+ * slices a second apart see nearly the same machine, where two rounds of several seconds each often do
+ * not. On the shared 2-core guest the same ratio measured this way three times in a row agreed within
+ * about ±2%, against ±5-10% for one round. Run after `measureAll`: the targets are warm.
+ */
+export async function measurePaired(
+  targets: readonly Target[],
+  ratios: readonly Ratio[],
+  generator: LoadGenerator = 'autocannon',
+  pairs = Number(process.env.BENCH_SLICES ?? 0),
+  sliceSec = Number(process.env.BENCH_SLICE_SECONDS ?? 1),
+): Promise<PairedRatio[]> {
+  if (!(pairs > 0)) return [];
+  const byName = new Map(selected(targets).map((t) => [t.name, t]));
+  const out: PairedRatio[] = [];
+  for (const q of ratios) {
+    const n = byName.get(q.numerator);
+    const d = byName.get(q.denominator);
+    if (n === undefined || d === undefined) continue;
+    const values: number[] = [];
+    const cpus: number[] = [];
+    for (let i = 0; i < pairs; i++) {
+      const first = await slice(i % 2 === 0 ? n : d, sliceSec, generator);
+      const second = await slice(i % 2 === 0 ? d : n, sliceSec, generator);
+      const [sn, sd] = i % 2 === 0 ? [first, second] : [second, first];
+      if (sd.perSec > 0) values.push(sn.perSec / sd.perSec);
+      if (sn.cpuUsPerRequest !== null && sd.cpuUsPerRequest !== null && sd.cpuUsPerRequest > 0) cpus.push(sn.cpuUsPerRequest / sd.cpuUsPerRequest);
+    }
+    out.push({ label: q.label, ...(q.target !== undefined ? { target: q.target } : {}), generator, pairs, sliceSec, value: spreadOf(values), cpu: spreadOf(cpus) });
+  }
+  return out;
+}
+
+/** One slice: requests/s and the serving process's on-CPU µs per request. */
+async function slice(t: Target, seconds: number, generator: LoadGenerator): Promise<{ perSec: number; cpuUsPerRequest: number | null }> {
+  const before = t.pid === undefined ? null : onCpuUs(t.pid);
+  const r = await (generator === 'wrk' ? runWrk : runAutocannon)(t, seconds);
+  const after = t.pid === undefined ? null : onCpuUs(t.pid);
+  return { perSec: r.total / seconds, cpuUsPerRequest: before === null || after === null || r.total === 0 ? null : (after - before) / r.total };
+}
+
 export interface Ratio {
   label: string;
   numerator: string;
@@ -239,7 +336,7 @@ export interface Ratio {
 }
 
 /** Prints a table with requests/s, p50 and p99, the ratios, and writes JSON to loadtests/results/. */
-export function report(suite: string, results: Result[], ratios: Ratio[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function report(suite: string, results: Result[], ratios: Ratio[], extra: Record<string, unknown> = {}, paired: readonly PairedRatio[] = []): Record<string, unknown> {
   const byName = new Map(results.map((r) => [r.name, r]));
   console.log(`\n== ${suite} ==`);
   console.log(`${'target'.padEnd(36)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'errors'.padStart(7)} ${'non2xx'.padStart(7)} ${'cpu µs/req'.padStart(10)} ${'user'.padStart(6)} ${'sys'.padStart(6)}`);
@@ -262,8 +359,15 @@ export function report(suite: string, results: Result[], ratios: Ratio[], extra:
     );
     return { ...q, value, cpuRatio, byRound };
   });
+  for (const p of paired) {
+    const iqr = (x: Spread, unit: string) => `${x.median.toFixed(3)}${unit} (IQR ${x.q1.toFixed(3)}-${x.q3.toFixed(3)}${unit})`;
+    console.log(
+      `paired ${p.label}: ${p.value === null ? 'n/a' : iqr(p.value, '')}${p.target !== undefined ? ` (target >= ${p.target})` : ''}` +
+        `${p.cpu === null ? '' : `; CPU per request ${iqr(p.cpu, '×')}`}; ${p.pairs} pairs of ${p.sliceSec} s slices, ${p.generator}`,
+    );
+  }
   for (const [k, v] of Object.entries(extra)) console.log(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
-  const out = { suite, at: new Date().toISOString(), results, ratios: computed, ...extra };
+  const out = { suite, at: new Date().toISOString(), results, ratios: computed, ...(paired.length > 0 ? { paired } : {}), ...extra };
   const dir = join(ROOT, 'loadtests/results/');
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}${suite}-${out.at.replace(/[:.]/g, '-')}.json`, JSON.stringify(out, null, 2));

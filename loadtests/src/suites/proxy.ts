@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { measureAll, report, wrkBinary, type Ratio, type Target } from '../harness.js';
+import { measureAll, measurePaired, report, wrkBinary, type Ratio, type Target } from '../harness.js';
 import { ROOT, start, startEdge, startNginx, startUpstream, type Running } from '../processes.js';
 import { topFunctions } from '../cpuProfile.js';
 
@@ -51,11 +51,6 @@ apis:
     // wrk (C) as well: it leaves more of the 2 cores to the servers than autocannon does.
     const wrkResults = wrkBinary() ? await measureAll(targets, undefined, undefined, 'wrk') : null;
     if (!wrkResults) console.log('wrk is not installed (apt-get install wrk): the wrk table is skipped');
-    let profile: { fn: string; selfPct: number }[] | undefined;
-    if (profileDir) {
-      await edge.stop(); // writes the profile on exit
-      profile = topFunctions(profileDir);
-    }
     const ratios: Ratio[] = [
       { label: 'turnpike / nginx', numerator: 'turnpike proxy (1 process)', denominator: 'nginx proxy (1 worker)', target: 0.8 },
       { label: 'turnpike / direct', numerator: 'turnpike proxy (1 process)', denominator: 'upstream direct' },
@@ -64,8 +59,16 @@ apis:
       { label: 'turnpike / runtime floor', numerator: 'turnpike proxy (1 process)', denominator: 'runtime floor (bare uWS + net proxy)' },
       ...(baseline ? [{ label: 'turnpike / baseline', numerator: 'turnpike proxy (1 process)', denominator: 'baseline turnpike proxy' }] : []),
     ];
-    report('proxy', results, ratios, profile ? { edgeCpuProfileTop: profile } : {});
-    if (wrkResults) report('proxy-wrk', wrkResults, ratios);
+    // BENCH_SLICES: the same ratios again in paired one-second slices (harness.ts, measurePaired).
+    const paired = await measurePaired(targets, ratios);
+    const wrkPaired = wrkResults ? await measurePaired(targets, ratios, 'wrk') : [];
+    let profile: { fn: string; selfPct: number }[] | undefined;
+    if (profileDir) {
+      await edge.stop(); // writes the profile on exit
+      profile = topFunctions(profileDir);
+    }
+    report('proxy', results, ratios, profile ? { edgeCpuProfileTop: profile } : {}, paired);
+    if (wrkResults) report('proxy-wrk', wrkResults, ratios, {}, wrkPaired);
   } finally {
     await Promise.all(started.map((p) => p.stop()));
   }

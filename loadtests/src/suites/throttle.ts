@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiKeyStore, RedisKeys, connectRedis } from '@turnpike/redis';
 import { deletePrefix } from '@turnpike/testing';
-import { measureAll, report, wrkBinary, type Ratio, type Target } from '../harness.js';
+import { measureAll, measurePaired, report, wrkBinary, type Ratio, type Target } from '../harness.js';
 import { ROOT, TURNPIKE, start, startEdge, startUpstream, type Running } from '../processes.js';
 import { topFunctions } from '../cpuProfile.js';
 
@@ -125,11 +125,6 @@ apis:${api}
     // wrk (C) as well: autocannon's own CPU on 2 cores compresses the ratios between fast targets.
     const wrkResults = wrkBinary() ? await measureAll(targets, undefined, undefined, 'wrk') : null;
     if (!wrkResults) console.log('wrk is not installed (apt-get install wrk): the wrk table is skipped');
-    let profiles: { edgeCpuProfileTop: { fn: string; selfPct: number }[]; fullEdgeCpuProfileTop: { fn: string; selfPct: number }[] } | undefined;
-    if (profileDir && fullProfileDir) {
-      await Promise.all([edge.stop(), full.stop()]); // each writes its profile on exit
-      profiles = { edgeCpuProfileTop: topFunctions(profileDir, 40), fullEdgeCpuProfileTop: topFunctions(fullProfileDir, 40) };
-    }
     const ratios: Ratio[] = [
       { label: 'guarded / plain', numerator: 'API key + 4 throttle levels + quota', denominator: 'plain proxy route', target: 0.9 },
       { label: 'full pipeline / plain', numerator: 'full pipeline (+ cached authorizer, metrics, access log)', denominator: 'plain proxy route', target: 0.9 },
@@ -141,8 +136,16 @@ apis:${api}
           ]
         : []),
     ];
-    report('throttle', results, ratios, profiles ?? {});
-    if (wrkResults) report('throttle-wrk', wrkResults, ratios);
+    // BENCH_SLICES: the same ratios again in paired one-second slices (harness.ts, measurePaired).
+    const paired = await measurePaired(targets, ratios);
+    const wrkPaired = wrkResults ? await measurePaired(targets, ratios, 'wrk') : [];
+    let profiles: { edgeCpuProfileTop: { fn: string; selfPct: number }[]; fullEdgeCpuProfileTop: { fn: string; selfPct: number }[] } | undefined;
+    if (profileDir && fullProfileDir) {
+      await Promise.all([edge.stop(), full.stop()]); // each writes its profile on exit
+      profiles = { edgeCpuProfileTop: topFunctions(profileDir, 40), fullEdgeCpuProfileTop: topFunctions(fullProfileDir, 40) };
+    }
+    report('throttle', results, ratios, profiles ?? {}, paired);
+    if (wrkResults) report('throttle-wrk', wrkResults, ratios, {}, wrkPaired);
   } finally {
     await Promise.all(started.map((p) => p.stop()));
     redis.disconnect();
