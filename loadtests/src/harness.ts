@@ -288,8 +288,9 @@ export interface PairedRatio {
  * times (BENCH_SLICES; 0, the default, measures none), the order flipping every pair, and the ratio taken
  * pair by pair: its median and quartiles. The machine's state drifts over seconds to minutes, so two
  * slices a second apart see nearly the same machine, where two rounds of several seconds each often do
- * not. On the shared 2-core guest the same ratio measured this way three times in a row agreed within
- * about ±2%, against ±5-10% for one round. Run after `measureAll`: the targets are warm.
+ * not. On the shared 2-core guest two identical edges measured this way came out 0.976-1.052× over seven
+ * runs (±2% when the machine was quiet, ±3-5% when it was not), where one round scatters by ±5-10%.
+ * Run after `measureAll`: the targets are warm.
  */
 export async function measurePaired(
   targets: readonly Target[],
