@@ -198,6 +198,10 @@ describe('the upstream response parser', () => {
  */
 class RawUpstream {
   connections = 0;
+  /** Connections the edge side closed or reset. */
+  closed = 0;
+  /** Every request head received, in order. */
+  readonly heads: string[] = [];
   readonly sockets: Socket[] = [];
   private server!: Server;
   port = 0;
@@ -208,12 +212,14 @@ class RawUpstream {
       this.sockets.push(socket);
       let buf = '';
       socket.on('error', () => {});
+      socket.on('close', () => this.closed++);
       socket.on('data', (d) => {
         buf += d.toString('latin1');
         let end: number;
         while ((end = buf.indexOf('\r\n\r\n')) >= 0) {
           const head = buf.slice(0, end);
           buf = buf.slice(end + 4);
+          this.heads.push(head);
           this.respond(head, socket);
         }
       });
@@ -348,6 +354,33 @@ describe('the upstream connection pool', () => {
     expect(split).toMatchObject({ status: 200, body: 'helloworld', error: null });
     expect(split.headers).toMatchObject({ 'x-a': '1', 'x-b': '2', 'content-length': '10' });
     expect(others.every((o) => o.body === 'ok')).toBe(true);
+  });
+
+  it('writes the request heads of one turn after the turn, and none of a request aborted within it', async () => {
+    fresh();
+    await Promise.all(Array.from({ length: 3 }, () => send(pools, up.port, '/ok')));
+    expect(up.connections).toBe(3);
+    const pool = pools.pool(`http://127.0.0.1:${up.port}`);
+    const sockets = [...pool.all].map((c) => c.socket);
+    const written = () => sockets.reduce((n, s) => n + s.bytesWritten, 0);
+    const before = written();
+    const closedBefore = up.closed;
+    const headsBefore = up.heads.length;
+    const kept = [send(pools, up.port, '/ok'), send(pools, up.port, '/ok')];
+    const third: { controller?: Dispatcher.DispatchController; error?: Error } = {};
+    pool.request('GET /aborted HTTP/1.1\r\nhost: x\r\n\r\n', null, false, 5000, {
+      onRequestStart: (c) => (third.controller = c),
+      onResponseError: (_c, err) => (third.error = err),
+    });
+    third.controller?.abort(new Error('client gone'));
+    // Three requests given to three kept-alive connections, and not a byte written within the turn.
+    expect(written()).toBe(before);
+    expect(await Promise.all(kept)).toMatchObject([{ status: 200, body: 'ok' }, { status: 200, body: 'ok' }]);
+    expect(third.error?.message).toBe('client gone');
+    // The aborted request's connection is closed (its response could not be told from the next one's) with
+    // nothing written on it: the upstream saw only the two requests that were kept.
+    await expect.poll(() => up.closed).toBe(closedBefore + 1);
+    expect(up.heads.slice(headsBefore).map((h) => h.split(' ')[1])).toEqual(['/ok', '/ok']);
   });
 
   it('queues requests beyond its connection limit', async () => {

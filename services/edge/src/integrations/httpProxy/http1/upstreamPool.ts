@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { ResponseParser, type ResponseSink } from './responseParser.js';
+import { TurnWrites, type DeferredWrite } from './turnWrites.js';
 
 /** Pool limits; `edge.ts` gives the lean client the same ones as its undici Agent. */
 export interface UpstreamPoolLimits {
@@ -36,7 +37,7 @@ class UpstreamSocketError extends Error {
  * The lean HTTP/1.1 client of the plain `http_proxy` path (docs/integrations.md, "Upstream
  * connections"): keep-alive sockets per `http:` origin, one request at a time per socket, the request
  * head written as one latin1 string (the caller serializes it, mostly from a per-route prefix) with its
- * in-memory body, and the response parsed by `ResponseParser` and streamed to an undici-shaped
+ * in-memory body, at the end of the event-loop turn with the turn's other requests (TurnWrites), and the response parsed by `ResponseParser` and streamed to an undici-shaped
  * `DispatchHandler` (ProxyExchange) with pause/resume backpressure. TLS upstreams and streamed request
  * bodies stay on undici.
  */
@@ -49,6 +50,7 @@ export class UpstreamPools {
    * read (a split head, bytes held while paused) is copied, and ProxyExchange copies a chunk it keeps.
    */
   private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  private readonly writes = new TurnWrites();
 
   constructor(private readonly limits: UpstreamPoolLimits) {}
 
@@ -59,7 +61,7 @@ export class UpstreamPools {
       const url = new URL(origin);
       if (url.protocol !== 'http:') throw new Error(`the lean upstream client serves http: origins only, not ${origin}`);
       const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-      p = new OriginPool(host, Number(url.port || 80), url.host, this.limits, this.readBuffer);
+      p = new OriginPool(host, Number(url.port || 80), url.host, this.limits, this.readBuffer, this.writes);
       this.origins.set(origin, p);
       if (this.sweeper === null && !this.closed) {
         this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
@@ -143,6 +145,7 @@ export class OriginPool {
     readonly hostHeader: string,
     readonly limits: UpstreamPoolLimits,
     readonly readBuffer: Buffer,
+    readonly writes: TurnWrites,
   ) {}
 
   get open(): number {
@@ -196,10 +199,12 @@ export class OriginPool {
 }
 
 /** One keep-alive socket to an upstream, carrying one request at a time. */
-class Connection implements ResponseSink {
+class Connection implements ResponseSink, DeferredWrite {
   readonly socket: Socket;
   private readonly parser: ResponseParser;
   private req: UpstreamRequest | null = null;
+  /** The request whose head waits for the end of the turn (TurnWrites). */
+  private unsent: UpstreamRequest | null = null;
   private connected = false;
   private gone = false;
   /** Response bytes of the current read not parsed yet because the handler paused. */
@@ -253,14 +258,28 @@ class Connection implements ResponseSink {
   }
 
   private write(req: UpstreamRequest): void {
+    this.unsent = req;
+    this.pool.writes.add(this);
+  }
+
+  writeDeferred(): void {
+    const req = this.unsent;
+    this.unsent = null;
+    // Dropped (its client went away, its connection failed) before the turn ended: nothing to write.
+    if (req === null || this.gone || this.req !== req) return;
     const socket = this.socket;
     const body = req.body;
-    if (body === null || body.length === 0) socket.write(req.head, 'latin1');
-    else {
-      socket.cork();
-      socket.write(req.head, 'latin1');
-      socket.write(body);
-      socket.uncork();
+    try {
+      if (body === null || body.length === 0) socket.write(req.head, 'latin1');
+      else {
+        socket.cork();
+        socket.write(req.head, 'latin1');
+        socket.write(body);
+        socket.uncork();
+      }
+    } catch (err) {
+      // Outside any request's callback now: what throws fails this request (502), not the process.
+      this.destroy(err as Error);
     }
   }
 
