@@ -110,6 +110,12 @@ describe('Redis slow', () => {
 describe('API keys while Redis is down', () => {
   it('serves a verified key stale for at most maxStaleMs past its TTL, then 503 until Redis answers again', async () => {
     const clock = new TestClock();
+    // The key exists before the edge subscribes to key changes: attachKey's change message, delivered after
+    // the first request had cached the key, dropped that entry (correct, and only a cache miss with Redis up),
+    // and the requests below then had nothing stale to serve (503s, seen once in CI).
+    const { store, redis } = openStore(prefix, server.url);
+    const key = (await keyInPlan(store, ['f/$default'])).value;
+    redis.disconnect();
     const stale = await startTrafficEdge(
       `
 gateway:
@@ -122,9 +128,6 @@ apis:
       { redisUrl: server.url, keyPrefix: prefix, clock },
     );
     try {
-      const { store, redis } = openStore(prefix, server.url);
-      const key = (await keyInPlan(store, ['f/$default'])).value;
-      redis.disconnect();
       expect((await get(stale.port, '/keyed', { 'x-api-key': key })).status).toBe(200);
       await server.stop();
       clock.advance(5_500); // past the TTL, within it + maxStaleMs: served as verified
