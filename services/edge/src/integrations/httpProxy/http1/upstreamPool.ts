@@ -34,12 +34,12 @@ class UpstreamSocketError extends Error {
 }
 
 /**
- * The lean HTTP/1.1 client of the plain `http_proxy` path (docs/integrations.md, "Upstream
- * connections"): keep-alive sockets per `http:` origin, one request at a time per socket, the request
- * head written as one latin1 string (the caller serializes it, mostly from a per-route prefix) with its
- * in-memory body, at the end of the event-loop turn with the turn's other requests (TurnWrites), and the response parsed by `ResponseParser` and streamed to an undici-shaped
- * `DispatchHandler` (ProxyExchange) with pause/resume backpressure. TLS upstreams and streamed request
- * bodies stay on undici.
+ * The lean HTTP/1.1 client of the plain `http_proxy` path (docs/edge.md, "Upstream connections"):
+ * keep-alive sockets per `http:` origin, one request at a time per socket, the request head written as
+ * one latin1 string (the caller serializes it, mostly from a per-route prefix) with its in-memory body,
+ * at the end of the event-loop turn with the turn's other requests (TurnWrites), and the response
+ * parsed by `ResponseParser` and streamed to an undici-shaped `DispatchHandler` (ProxyExchange) with
+ * pause/resume backpressure. TLS upstreams and streamed request bodies stay on undici.
  */
 export class UpstreamPools {
   private readonly origins = new Map<string, OriginPool>();
